@@ -1,0 +1,399 @@
+/*
+ * explore.c — enumerating the crash states at one point (explore.h).
+ *
+ * Each global group has a slot holding the bytes its current choice emits.
+ * The odometer advances group 0 fastest; only slots whose choice changed
+ * are re-emitted.  Slots, their patch arrays and byte buffers are kept
+ * across points and grown, never shrunk: no allocation per state once
+ * warm.
+ */
+#include "explore.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "media.h"
+
+struct patch {
+	uint64_t off;
+	size_t len;
+	size_t at;			/* offset in the slot's bytes */
+};
+
+struct slot {
+	const struct sim_crash_ops *ops;
+	const void *self;
+	size_t local;			/* the group's index in its model */
+	uint32_t n;			/* choices */
+	struct patch *patch;
+	size_t npatch, patch_cap;
+	uint8_t *bytes;
+	size_t nbytes, bytes_cap;
+};
+
+struct sim_image {
+	const struct media *base;
+	const struct slot *slot;
+	size_t nslot;
+};
+
+struct sim_explorer {
+	struct slot *slot;
+	size_t nslot, slot_cap;
+	uint32_t *choice;
+	size_t choice_cap;
+	size_t *active;			/* bounded: which groups are non-zero */
+	size_t active_cap;
+	struct sim_image image;
+};
+
+int sim_states_parse(const char *s, struct sim_states_policy *p)
+{
+	const char *arg = NULL;
+	char *end;
+
+	if (!strcmp(s, "exhaustive")) {
+		p->mode = SIM_STATES_EXHAUSTIVE;
+		return 0;
+	}
+	if (!strncmp(s, "bounded:", 8)) {
+		p->mode = SIM_STATES_BOUNDED;
+		arg = s + 8;
+	} else if (!strncmp(s, "sample:", 7)) {
+		p->mode = SIM_STATES_SAMPLE;
+		arg = s + 7;
+	} else {
+		return -1;
+	}
+	if (*arg < '0' || *arg > '9')
+		return -1;
+	errno = 0;
+	p->k = strtoull(arg, &end, 10);
+	if (errno || *end || (p->mode == SIM_STATES_SAMPLE && p->k == 0))
+		return -1;
+	return 0;
+}
+
+int sim_explorer_create(struct sim_explorer **x)
+{
+	*x = calloc(1, sizeof(**x));
+	return *x ? 0 : -ENOMEM;
+}
+
+void sim_explorer_destroy(struct sim_explorer *x)
+{
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->slot_cap; i++) {
+		free(x->slot[i].patch);
+		free(x->slot[i].bytes);
+	}
+	free(x->slot);
+	free(x->choice);
+	free(x->active);
+	free(x);
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return p;
+	ncap = *cap ? *cap : 16;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(p, ncap * elem);
+	if (!np)
+		abort();		/* out of memory mid-exploration */
+	*cap = ncap;
+	return np;
+}
+
+static void slot_emit(void *ctx, uint64_t off, const void *bytes, size_t n)
+{
+	struct slot *sl = ctx;
+
+	sl->patch = grow(sl->patch, &sl->patch_cap, sl->npatch + 1, sizeof(*sl->patch));
+	sl->bytes = grow(sl->bytes, &sl->bytes_cap, sl->nbytes + n, 1);
+	memcpy(sl->bytes + sl->nbytes, bytes, n);
+	sl->patch[sl->npatch++] = (struct patch){ .off = off, .len = n, .at = sl->nbytes };
+	sl->nbytes += n;
+}
+
+static void slot_set(struct slot *sl, uint32_t c)
+{
+	sl->npatch = 0;
+	sl->nbytes = 0;
+	if (c)
+		sl->ops->apply(sl->self, sl->local, c, slot_emit, sl);
+}
+
+void sim_image_read(const struct sim_image *im, uint64_t off, void *dst, size_t n)
+{
+	uint8_t *d = dst;
+
+	media_read(im->base, off, dst, n);
+	for (size_t g = 0; g < im->nslot; g++) {
+		const struct slot *sl = &im->slot[g];
+		for (size_t i = 0; i < sl->npatch; i++) {
+			const struct patch *p = &sl->patch[i];
+			uint64_t lo = p->off > off ? p->off : off;
+			uint64_t hi = p->off + p->len < off + n ? p->off + p->len : off + n;
+			if (lo < hi)
+				memcpy(d + (lo - off), sl->bytes + p->at + (lo - p->off),
+				       (size_t)(hi - lo));
+		}
+	}
+}
+
+uint64_t sim_image_size(const struct sim_image *im)
+{
+	return media_size(im->base);
+}
+
+/* Collect every model's groups into slots. */
+static void gather(struct sim_explorer *x, struct sim *s)
+{
+	size_t n = 0;
+
+	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
+		const struct sim_model_ops *ops = sim_model_ops(s, (enum sim_role)r);
+		const void *self = sim_model(s, (enum sim_role)r);
+		size_t k;
+
+		if (!ops || !ops->crash)
+			continue;
+		k = ops->crash->ngroups(self);
+		if (n + k > x->slot_cap) {
+			size_t old = x->slot_cap;
+			x->slot = grow(x->slot, &x->slot_cap, n + k, sizeof(*x->slot));
+			memset(x->slot + old, 0, (x->slot_cap - old) * sizeof(*x->slot));
+		}
+		for (size_t g = 0; g < k; g++) {
+			struct slot *sl = &x->slot[n + g];
+			sl->ops = ops->crash;
+			sl->self = self;
+			sl->local = g;
+			sl->n = ops->crash->nchoices(self, g);
+			sl->npatch = sl->nbytes = 0;
+		}
+		n += k;
+	}
+	x->nslot = n;
+	x->choice = grow(x->choice, &x->choice_cap, n + 1, sizeof(*x->choice));
+	memset(x->choice, 0, (n + 1) * sizeof(*x->choice));
+	x->image.base = sim_media(s);
+	x->image.slot = x->slot;
+	x->image.nslot = n;
+}
+
+static uint64_t sat_mul(uint64_t a, uint64_t b, bool *ovf)
+{
+	if (a && b > UINT64_MAX / a) {
+		*ovf = true;
+		return UINT64_MAX;
+	}
+	return a * b;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b, bool *ovf)
+{
+	if (a > UINT64_MAX - b) {
+		*ovf = true;
+		return UINT64_MAX;
+	}
+	return a + b;
+}
+
+/* States with at most K groups off choice 0: the coefficients up to x^K of
+ * prod(1 + (n_i - 1) x). */
+static uint64_t bounded_count(const struct sim_explorer *x, uint64_t k, bool *ovf)
+{
+	uint64_t c[65] = { 1 }, sum = 0;
+	size_t kk = k > 64 ? 64 : (size_t)k;
+
+	if (k > 64 && x->nslot > 64) {
+		*ovf = true;		/* not counted beyond 64 deviations */
+		return UINT64_MAX;
+	}
+	for (size_t g = 0; g < x->nslot; g++) {
+		uint64_t m = x->slot[g].n - 1;
+		for (size_t j = kk; j >= 1; j--)
+			c[j] = sat_add(c[j], sat_mul(c[j - 1], m, ovf), ovf);
+	}
+	for (size_t j = 0; j <= kk; j++)
+		sum = sat_add(sum, c[j], ovf);
+	return sum;
+}
+
+static int visit(struct sim_explorer *x, sim_state_fn *fn, void *ctx, uint64_t *count)
+{
+	struct sim_state st = {
+		.image = &x->image, .choice = x->choice, .ngroups = x->nslot,
+		.index = *count,
+	};
+
+	(*count)++;
+	return fn(ctx, &st);
+}
+
+/* bounded: choose groups i > from to deviate, up to `left` more. */
+static int bounded_rec(struct sim_explorer *x, size_t from, uint64_t left,
+		       sim_state_fn *fn, void *ctx, uint64_t *count)
+{
+	int rc;
+
+	if ((rc = visit(x, fn, ctx, count)))
+		return rc;
+	if (!left)
+		return 0;
+	for (size_t g = from; g < x->nslot; g++) {
+		struct slot *sl = &x->slot[g];
+		for (uint32_t c = 1; c < sl->n; c++) {
+			x->choice[g] = c;
+			slot_set(sl, c);
+			rc = bounded_rec(x, g + 1, left - 1, fn, ctx, count);
+			if (rc)
+				break;
+		}
+		x->choice[g] = 0;
+		slot_set(sl, 0);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int sim_explore_point(struct sim_explorer *x, struct sim *s,
+		      const struct sim_states_policy *pol, uint64_t point_index,
+		      sim_state_fn *fn, void *ctx, struct sim_point_result *res,
+		      char *err, size_t errlen)
+{
+	bool ovf = false;
+	uint64_t count = 0, all = 1;
+	int rc = 0;
+
+	gather(x, s);
+	for (size_t g = 0; g < x->nslot; g++)
+		all = sat_mul(all, x->slot[g].n, &ovf);
+	memset(res, 0, sizeof(*res));
+	res->all_states = all;
+	res->all_known = !ovf;
+
+	switch (pol->mode) {
+	case SIM_STATES_EXHAUSTIVE:
+		if (ovf || (pol->max_states && all > pol->max_states)) {
+			snprintf(err, errlen, "crash point %" PRIu64 " has %s%" PRIu64
+				 " crash states (%zu volatile groups): more than the "
+				 "exhaustive limit of %" PRIu64 "; use --states bounded:K "
+				 "or sample:K", point_index, ovf ? "more than " : "", all,
+				 x->nslot, pol->max_states);
+			return -1;
+		}
+		res->total = all;
+		res->total_known = true;
+		for (;;) {
+			size_t g;
+			if ((rc = visit(x, fn, ctx, &count)))
+				break;
+			/* odometer: bump the first group that does not wrap */
+			for (g = 0; g < x->nslot; g++) {
+				struct slot *sl = &x->slot[g];
+				if (++x->choice[g] < sl->n) {
+					slot_set(sl, x->choice[g]);
+					break;
+				}
+				x->choice[g] = 0;
+				slot_set(sl, 0);
+			}
+			if (g == x->nslot)
+				break;
+		}
+		break;
+	case SIM_STATES_BOUNDED: {
+		bool bovf = false;
+		uint64_t total = bounded_count(x, pol->k, &bovf);
+		if (bovf || (pol->max_states && total > pol->max_states)) {
+			snprintf(err, errlen, "crash point %" PRIu64 " has %s%" PRIu64
+				 " states within bounded:%" PRIu64 ": more than the limit of %"
+				 PRIu64 "; lower K or use sample:K", point_index,
+				 bovf ? "more than " : "", total, pol->k, pol->max_states);
+			return -1;
+		}
+		res->total = total;
+		res->total_known = true;
+		rc = bounded_rec(x, 0, pol->k, fn, ctx, &count);
+		break;
+	}
+	case SIM_STATES_SAMPLE: {
+		uint64_t rng = pol->seed ^ (point_index * 0xd1b54a32d192ed03ULL);
+		res->total = pol->k;
+		res->total_known = true;
+		for (uint64_t i = 0; i < pol->k && !rc; i++) {
+			for (size_t g = 0; g < x->nslot; g++) {
+				struct slot *sl = &x->slot[g];
+				uint32_t c = sl->n > 1 ?
+					(uint32_t)(trace_splitmix64(&rng) % sl->n) : 0;
+				if (c != x->choice[g] || i == 0) {
+					x->choice[g] = c;
+					slot_set(sl, c);
+				}
+			}
+			rc = visit(x, fn, ctx, &count);
+		}
+		for (size_t g = 0; g < x->nslot; g++) {
+			x->choice[g] = 0;
+			slot_set(&x->slot[g], 0);
+		}
+		break;
+	}
+	}
+	res->checked = count;
+	return rc;
+}
+
+void sim_state_format(const uint32_t *choice, size_t ngroups, char *buf, size_t len)
+{
+	size_t o = 0;
+	bool any = false;
+
+	buf[0] = '\0';
+	for (size_t g = 0; g < ngroups && o < len; g++) {
+		if (!choice[g])
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%sg%zu=%" PRIu32,
+				      any ? "," : "", g, choice[g]);
+		any = true;
+	}
+	if (!any)
+		snprintf(buf, len, "base");
+}
+
+void sim_state_describe(struct sim *s, const uint32_t *choice, size_t ngroups,
+			FILE *out)
+{
+	size_t base = 0;
+	char line[512];
+
+	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
+		const struct sim_model_ops *ops = sim_model_ops(s, (enum sim_role)r);
+		const void *self = sim_model(s, (enum sim_role)r);
+		size_t k;
+
+		if (!ops || !ops->crash)
+			continue;
+		k = ops->crash->ngroups(self);
+		for (size_t g = 0; g < k && base + g < ngroups; g++) {
+			if (!choice[base + g])
+				continue;
+			line[0] = '\0';
+			ops->crash->describe(self, g, choice[base + g], line, sizeof(line));
+			fprintf(out, "  g%zu=%" PRIu32 ": %s\n", base + g, choice[base + g], line);
+		}
+		base += k;
+	}
+}

@@ -1,0 +1,96 @@
+/*
+ * explore.h — the crash states at one crash point.
+ *
+ * At a crash point every model with a crash interface (crash.h) lists its
+ * independent volatile groups; the simulator's groups are theirs,
+ * concatenated in role order (CACHE, BLOCKQ, FS).  A crash state is one
+ * choice per group, so it is a vector of small numbers: printed as
+ * "g3=2,g7=1" (groups at choice 0 omitted; "base" when all are 0), it can
+ * be parsed back and replayed (sim_state_parse()).
+ *
+ * Policies (--states):
+ *   exhaustive   every state: the product of the groups' choice counts;
+ *   bounded:K    every state in which at most K groups leave choice 0 (a
+ *                bound on how many volatile items went their own way, as
+ *                CrashMonkey bounds reorderings); its count is exact;
+ *   sample:K     K states drawn uniformly (each group's choice uniform),
+ *                seeded by --seed and the point index: deterministic.
+ *
+ * The image of a state is the base media with each group's emitted bytes
+ * laid over it.  Moving from one state to the next re-emits only the
+ * groups whose choice changed (an odometer: the first group changes every
+ * step, the last rarely), so building a state costs O(changed groups), not
+ * O(image).
+ */
+#ifndef POWERCUT_EXPLORE_H
+#define POWERCUT_EXPLORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+
+enum sim_states_mode {
+	SIM_STATES_EXHAUSTIVE,
+	SIM_STATES_BOUNDED,
+	SIM_STATES_SAMPLE,
+};
+
+struct sim_states_policy {
+	enum sim_states_mode mode;
+	uint64_t k;			/* bounded:K, sample:K */
+	uint64_t seed;			/* --seed */
+	uint64_t max_states;		/* refuse exhaustive/bounded above this */
+};
+
+/* Parse "exhaustive", "bounded:K" or "sample:K".  0 or -1. */
+int sim_states_parse(const char *s, struct sim_states_policy *p);
+
+/* The durable image of one crash state. */
+struct sim_image;
+void sim_image_read(const struct sim_image *im, uint64_t off, void *dst, size_t n);
+uint64_t sim_image_size(const struct sim_image *im);
+
+/* One state: its image and its choices (ngroups entries). */
+struct sim_state {
+	const struct sim_image *image;
+	const uint32_t *choice;
+	size_t ngroups;
+	uint64_t index;			/* 0-based, in enumeration order */
+};
+
+typedef int sim_state_fn(void *ctx, const struct sim_state *st);
+
+struct sim_explorer;
+
+int sim_explorer_create(struct sim_explorer **x);
+void sim_explorer_destroy(struct sim_explorer *x);
+
+struct sim_point_result {
+	uint64_t checked;		/* states passed to the callback */
+	uint64_t total;			/* states the policy covers ... */
+	bool total_known;		/* ... if it could be counted */
+	uint64_t all_states;		/* the exhaustive count (saturated) */
+	bool all_known;			/* false if it overflowed 64 bits */
+};
+
+/*
+ * Enumerate the states of S at its current point under POL, calling FN for
+ * each.  POINT_INDEX seeds sampling.  Returns 0, FN's first non-zero
+ * status, or -1 with a message in err (too many states for the policy).
+ */
+int sim_explore_point(struct sim_explorer *x, struct sim *s,
+		      const struct sim_states_policy *pol, uint64_t point_index,
+		      sim_state_fn *fn, void *ctx, struct sim_point_result *res,
+		      char *err, size_t errlen);
+
+/* Print a state's choices ("base" or "g3=2,g7=1"). */
+void sim_state_format(const uint32_t *choice, size_t ngroups, char *buf, size_t len);
+
+/* Describe each non-zero choice of a state in one line per group (through
+ * the models' describe()). */
+void sim_state_describe(struct sim *s, const uint32_t *choice, size_t ngroups,
+			FILE *out);
+
+#endif

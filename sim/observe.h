@@ -1,0 +1,47 @@
+/*
+ * observe.h — what `powercut outcomes --observe` looks at in a crash
+ * image (the brief's table):
+ *
+ *   mem:ADDR:LEN   LEN durable bytes at pmem offset ADDR, in hex
+ *   u64:ADDR       the durable little-endian 64-bit value at ADDR, decimal
+ *   blk:OFF:LEN    crc32=XXXXXXXX of LEN device bytes at byte offset OFF
+ *   file:PATH      absent, or SIZE:XXXXXXXX (needs the filesystem model)
+ */
+#ifndef POWERCUT_OBSERVE_H
+#define POWERCUT_OBSERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "explore.h"
+
+enum sim_obs_kind {
+	SIM_OBS_MEM,
+	SIM_OBS_U64,
+	SIM_OBS_BLK,
+	SIM_OBS_FILE,
+};
+
+#define SIM_OBS_MAX_LEN (1u << 20)	/* mem:/blk: at most 1 MiB each */
+
+struct sim_obs {
+	enum sim_obs_kind kind;
+	uint64_t addr;
+	uint64_t len;
+	char spec[256];			/* as given, for the output */
+	const char *path;		/* FILE: points into spec */
+};
+
+/* Parse one spec.  0, or -1 with a message in err. */
+int sim_obs_parse(const char *spec, struct sim_obs *o, char *err, size_t errlen);
+
+/* Can this observation be made in S's world?  0, or -1 with a message. */
+int sim_obs_check(const struct sim_obs *o, struct sim *s, char *err, size_t errlen);
+
+/* Append "SPEC=VALUE" for the image to out (at most outlen bytes, NUL
+ * included).  SCRATCH holds at least SIM_OBS_MAX_LEN bytes.  Returns the
+ * number of characters appended, or -1 with a message in err. */
+int sim_obs_eval(const struct sim_obs *o, const struct sim_image *im,
+		 uint8_t *scratch, char *out, size_t outlen, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,371 @@
+/*
+ * sim.c — the event loop.
+ *
+ * Method.  The loop is deliberately thin: it validates nothing the reader
+ * already validated, owns the clock only for `think`, and knows the models
+ * only through sim_model_ops.  Its own decisions are three:
+ *
+ *   W1. The world.  The first file, block or CPU event fixes what the
+ *       trace is about, and with it the durable media (the pmem namespace,
+ *       "pmem.size", for CPU traces and pmem devices; a disk of
+ *       "disk.size" otherwise) and the models made, in role order CACHE,
+ *       BLOCKQ, FS, each given the ones before it.  A CPU trace may go on
+ *       with block events on a pmem device (both address the namespace);
+ *       it may not go on with file events: its stores already addressed
+ *       the raw namespace that a filesystem would have to own.
+ *   W2. Routing.  File events go to FS.  CPU events go to FS in a file
+ *       trace (only it knows the mmap ranges), else to CACHE.  Block
+ *       events go to BLOCKQ.  A role with no registered model counts its
+ *       events and says so in the report: nothing is invented.
+ *   W3. Crash points.  Point 0 is the initial state; then one after every
+ *       event and one at every internal step a model reports through
+ *       env->step.  The callback runs with the machine stopped there.
+ *
+ * Notes:
+ *   - One clock for the whole machine: events are applied in trace order
+ *     and each advances sim_clock.now by what it costs its submitter; CPUs
+ *     are not simulated in parallel.
+ */
+#include "sim.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "media.h"
+
+struct sim_slot {
+	const struct sim_model_kind *kind;
+	void *self;
+	bool needed;			/* the world needs this role */
+	uint64_t unsimulated;		/* events counted with no model */
+};
+
+struct sim {
+	struct sim_config *cfg;
+	struct sim_clock clock;
+	struct sim_err err;		/* models write their messages here */
+	char msg[800];			/* "FILE:LINE: what is wrong" */
+	char *trace_name;
+	enum sim_world world;
+	struct media *media;
+	struct sim_slot slot[SIM_ROLE_COUNT];
+	struct sim_env env;
+	struct sim_stats stats;
+	sim_point_fn *point_fn;
+	void *point_ctx;
+	int point_rc;			/* first non-zero callback status */
+	const struct trace_event *cur;	/* the event being applied */
+};
+
+static void sim_step(void *ctx, const char *what);
+
+static int sim_fail(struct sim *s, uint64_t line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int sim_fail(struct sim *s, uint64_t line, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(s->msg, sizeof(s->msg), "%s:%" PRIu64 ": ",
+			 s->trace_name ? s->trace_name : "-", line);
+
+	if (n < 0 || (size_t)n >= sizeof(s->msg))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(s->msg + n, sizeof(s->msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int sim_create(struct sim **out, struct sim_config *cfg, char *err, size_t errlen)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->cfg = cfg;
+	s->env.cfg = cfg;
+	s->env.clock = &s->clock;
+	s->env.err = &s->err;
+	s->env.step = sim_step;
+	s->env.step_ctx = s;
+	*out = s;
+	return 0;
+}
+
+void sim_destroy(struct sim *s)
+{
+	if (!s)
+		return;
+	for (int r = SIM_ROLE_COUNT - 1; r >= 0; r--)
+		if (s->slot[r].self)
+			s->slot[r].kind->ops->destroy(s->slot[r].self);
+	media_destroy(s->media);
+	free(s->trace_name);
+	free(s);
+}
+
+void sim_set_trace_name(struct sim *s, const char *name)
+{
+	free(s->trace_name);
+	s->trace_name = strdup(name);
+}
+
+const char *sim_error(const struct sim *s)
+{
+	return s->msg;
+}
+
+void sim_set_crash_point(struct sim *s, sim_point_fn *fn, void *ctx)
+{
+	s->point_fn = fn;
+	s->point_ctx = ctx;
+}
+
+enum sim_world sim_world(const struct sim *s) { return s->world; }
+const struct sim_stats *sim_stats(const struct sim *s) { return &s->stats; }
+const struct sim_clock *sim_clock(const struct sim *s) { return &s->clock; }
+const struct sim_config *sim_config(const struct sim *s) { return s->cfg; }
+struct media *sim_media(const struct sim *s) { return s->media; }
+
+void *sim_model(const struct sim *s, enum sim_role role)
+{
+	return s->slot[role].self;
+}
+
+const struct sim_model_ops *sim_model_ops(const struct sim *s, enum sim_role role)
+{
+	return s->slot[role].self ? s->slot[role].kind->ops : NULL;
+}
+
+/* W3 */
+static void crash_point(struct sim *s, const char *what)
+{
+	struct sim_point p = {
+		.index = s->stats.points,
+		.line = s->cur ? s->cur->line : 0,
+		.op = s->cur ? s->cur->op : TRACE_OP_NONE,
+		.what = what,
+		.mark = s->cur && s->cur->op == TRACE_MARK && !what ? s->cur->name.s : NULL,
+	};
+
+	s->stats.points++;
+	if (s->point_fn && !s->point_rc)
+		s->point_rc = s->point_fn(s->point_ctx, s, &p);
+}
+
+static void sim_step(void *ctx, const char *what)
+{
+	crash_point(ctx, what ? what : "step");
+}
+
+int sim_start(struct sim *s)
+{
+	crash_point(s, NULL);
+	return s->point_rc;
+}
+
+static bool pmem_device(const struct sim_config *c)
+{
+	return c->device == SIM_DEVICE_PMEM || c->device == SIM_DEVICE_PMEM_WB;
+}
+
+static int make_role(struct sim *s, enum sim_role role, uint64_t line)
+{
+	struct sim_slot *sl = &s->slot[role];
+
+	sl->needed = true;
+	if (sl->self || sl->kind)
+		return 0;
+	sl->kind = sim_model_kind_for(role);
+	if (!sl->kind)
+		return 0;		/* W2: counted, not simulated */
+	s->err.msg[0] = '\0';
+	if (sl->kind->create(&sl->self, &s->env)) {
+		sl->self = NULL;
+		return sim_fail(s, line, "%s: %s", sl->kind->name,
+				s->err.msg[0] ? s->err.msg : "cannot start the model");
+	}
+	if (role == SIM_ROLE_CACHE)
+		s->env.cache = sl->self;
+	else if (role == SIM_ROLE_BLOCKQ)
+		s->env.blockq = sl->self;
+	return 0;
+}
+
+/* W1 */
+static int enter_world(struct sim *s, enum sim_world w, uint64_t line)
+{
+	char err[512];
+	uint64_t size;
+	int rc;
+
+	if (s->world == w)
+		return 0;
+	if (s->world == SIM_WORLD_NONE) {
+		if (sim_config_check(s->cfg, err, sizeof(err)))
+			return sim_fail(s, line, "%s", err);
+		size = (w == SIM_WORLD_CPU || pmem_device(s->cfg)) ?
+			sim_param(s->cfg, "pmem.size") : sim_param(s->cfg, "disk.size");
+		rc = media_create(&s->media, size);
+		if (rc)
+			return sim_fail(s, line, "cannot make a %" PRIu64 "-byte image: %s",
+					size, strerror(-rc));
+		s->env.media = s->media;
+	} else if (s->world == SIM_WORLD_CPU && w == SIM_WORLD_BLOCK) {
+		if (!pmem_device(s->cfg))
+			return sim_fail(s, line, "block event after CPU events: CPU stores "
+					"address the pmem namespace, so block events must go to "
+					"a pmem device (--device pmem or pmem-wb)");
+	} else if (s->world == SIM_WORLD_BLOCK && w == SIM_WORLD_CPU) {
+		if (!pmem_device(s->cfg))
+			return sim_fail(s, line, "CPU event in a block trace on %s: there is "
+					"no pmem to store to (use --device pmem or pmem-wb)",
+					sim_device_name(s->cfg->device));
+		return make_role(s, SIM_ROLE_CACHE, line);
+	} else if (s->world == SIM_WORLD_FILE && w == SIM_WORLD_CPU) {
+		return 0;		/* W2: the filesystem maps them */
+	} else {
+		return sim_fail(s, line, "file event after CPU events that addressed the raw "
+				"pmem namespace: a trace with file events must start with them");
+	}
+
+	switch (w) {
+	case SIM_WORLD_CPU:
+		if ((rc = make_role(s, SIM_ROLE_CACHE, line)))
+			return rc;
+		break;
+	case SIM_WORLD_BLOCK:
+		if (pmem_device(s->cfg) && (rc = make_role(s, SIM_ROLE_CACHE, line)))
+			return rc;
+		if ((rc = make_role(s, SIM_ROLE_BLOCKQ, line)))
+			return rc;
+		break;
+	case SIM_WORLD_FILE:
+		if (pmem_device(s->cfg) && (rc = make_role(s, SIM_ROLE_CACHE, line)))
+			return rc;
+		if ((rc = make_role(s, SIM_ROLE_BLOCKQ, line)) ||
+		    (rc = make_role(s, SIM_ROLE_FS, line)))
+			return rc;
+		break;
+	case SIM_WORLD_NONE:
+		break;
+	}
+	s->world = w;
+	return 0;
+}
+
+static int apply_config(struct sim *s, const struct trace_event *ev)
+{
+	char err[512];
+
+	for (unsigned i = 0; i < ev->nkv; i++)
+		if (sim_config_set(s->cfg, ev->kv[i].key.s, ev->kv[i].value.s,
+				   SIM_FROM_TRACE, err, sizeof(err)))
+			return sim_fail(s, ev->line, "config: %s", err);
+	return 0;
+}
+
+static int dispatch(struct sim *s, enum sim_role role, const struct trace_event *ev)
+{
+	struct sim_slot *sl = &s->slot[role];
+
+	if (!sl->self) {
+		sl->unsimulated++;
+		return 0;
+	}
+	s->err.msg[0] = '\0';
+	if (sl->kind->ops->event(sl->self, ev))
+		return sim_fail(s, ev->line, "%s",
+				s->err.msg[0] ? s->err.msg : "the model rejected this event");
+	return 0;
+}
+
+int sim_feed(struct sim *s, const struct trace_event *ev)
+{
+	int rc = 0;
+
+	s->cur = ev;
+	s->stats.events++;
+	s->stats.by_op[ev->op]++;
+	switch (trace_op_layer(ev->op)) {
+	case TRACE_LAYER_HEADER:
+		if (ev->op == TRACE_CONFIG)
+			rc = apply_config(s, ev);
+		/* header lines are not crash points */
+		s->cur = NULL;
+		return rc;
+	case TRACE_LAYER_ANY:
+		if (ev->op == TRACE_THINK) {
+			s->clock.now += ev->cycles;
+			s->stats.think_cycles += ev->cycles;
+		} else {
+			s->stats.marks++;
+		}
+		break;
+	case TRACE_LAYER_FILE:
+		if (!(rc = enter_world(s, SIM_WORLD_FILE, ev->line)))
+			rc = dispatch(s, SIM_ROLE_FS, ev);
+		break;
+	case TRACE_LAYER_BLOCK:
+		if (!(rc = enter_world(s, SIM_WORLD_BLOCK, ev->line)))
+			rc = dispatch(s, SIM_ROLE_BLOCKQ, ev);
+		break;
+	case TRACE_LAYER_CPU:
+		rc = enter_world(s, SIM_WORLD_CPU, ev->line);
+		if (!rc)
+			rc = dispatch(s, s->world == SIM_WORLD_FILE ? SIM_ROLE_FS :
+				      SIM_ROLE_CACHE, ev);
+		break;
+	}
+	if (rc) {
+		s->cur = NULL;
+		return rc;
+	}
+	crash_point(s, NULL);
+	s->cur = NULL;
+	return s->point_rc;
+}
+
+static const char *const role_what[SIM_ROLE_COUNT] = {
+	[SIM_ROLE_CACHE] = "CPU events (no cache model is registered in this build)",
+	[SIM_ROLE_BLOCKQ] = "block events (no block-queue model is registered in this build)",
+	[SIM_ROLE_FS] = "file events (no filesystem model is registered in this build)",
+};
+
+void sim_report(const struct sim *s, FILE *out)
+{
+	static const char *const world[] = { "none", "cpu", "block", "file" };
+
+	fprintf(out, "world: %s\n", world[s->world]);
+	fprintf(out, "events: %" PRIu64 "\n", s->stats.events);
+	for (int op = TRACE_OP_NONE + 1; op < TRACE_OP_COUNT; op++)
+		if (s->stats.by_op[op])
+			fprintf(out, "  %-12s %" PRIu64 "\n", trace_op_name((enum trace_op)op),
+				s->stats.by_op[op]);
+	fprintf(out, "crash points: %" PRIu64 "\n", s->stats.points);
+	fprintf(out, "simulated cycles: %" PRIu64 "\n", s->clock.now);
+	if (s->stats.think_cycles)
+		fprintf(out, "  think cycles: %" PRIu64 "\n", s->stats.think_cycles);
+	if (s->media)
+		fprintf(out, "bytes that reached media: %" PRIu64 "\n",
+			media_bytes_written(s->media));
+	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
+		const struct sim_slot *sl = &s->slot[r];
+		if (sl->self && sl->kind->ops->report) {
+			fprintf(out, "[%s]\n", sl->kind->name);
+			sl->kind->ops->report(sl->self, out);
+		}
+	}
+	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
+		const struct sim_slot *sl = &s->slot[r];
+		if (sl->needed && !sl->self)
+			fprintf(out, "not simulated: %" PRIu64 " %s\n", sl->unsimulated,
+				role_what[r]);
+	}
+}

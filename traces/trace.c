@@ -1,0 +1,1290 @@
+/*
+ * trace.c — reading and writing trace format version 1.
+ *
+ * Method: the reader keeps one growing byte buffer.  trace_next() finds the
+ * next '\n' with memchr, refilling (and, only when one line is longer than
+ * the buffer, growing) as needed, then tokenizes that line in place: quoted
+ * strings are unescaped where they stand and NUL-terminated, so a returned
+ * event points into the buffer and nothing is allocated per event.  Hex
+ * payloads are decoded into a second buffer that grows to the largest
+ * payload seen.  Both buffers are bounded by the longest line, so memory
+ * does not grow with the trace.
+ *
+ * Validation happens here, once (STYLE rule 6): field sets per operation
+ * come from op_specs[], value syntax from the parse_* helpers, and the
+ * cross-line rules (version first, config at the top, no block/file mix)
+ * from the reader's state.
+ *
+ * Speed: operation and field names are matched by length then memcmp over
+ * small tables; numbers are parsed by hand (strtoull's locale and errno
+ * handling cost about a third of the parse time in a first version).
+ */
+#include "trace.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_CHUNK	(1u << 20)		/* bytes per fread */
+#define MAX_LINE	(1ull << 31)		/* refuse longer lines */
+#define MAX_CPU		65535u
+
+/* ---- operation and field tables ---- */
+
+struct flag_name {
+	const char *name;
+	uint32_t bit;
+};
+
+static const struct flag_name open_flags[] = {
+	{ "O_RDONLY", TRACE_O_RDONLY },	{ "O_WRONLY", TRACE_O_WRONLY },
+	{ "O_RDWR", TRACE_O_RDWR },	{ "O_CREAT", TRACE_O_CREAT },
+	{ "O_EXCL", TRACE_O_EXCL },	{ "O_TRUNC", TRACE_O_TRUNC },
+	{ "O_APPEND", TRACE_O_APPEND },	{ "O_DIRECT", TRACE_O_DIRECT },
+	{ "O_SYNC", TRACE_O_SYNC },	{ "O_DSYNC", TRACE_O_DSYNC },
+	{ "O_DIRECTORY", TRACE_O_DIRECTORY }, { NULL, 0 }
+};
+static const struct flag_name mmap_flags[] = {
+	{ "MAP_SHARED", TRACE_MAP_SHARED }, { "MAP_PRIVATE", TRACE_MAP_PRIVATE },
+	{ "MAP_SYNC", TRACE_MAP_SYNC }, { NULL, 0 }
+};
+static const struct flag_name msync_flags[] = {
+	{ "MS_SYNC", TRACE_MS_SYNC }, { "MS_ASYNC", TRACE_MS_ASYNC },
+	{ "MS_INVALIDATE", TRACE_MS_INVALIDATE }, { NULL, 0 }
+};
+static const struct flag_name falloc_modes[] = {
+	{ "KEEP_SIZE", TRACE_FALLOC_KEEP_SIZE },
+	{ "PUNCH_HOLE", TRACE_FALLOC_PUNCH_HOLE },
+	{ "ZERO_RANGE", TRACE_FALLOC_ZERO_RANGE }, { NULL, 0 }
+};
+static const struct flag_name bio_flags[] = {
+	{ "PREFLUSH", TRACE_BIO_PREFLUSH }, { "FUA", TRACE_BIO_FUA }, { NULL, 0 }
+};
+
+static const char *const field_names[TRACE_F_COUNT] = {
+	"fd", "path", "flags", "len", "data", "val", "off", "from", "to",
+	"mode", "name", "addr", "cpu", "id", "op", "sector", "cycles", "sym",
+	"all",
+};
+
+/* The payload pseudo-requirement: exactly one of data= and val=. */
+#define NEED_PAYLOAD	(1u << 31)
+#define F(x)		TRACE_F_##x
+#define CPUF		(F(CPU) | F(SYM))
+
+struct op_spec {
+	const char *name;
+	enum trace_layer layer;
+	uint32_t req;			/* required fields (and NEED_PAYLOAD) */
+	uint32_t opt;			/* optional fields */
+	const struct flag_name *flagset;/* vocabulary of flags= (mode= for
+					   fallocate) */
+};
+
+static const struct op_spec op_specs[TRACE_OP_COUNT] = {
+	[TRACE_VERSION]   = { "version", TRACE_LAYER_HEADER, 0, 0, NULL },
+	[TRACE_CONFIG]    = { "config", TRACE_LAYER_HEADER, 0, 0, NULL },
+	[TRACE_OPEN]      = { "open", TRACE_LAYER_FILE, F(FD) | F(PATH), F(FLAGS) | F(SYM), open_flags },
+	[TRACE_CLOSE]     = { "close", TRACE_LAYER_FILE, F(FD), F(SYM), NULL },
+	[TRACE_WRITE]     = { "write", TRACE_LAYER_FILE, F(FD) | F(LEN) | NEED_PAYLOAD, F(SYM), NULL },
+	[TRACE_PWRITE]    = { "pwrite", TRACE_LAYER_FILE, F(FD) | F(OFF) | F(LEN) | NEED_PAYLOAD, F(SYM), NULL },
+	[TRACE_FSYNC]     = { "fsync", TRACE_LAYER_FILE, F(FD), F(SYM), NULL },
+	[TRACE_FDATASYNC] = { "fdatasync", TRACE_LAYER_FILE, F(FD), F(SYM), NULL },
+	[TRACE_SYNC]      = { "sync", TRACE_LAYER_FILE, 0, F(SYM), NULL },
+	[TRACE_FTRUNCATE] = { "ftruncate", TRACE_LAYER_FILE, F(FD) | F(LEN), F(SYM), NULL },
+	[TRACE_FALLOCATE] = { "fallocate", TRACE_LAYER_FILE, F(FD) | F(OFF) | F(LEN), F(MODE) | F(SYM), falloc_modes },
+	[TRACE_RENAME]    = { "rename", TRACE_LAYER_FILE, F(FROM) | F(TO), F(SYM), NULL },
+	[TRACE_LINK]      = { "link", TRACE_LAYER_FILE, F(FROM) | F(TO), F(SYM), NULL },
+	[TRACE_UNLINK]    = { "unlink", TRACE_LAYER_FILE, F(PATH), F(SYM), NULL },
+	[TRACE_MKDIR]     = { "mkdir", TRACE_LAYER_FILE, F(PATH), F(SYM), NULL },
+	[TRACE_RMDIR]     = { "rmdir", TRACE_LAYER_FILE, F(PATH), F(SYM), NULL },
+	[TRACE_SYMLINK]   = { "symlink", TRACE_LAYER_FILE, F(FROM) | F(TO), F(SYM), NULL },
+	[TRACE_SETXATTR]  = { "setxattr", TRACE_LAYER_FILE, F(FD) | F(NAME) | F(LEN) | NEED_PAYLOAD, F(SYM), NULL },
+	[TRACE_REMOVEXATTR] = { "removexattr", TRACE_LAYER_FILE, F(FD) | F(NAME), F(SYM), NULL },
+	[TRACE_MMAP]      = { "mmap", TRACE_LAYER_FILE, F(FD) | F(ADDR) | F(LEN) | F(OFF), F(FLAGS) | F(SYM), mmap_flags },
+	[TRACE_MUNMAP]    = { "munmap", TRACE_LAYER_FILE, F(ADDR) | F(LEN), F(SYM), NULL },
+	[TRACE_MSYNC]     = { "msync", TRACE_LAYER_FILE, F(ADDR) | F(LEN), F(FLAGS) | F(SYM), msync_flags },
+	[TRACE_STORE]     = { "store", TRACE_LAYER_CPU, F(ADDR) | F(LEN) | NEED_PAYLOAD, CPUF, NULL },
+	[TRACE_NTSTORE]   = { "ntstore", TRACE_LAYER_CPU, F(ADDR) | F(LEN) | NEED_PAYLOAD, CPUF, NULL },
+	[TRACE_LOAD]      = { "load", TRACE_LAYER_CPU, F(ADDR) | F(LEN), CPUF, NULL },
+	[TRACE_CLFLUSH]   = { "clflush", TRACE_LAYER_CPU, F(ADDR), CPUF, NULL },
+	[TRACE_CLFLUSHOPT] = { "clflushopt", TRACE_LAYER_CPU, F(ADDR), CPUF, NULL },
+	[TRACE_CLWB]      = { "clwb", TRACE_LAYER_CPU, F(ADDR), CPUF, NULL },
+	[TRACE_SFENCE]    = { "sfence", TRACE_LAYER_CPU, 0, CPUF, NULL },
+	[TRACE_MFENCE]    = { "mfence", TRACE_LAYER_CPU, 0, CPUF, NULL },
+	[TRACE_RMW]       = { "rmw", TRACE_LAYER_CPU, F(ADDR) | F(LEN) | NEED_PAYLOAD, CPUF, NULL },
+	[TRACE_WBINVD]    = { "wbinvd", TRACE_LAYER_CPU, 0, CPUF, NULL },
+	[TRACE_PCOMMIT]   = { "pcommit", TRACE_LAYER_CPU, 0, CPUF, NULL },
+	[TRACE_BIO]       = { "bio", TRACE_LAYER_BLOCK, F(ID) | F(OP), F(SECTOR) | F(LEN) | F(FLAGS) | F(DATA) | F(VAL) | F(SYM), bio_flags },
+	[TRACE_WAIT]      = { "wait", TRACE_LAYER_BLOCK, 0, F(ID) | F(ALL) | F(SYM), NULL },
+	[TRACE_MARK]      = { "mark", TRACE_LAYER_ANY, F(NAME), F(SYM), NULL },
+	[TRACE_THINK]     = { "think", TRACE_LAYER_ANY, F(CYCLES), F(CPU) | F(SYM), NULL },
+};
+
+#undef F
+
+const char *trace_op_name(enum trace_op op)
+{
+	if (op <= TRACE_OP_NONE || op >= TRACE_OP_COUNT)
+		return "?";
+	return op_specs[op].name;
+}
+
+enum trace_layer trace_op_layer(enum trace_op op)
+{
+	if (op <= TRACE_OP_NONE || op >= TRACE_OP_COUNT)
+		return TRACE_LAYER_ANY;
+	return op_specs[op].layer;
+}
+
+static enum trace_op lookup_op(const char *s, size_t n)
+{
+	for (int op = TRACE_OP_NONE + 1; op < TRACE_OP_COUNT; op++) {
+		const char *name = op_specs[op].name;
+		if (strlen(name) == n && memcmp(name, s, n) == 0)
+			return (enum trace_op)op;
+	}
+	return TRACE_OP_NONE;
+}
+
+static int lookup_field(const char *s, size_t n)
+{
+	for (int i = 0; i < TRACE_F_COUNT; i++)
+		if (strlen(field_names[i]) == n && memcmp(field_names[i], s, n) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- the reader ---- */
+
+struct trace_reader {
+	char *name;
+	FILE *f;			/* NULL in memory mode */
+	int own_f;			/* close f at the end */
+	const char *mem;		/* memory mode input */
+	size_t mem_len, mem_pos;
+	char *buf;			/* file data; [start, end) unread */
+	size_t cap, start, end;
+	int eof;
+	uint64_t line;
+	uint8_t *hex;			/* decoded hex payload */
+	size_t hex_cap;
+	int failed;
+	char err[512];
+	enum trace_layer layer;		/* FILE or BLOCK once seen, else ANY */
+	uint64_t layer_line;		/* where it was first seen */
+	int seen_event;			/* a non-header event was read */
+	int seen_any;			/* any event was read */
+};
+
+static char open_err[512];
+
+const char *trace_open_error(void)
+{
+	return open_err;
+}
+
+const char *trace_reader_error(const struct trace_reader *r)
+{
+	return r->err;
+}
+
+enum trace_layer trace_reader_layer(const struct trace_reader *r)
+{
+	return r->layer;
+}
+
+const char *trace_reader_name(const struct trace_reader *r)
+{
+	return r->name;
+}
+
+static struct trace_reader *reader_new(const char *name)
+{
+	struct trace_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->name = strdup(name);
+	if (!r->name) {
+		free(r);
+		return NULL;
+	}
+	r->layer = TRACE_LAYER_ANY;
+	return r;
+}
+
+int trace_open(struct trace_reader **rp, const char *path)
+{
+	struct trace_reader *r;
+	int err;
+
+	*rp = NULL;
+	r = reader_new(path);
+	if (!r) {
+		snprintf(open_err, sizeof(open_err), "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (strcmp(path, "-") == 0) {
+		r->f = stdin;
+	} else {
+		r->f = fopen(path, "rb");
+		if (!r->f) {
+			err = errno;
+			snprintf(open_err, sizeof(open_err), "%s: cannot open: %s",
+				 path, strerror(err));
+			trace_close(r);
+			return -err;
+		}
+		r->own_f = 1;
+	}
+	r->cap = READ_CHUNK;
+	r->buf = malloc(r->cap + 1);
+	if (!r->buf) {
+		snprintf(open_err, sizeof(open_err), "%s: out of memory", path);
+		trace_close(r);
+		return -ENOMEM;
+	}
+	*rp = r;
+	return 0;
+}
+
+int trace_open_mem(struct trace_reader **rp, const char *name,
+		   const char *buf, size_t len)
+{
+	struct trace_reader *r = reader_new(name);
+
+	*rp = NULL;
+	if (!r) {
+		snprintf(open_err, sizeof(open_err), "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	r->mem = buf;
+	r->mem_len = len;
+	*rp = r;
+	return 0;
+}
+
+void trace_close(struct trace_reader *r)
+{
+	if (!r)
+		return;
+	if (r->own_f)
+		fclose(r->f);
+	free(r->buf);
+	free(r->hex);
+	free(r->name);
+	free(r);
+}
+
+static int fail(struct trace_reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(struct trace_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(r->err, sizeof(r->err), "%s:%" PRIu64 ": ", r->name, r->line);
+	if (n < 0 || (size_t)n >= sizeof(r->err))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(r->err + n, sizeof(r->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+	r->failed = 1;
+	return -1;
+}
+
+/* Quote at most 40 bytes of s for a message: printable ASCII as is, other
+ * bytes as \xHH. */
+static const char *shown(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0;
+	static const char hexd[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n && o + 5 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (i == 40) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hexd[c >> 4];
+			out[o++] = hexd[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * Next line into [*ls, *ls + *ln), without its '\n' (and '\r').  The line
+ * is writable and followed by one spare byte.  Returns 1, 0 at the end, or
+ * -1 (message set).
+ */
+static int next_line(struct trace_reader *r, char **ls, size_t *ln)
+{
+	if (!r->f) {			/* memory mode: copy into buf */
+		const char *s, *nl;
+		size_t n;
+
+		if (r->mem_pos >= r->mem_len)
+			return 0;
+		s = r->mem + r->mem_pos;
+		nl = memchr(s, '\n', r->mem_len - r->mem_pos);
+		n = nl ? (size_t)(nl - s) : r->mem_len - r->mem_pos;
+		r->mem_pos += n + (nl != NULL);
+		r->line++;
+		if (n + 1 > r->cap) {
+			char *nb = realloc(r->buf, n + 1);
+			if (!nb)
+				return fail(r, "line too long (out of memory)");
+			r->buf = nb;
+			r->cap = n + 1;
+		}
+		memcpy(r->buf, s, n);
+		r->buf[n] = '\0';
+		*ls = r->buf;
+		*ln = n;
+		goto strip;
+	}
+	for (;;) {
+		char *s = r->buf + r->start;
+		char *nl = memchr(s, '\n', r->end - r->start);
+		size_t got;
+
+		if (nl || (r->eof && r->end > r->start)) {
+			size_t n = nl ? (size_t)(nl - s) : r->end - r->start;
+			r->start += n + (nl != NULL);
+			r->line++;
+			s[n] = '\0';	/* the '\n', or the spare byte */
+			*ls = s;
+			*ln = n;
+			goto strip;
+		}
+		if (r->eof)
+			return 0;
+		/* Make room: move the partial line down, grow if it fills. */
+		if (r->start > 0) {
+			memmove(r->buf, r->buf + r->start, r->end - r->start);
+			r->end -= r->start;
+			r->start = 0;
+		}
+		if (r->cap - r->end < READ_CHUNK / 2) {
+			size_t ncap = r->cap * 2;
+			char *nb;
+			if (ncap > MAX_LINE) {
+				r->line++;
+				return fail(r, "line longer than %llu bytes",
+					    (unsigned long long)MAX_LINE);
+			}
+			nb = realloc(r->buf, ncap + 1);
+			if (!nb) {
+				r->line++;
+				return fail(r, "line too long (out of memory)");
+			}
+			r->buf = nb;
+			r->cap = ncap;
+		}
+		got = fread(r->buf + r->end, 1, r->cap - r->end, r->f);
+		r->end += got;
+		if (got == 0) {
+			if (ferror(r->f)) {
+				r->line++;
+				return fail(r, "read error: %s", strerror(errno));
+			}
+			r->eof = 1;
+		}
+	}
+strip:
+	if (*ln > 0 && (*ls)[*ln - 1] == '\r')
+		(*ls)[--*ln] = '\0';
+	if (memchr(*ls, '\0', *ln))
+		return fail(r, "NUL byte in line");
+	return 1;
+}
+
+/* ---- value syntax ---- */
+
+static inline int is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A number: decimal or 0x hex, optionally followed by K, M or G. */
+static int parse_u64(struct trace_reader *r, const char *what,
+		     const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0, mult = 1;
+	size_t i = 0;
+	char tmp[64];
+
+	if (n > 0) {
+		switch (s[n - 1]) {
+		case 'K': mult = 1ull << 10; n--; break;
+		case 'M': mult = 1ull << 20; n--; break;
+		case 'G': mult = 1ull << 30; n--; break;
+		}
+	}
+	if (n == 0)
+		goto bad;
+	if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		for (i = 2; i < n; i++) {
+			int d = hexval((unsigned char)s[i]);
+			if (d < 0)
+				goto bad;
+			if (v >> 60)
+				goto overflow;
+			v = v << 4 | (uint64_t)d;
+		}
+	} else {
+		for (i = 0; i < n; i++) {
+			unsigned d = (unsigned char)s[i] - '0';
+			if (d > 9)
+				goto bad;
+			if (v > (UINT64_MAX - d) / 10)
+				goto overflow;
+			v = v * 10 + d;
+		}
+	}
+	if (mult > 1 && v > UINT64_MAX / mult)
+		goto overflow;
+	*out = v * mult;
+	return 0;
+bad:
+	return fail(r, "bad number for %s: '%s'", what,
+		    shown(s, n + (mult > 1), tmp, sizeof(tmp)));
+overflow:
+	return fail(r, "number for %s does not fit in 64 bits: '%s'", what,
+		    shown(s, n + (mult > 1), tmp, sizeof(tmp)));
+}
+
+static int parse_flags(struct trace_reader *r, const char *what,
+		       const struct flag_name *set, const char *s, size_t n,
+		       uint32_t *out)
+{
+	uint32_t v = 0;
+	size_t i = 0;
+	char tmp[64];
+
+	if (n == 0)
+		return fail(r, "empty value for %s", what);
+	while (i <= n) {
+		size_t j = i;
+		const struct flag_name *fl;
+
+		while (j < n && s[j] != '|')
+			j++;
+		for (fl = set; fl->name; fl++)
+			if (strlen(fl->name) == j - i && memcmp(fl->name, s + i, j - i) == 0)
+				break;
+		if (!fl->name)
+			return fail(r, "unknown %s '%s'", what,
+				    shown(s + i, j - i, tmp, sizeof(tmp)));
+		v |= fl->bit;
+		i = j + 1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Unescape a quoted string in place.  *pos points at the opening quote;
+ * on return it points just past the closing one.  The result replaces the
+ * text from the opening quote and is NUL-terminated.
+ */
+static int parse_quoted(struct trace_reader *r, const char *what, char *line,
+			size_t ln, size_t *pos, struct trace_str *out)
+{
+	size_t i = *pos + 1;
+	char *dst = line + *pos;
+	size_t o = 0;
+
+	for (;;) {
+		unsigned char c;
+
+		if (i >= ln)
+			return fail(r, "unterminated string for %s", what);
+		c = (unsigned char)line[i++];
+		if (c == '"')
+			break;
+		if (c != '\\') {
+			dst[o++] = (char)c;
+			continue;
+		}
+		if (i >= ln)
+			return fail(r, "unterminated string for %s", what);
+		c = (unsigned char)line[i++];
+		switch (c) {
+		case 'n': c = '\n'; break;
+		case 't': c = '\t'; break;
+		case 'r': c = '\r'; break;
+		case 'a': c = '\a'; break;
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'v': c = '\v'; break;
+		case 'e': c = 0x1b; break;
+		case '\\': case '"': case '\'': case '?': break;
+		case 'x': {
+			int h1 = i < ln ? hexval((unsigned char)line[i]) : -1;
+			int h2 = i + 1 < ln ? hexval((unsigned char)line[i + 1]) : -1;
+			if (h1 < 0)
+				return fail(r, "bad \\x escape in string for %s", what);
+			if (h2 < 0) {
+				c = (unsigned char)h1;
+				i += 1;
+			} else {
+				c = (unsigned char)(h1 << 4 | h2);
+				i += 2;
+			}
+			break;
+		}
+		case '0': case '1': case '2': case '3':
+		case '4': case '5': case '6': case '7': {
+			unsigned v = c - '0';
+			for (int k = 0; k < 2 && i < ln && line[i] >= '0' && line[i] <= '7'; k++)
+				v = v * 8 + (unsigned)(line[i++] - '0');
+			if (v > 255)
+				return fail(r, "octal escape out of range in string for %s", what);
+			c = (unsigned char)v;
+			break;
+		}
+		default:
+			return fail(r, "unknown escape '\\%c' in string for %s",
+				    c >= 0x20 && c < 0x7f ? c : '?', what);
+		}
+		if (c == 0)
+			return fail(r, "NUL in string for %s", what);
+		dst[o++] = (char)c;
+	}
+	if (i < ln && !is_space(line[i]) && line[i] != '#')
+		return fail(r, "junk after closing quote of %s", what);
+	dst[o] = '\0';
+	out->s = dst;
+	out->len = o;
+	*pos = i;
+	return 0;
+}
+
+static int reserve_hex(struct trace_reader *r, size_t n)
+{
+	if (n <= r->hex_cap)
+		return 0;
+	size_t ncap = r->hex_cap ? r->hex_cap : 4096;
+	while (ncap < n)
+		ncap *= 2;
+	uint8_t *nb = realloc(r->hex, ncap);
+	if (!nb)
+		return fail(r, "payload too large (out of memory)");
+	r->hex = nb;
+	r->hex_cap = ncap;
+	return 0;
+}
+
+/* data=hex:..|fill:B|rand:SEED.  The length is checked against len= later,
+ * when all fields are known. */
+static int parse_payload(struct trace_reader *r, const char *s, size_t n,
+			 struct trace_payload *p)
+{
+	char tmp[64];
+
+	if (n >= 4 && memcmp(s, "hex:", 4) == 0) {
+		size_t digits = n - 4;
+		const unsigned char *h = (const unsigned char *)s + 4;
+		if (digits % 2)
+			return fail(r, "odd number of hex digits in data");
+		if (reserve_hex(r, digits / 2))
+			return -1;
+		for (size_t i = 0; i < digits / 2; i++) {
+			int a = hexval(h[2 * i]), b = hexval(h[2 * i + 1]);
+			if (a < 0 || b < 0) {
+				unsigned char bad = a < 0 ? h[2 * i] : h[2 * i + 1];
+				return fail(r, "bad hex digit '%s' in data",
+					    shown((const char *)&bad, 1, tmp, sizeof(tmp)));
+			}
+			r->hex[i] = (uint8_t)(a << 4 | b);
+		}
+		p->kind = TRACE_PAYLOAD_HEX;
+		p->len = digits / 2;
+		p->bytes = r->hex;
+		return 0;
+	}
+	if (n >= 5 && memcmp(s, "fill:", 5) == 0) {
+		if (parse_u64(r, "fill byte", s + 5, n - 5, &p->arg))
+			return -1;
+		if (p->arg > 255)
+			return fail(r, "fill byte %" PRIu64 " is not a byte", p->arg);
+		p->kind = TRACE_PAYLOAD_FILL;
+		return 0;
+	}
+	if (n >= 5 && memcmp(s, "rand:", 5) == 0) {
+		if (parse_u64(r, "rand seed", s + 5, n - 5, &p->arg))
+			return -1;
+		p->kind = TRACE_PAYLOAD_RAND;
+		return 0;
+	}
+	return fail(r, "bad data '%s' (expected hex:, fill: or rand:)",
+		    shown(s, n, tmp, sizeof(tmp)));
+}
+
+/* ---- one line ---- */
+
+static struct trace_str *str_field(struct trace_event *ev, uint32_t bit)
+{
+	switch (bit) {
+	case TRACE_F_PATH: return &ev->path;
+	case TRACE_F_FROM: return &ev->from;
+	case TRACE_F_TO:   return &ev->to;
+	case TRACE_F_NAME: return &ev->name;
+	default:	   return &ev->sym;
+	}
+}
+
+static int check_event(struct trace_reader *r, struct trace_event *ev);
+
+static int parse_config(struct trace_reader *r, char *line, size_t ln,
+			size_t i, struct trace_event *ev)
+{
+	char tmp[64];
+
+	while (i < ln) {
+		size_t ks, ke, vs;
+		struct trace_kv *kv;
+
+		while (i < ln && is_space(line[i]))
+			i++;
+		if (i >= ln || line[i] == '#')
+			break;
+		ks = i;
+		while (i < ln && !is_space(line[i]) && line[i] != '=' && line[i] != '#')
+			i++;
+		ke = i;
+		if (i >= ln || line[i] != '=')
+			return fail(r, "config: expected KEY=VALUE, got '%s'",
+				    shown(line + ks, ke - ks, tmp, sizeof(tmp)));
+		if (ke == ks)
+			return fail(r, "config: empty key");
+		if (ev->nkv == TRACE_MAX_CONFIG)
+			return fail(r, "config: more than %d settings on one line",
+				    TRACE_MAX_CONFIG);
+		kv = &ev->kv[ev->nkv++];
+		i++;
+		if (i < ln && line[i] == '"') {
+			if (parse_quoted(r, "config value", line, ln, &i, &kv->value))
+				return -1;
+		} else {
+			vs = i;
+			while (i < ln && !is_space(line[i]) && line[i] != '#')
+				i++;
+			kv->value.s = line + vs;
+			kv->value.len = i - vs;
+		}
+		line[ke] = '\0';
+		kv->key.s = line + ks;
+		kv->key.len = ke - ks;
+		if (kv->value.s != line + (i - kv->value.len))
+			continue;	/* quoted: already terminated */
+		if (i < ln && line[i] == '#') {
+			line[i] = '\0';
+			break;
+		}
+		line[i] = '\0';	/* a space, or the spare byte at the end */
+		if (i < ln)
+			i++;
+	}
+	if (ev->nkv == 0)
+		return fail(r, "config: no settings");
+	return 0;
+}
+
+static int parse_line(struct trace_reader *r, char *line, size_t ln,
+		      struct trace_event *ev)
+{
+	size_t i = 0, os;
+	const struct op_spec *spec;
+	char tmp[64];
+
+	while (i < ln && is_space(line[i]))
+		i++;
+	if (i >= ln || line[i] == '#')
+		return 0;		/* blank or comment */
+
+	os = i;
+	while (i < ln && !is_space(line[i]) && line[i] != '#')
+		i++;
+	memset(ev, 0, offsetof(struct trace_event, kv));
+	ev->line = r->line;
+	ev->op = lookup_op(line + os, i - os);
+	if (ev->op == TRACE_OP_NONE)
+		return fail(r, "unknown event '%s'", shown(line + os, i - os, tmp, sizeof(tmp)));
+	spec = &op_specs[ev->op];
+
+	if (ev->op == TRACE_CONFIG)
+		return parse_config(r, line, ln, i, ev) ? -1 : 1;
+
+	while (i < ln) {
+		size_t ks, ke, vs, vl;
+		int field;
+		char *v;
+
+		while (i < ln && is_space(line[i]))
+			i++;
+		if (i >= ln || line[i] == '#')
+			break;
+		ks = i;
+		while (i < ln && !is_space(line[i]) && line[i] != '=' && line[i] != '#')
+			i++;
+		ke = i;
+		if (i >= ln || line[i] != '=') {
+			/* A bare word: `version 1`, `wait all`. */
+			if (ev->op == TRACE_VERSION && !(ev->fields & TRACE_F_LEN)) {
+				if (parse_u64(r, "version", line + ks, ke - ks, &ev->version))
+					return -1;
+				ev->fields |= TRACE_F_LEN;	/* "seen" marker */
+				continue;
+			}
+			if (ev->op == TRACE_WAIT && ke - ks == 3 &&
+			    memcmp(line + ks, "all", 3) == 0) {
+				if (ev->fields & TRACE_F_ALL)
+					return fail(r, "repeated field 'all'");
+				ev->fields |= TRACE_F_ALL;
+				continue;
+			}
+			return fail(r, "%s: expected KEY=VALUE, got '%s'", spec->name,
+				    shown(line + ks, ke - ks, tmp, sizeof(tmp)));
+		}
+		field = lookup_field(line + ks, ke - ks);
+		if (field < 0 || (1u << field) == TRACE_F_ALL ||
+		    !((spec->req | spec->opt |
+		       (spec->req & NEED_PAYLOAD ? TRACE_F_DATA | TRACE_F_VAL : 0)) &
+		      (1u << field)))
+			return fail(r, "unknown field '%s' for %s",
+				    shown(line + ks, ke - ks, tmp, sizeof(tmp)), spec->name);
+		if (ev->fields & (1u << field))
+			return fail(r, "repeated field '%s'", field_names[field]);
+		ev->fields |= 1u << field;
+
+		i++;			/* '=' */
+		if (i < ln && line[i] == '"') {
+			struct trace_str str;
+			if (parse_quoted(r, field_names[field], line, ln, &i, &str))
+				return -1;
+			v = (char *)str.s;
+			vl = str.len;
+		} else {
+			vs = i;
+			while (i < ln && !is_space(line[i]) && line[i] != '#')
+				i++;
+			v = line + vs;
+			vl = i - vs;
+			if (i < ln && is_space(line[i]))
+				line[i++] = '\0';
+			else if (i < ln) {	/* '#': the rest is a comment */
+				line[i] = '\0';
+				ln = i;
+			} else
+				line[i] = '\0';
+		}
+
+		switch (1u << field) {
+		case TRACE_F_FD: {
+			uint64_t x;
+			if (parse_u64(r, "fd", v, vl, &x))
+				return -1;
+			if (x > INT32_MAX)
+				return fail(r, "fd %" PRIu64 " out of range", x);
+			ev->fd = (uint32_t)x;
+			break;
+		}
+		case TRACE_F_CPU: {
+			uint64_t x;
+			if (parse_u64(r, "cpu", v, vl, &x))
+				return -1;
+			if (x > MAX_CPU)
+				return fail(r, "cpu %" PRIu64 " out of range (at most %u)", x, MAX_CPU);
+			ev->cpu = (uint32_t)x;
+			break;
+		}
+		case TRACE_F_LEN:
+			if (parse_u64(r, "len", v, vl, &ev->len))
+				return -1;
+			break;
+		case TRACE_F_OFF:
+			if (parse_u64(r, "off", v, vl, &ev->off))
+				return -1;
+			break;
+		case TRACE_F_ADDR:
+			if (parse_u64(r, "addr", v, vl, &ev->addr))
+				return -1;
+			break;
+		case TRACE_F_ID:
+			if (parse_u64(r, "id", v, vl, &ev->id))
+				return -1;
+			break;
+		case TRACE_F_SECTOR:
+			if (parse_u64(r, "sector", v, vl, &ev->sector))
+				return -1;
+			break;
+		case TRACE_F_CYCLES:
+			if (parse_u64(r, "cycles", v, vl, &ev->cycles))
+				return -1;
+			break;
+		case TRACE_F_VAL:
+			if (parse_u64(r, "val", v, vl, &ev->data.arg))
+				return -1;
+			ev->data.kind = TRACE_PAYLOAD_VAL;
+			break;
+		case TRACE_F_DATA:
+			if (parse_payload(r, v, vl, &ev->data))
+				return -1;
+			break;
+		case TRACE_F_FLAGS:
+			if (parse_flags(r, ev->op == TRACE_BIO ? "bio flag" : "flag",
+					spec->flagset, v, vl, &ev->flags))
+				return -1;
+			break;
+		case TRACE_F_MODE:
+			if (parse_flags(r, "fallocate mode", spec->flagset, v, vl, &ev->flags))
+				return -1;
+			break;
+		case TRACE_F_OP:
+			if (vl == 5 && memcmp(v, "write", 5) == 0)
+				ev->bio_op = TRACE_BIO_WRITE;
+			else if (vl == 5 && memcmp(v, "flush", 5) == 0)
+				ev->bio_op = TRACE_BIO_FLUSH;
+			else if (vl == 7 && memcmp(v, "discard", 7) == 0)
+				ev->bio_op = TRACE_BIO_DISCARD;
+			else
+				return fail(r, "unknown bio op '%s' (write, flush or discard)",
+					    shown(v, vl, tmp, sizeof(tmp)));
+			break;
+		default: {		/* strings */
+			struct trace_str *dst = str_field(ev, 1u << field);
+			if (vl == 0)
+				return fail(r, "empty %s", field_names[field]);
+			dst->s = v;
+			dst->len = vl;
+			break;
+		}
+		}
+	}
+	return check_event(r, ev) ? -1 : 1;
+}
+
+/* Field sets and cross-field rules of one event. */
+static int check_event(struct trace_reader *r, struct trace_event *ev)
+{
+	const struct op_spec *spec = &op_specs[ev->op];
+	uint32_t missing = spec->req & ~NEED_PAYLOAD & ~ev->fields;
+	int has_data = !!(ev->fields & TRACE_F_DATA);
+	int has_val = !!(ev->fields & TRACE_F_VAL);
+
+	if (ev->op == TRACE_VERSION) {
+		if (!(ev->fields & TRACE_F_LEN))
+			return fail(r, "version: missing version number");
+		ev->fields = 0;
+		if (ev->version != TRACE_FORMAT_VERSION)
+			return fail(r, "unsupported trace format version %" PRIu64
+				    " (this powercut reads version %d)",
+				    ev->version, TRACE_FORMAT_VERSION);
+		return 0;
+	}
+	if (missing) {
+		int f = __builtin_ctz(missing);
+		return fail(r, "%s: missing field '%s'", spec->name, field_names[f]);
+	}
+	if (has_data && has_val)
+		return fail(r, "%s: data= and val= both given", spec->name);
+	if ((spec->req & NEED_PAYLOAD) && !has_data && !has_val)
+		return fail(r, "%s: missing field 'data' (or 'val')", spec->name);
+
+	if (ev->op == TRACE_WAIT) {
+		int has_id = !!(ev->fields & TRACE_F_ID);
+		if (has_id == !!(ev->fields & TRACE_F_ALL))
+			return fail(r, "wait: give either id=N or all");
+	}
+	if (ev->op == TRACE_BIO) {
+		switch (ev->bio_op) {
+		case TRACE_BIO_WRITE:
+			if (!(ev->fields & TRACE_F_SECTOR))
+				return fail(r, "bio: op=write needs sector=");
+			if (!(ev->fields & TRACE_F_LEN))
+				return fail(r, "bio: op=write needs len=");
+			if (!has_data && !has_val)
+				return fail(r, "bio: op=write needs data=");
+			if (ev->len == 0)
+				return fail(r, "bio: op=write with len=0");
+			break;
+		case TRACE_BIO_FLUSH:
+			if (ev->fields & (TRACE_F_SECTOR | TRACE_F_LEN | TRACE_F_DATA | TRACE_F_VAL))
+				return fail(r, "bio: op=flush takes no sector, len or data");
+			if (ev->flags & TRACE_BIO_FUA)
+				return fail(r, "bio: op=flush cannot carry FUA (it has no data)");
+			break;
+		case TRACE_BIO_DISCARD:
+			if (!(ev->fields & TRACE_F_SECTOR) || !(ev->fields & TRACE_F_LEN))
+				return fail(r, "bio: op=discard needs sector= and len=");
+			if (has_data || has_val)
+				return fail(r, "bio: op=discard takes no data");
+			if (ev->len == 0)
+				return fail(r, "bio: op=discard with len=0");
+			break;
+		}
+		if ((ev->fields & TRACE_F_LEN) && ev->len % 512)
+			return fail(r, "bio: len %" PRIu64 " is not a multiple of 512", ev->len);
+		if ((ev->fields & TRACE_F_SECTOR) && ev->sector > (UINT64_MAX >> 9) - (ev->len >> 9))
+			return fail(r, "bio: sector %" PRIu64 " out of range", ev->sector);
+	}
+	if (has_val) {
+		if (!(ev->fields & TRACE_F_LEN))
+			return fail(r, "%s: val= needs len=", spec->name);
+		if (ev->len == 0 || ev->len > 8)
+			return fail(r, "%s: val= needs len between 1 and 8, not %" PRIu64,
+				    spec->name, ev->len);
+		if (ev->len < 8 && ev->data.arg >> (8 * ev->len))
+			return fail(r, "%s: val 0x%" PRIx64 " does not fit in %" PRIu64 " byte%s",
+				    spec->name, ev->data.arg, ev->len, ev->len == 1 ? "" : "s");
+		ev->data.len = ev->len;
+	}
+	if (has_data) {
+		if (!(ev->fields & TRACE_F_LEN))
+			return fail(r, "%s: data= needs len=", spec->name);
+		if (ev->data.kind == TRACE_PAYLOAD_HEX) {
+			if (ev->data.len != ev->len)
+				return fail(r, "%s: data has %" PRIu64 " bytes but len=%" PRIu64,
+					    spec->name, ev->data.len, ev->len);
+		} else {
+			ev->data.len = ev->len;
+		}
+	}
+	if (trace_op_layer(ev->op) == TRACE_LAYER_CPU) {
+		if ((ev->fields & TRACE_F_LEN) && ev->len == 0)
+			return fail(r, "%s: len=0", spec->name);
+	}
+	if ((ev->fields & TRACE_F_ADDR) && (ev->fields & TRACE_F_LEN) &&
+	    ev->addr + ev->len < ev->addr)
+		return fail(r, "%s: addr+len wraps around", spec->name);
+	if ((ev->fields & TRACE_F_OFF) && (ev->fields & TRACE_F_LEN) &&
+	    ev->off + ev->len < ev->off)
+		return fail(r, "%s: off+len wraps around", spec->name);
+	if (ev->op == TRACE_MMAP || ev->op == TRACE_MUNMAP || ev->op == TRACE_MSYNC) {
+		if (ev->len == 0)
+			return fail(r, "%s: len=0", spec->name);
+	}
+	return 0;
+}
+
+int trace_next(struct trace_reader *r, struct trace_event *ev)
+{
+	char *line = NULL;
+	size_t ln = 0;
+	int rc;
+
+	if (r->failed)
+		return -1;
+	for (;;) {
+		rc = next_line(r, &line, &ln);
+		if (rc <= 0)
+			return rc;
+		rc = parse_line(r, line, ln, ev);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			break;
+	}
+	switch (trace_op_layer(ev->op)) {
+	case TRACE_LAYER_HEADER:
+		if (ev->op == TRACE_VERSION && r->seen_any)
+			return fail(r, "version must be the first event");
+		if (ev->op == TRACE_CONFIG && r->seen_event)
+			return fail(r, "config lines must come before the first event");
+		break;
+	case TRACE_LAYER_FILE:
+	case TRACE_LAYER_BLOCK: {
+		enum trace_layer l = trace_op_layer(ev->op);
+		if (r->layer == TRACE_LAYER_ANY) {
+			r->layer = l;
+			r->layer_line = r->line;
+		} else if (r->layer != l) {
+			return fail(r, "%s event '%s' in a trace with %s events "
+				    "(first at line %" PRIu64 "): block and file events do not mix",
+				    l == TRACE_LAYER_BLOCK ? "block" : "file",
+				    trace_op_name(ev->op),
+				    r->layer == TRACE_LAYER_BLOCK ? "block" : "file",
+				    r->layer_line);
+		}
+	}
+		/* fall through */
+	default:
+		r->seen_event = 1;
+		break;
+	}
+	r->seen_any = 1;
+	return 1;
+}
+
+/* ---- payloads ---- */
+
+void trace_payload_read(const struct trace_payload *p, uint64_t off,
+			void *dst, size_t n)
+{
+	uint8_t *d = dst;
+
+	switch (p->kind) {
+	case TRACE_PAYLOAD_HEX:
+		memcpy(d, p->bytes + off, n);
+		break;
+	case TRACE_PAYLOAD_FILL:
+		memset(d, (int)p->arg, n);
+		break;
+	case TRACE_PAYLOAD_VAL:
+		for (size_t i = 0; i < n; i++)
+			d[i] = (uint8_t)(p->arg >> (8 * (off + i)));
+		break;
+	case TRACE_PAYLOAD_RAND: {
+		/* Output k is mix(seed + (k+1)*gamma): random access is O(1). */
+		uint64_t word = off / 8;
+		unsigned skip = (unsigned)(off % 8);
+		uint64_t x = p->arg + word * 0x9e3779b97f4a7c15ULL;
+		size_t i = 0;
+		while (i < n) {
+			uint64_t z = trace_splitmix64(&x);
+			for (unsigned b = skip; b < 8 && i < n; b++)
+				d[i++] = (uint8_t)(z >> (8 * b));
+			skip = 0;
+		}
+		break;
+	}
+	case TRACE_PAYLOAD_NONE:
+		memset(d, 0, n);
+		break;
+	}
+}
+
+static bool payload_equal(const struct trace_payload *a, const struct trace_payload *b)
+{
+	uint8_t ba[4096], bb[4096];
+
+	if (a->len != b->len)
+		return false;
+	if (a->kind == b->kind && a->kind != TRACE_PAYLOAD_HEX)
+		return a->arg == b->arg;
+	for (uint64_t off = 0; off < a->len; off += sizeof(ba)) {
+		size_t n = a->len - off < sizeof(ba) ? (size_t)(a->len - off) : sizeof(ba);
+		trace_payload_read(a, off, ba, n);
+		trace_payload_read(b, off, bb, n);
+		if (memcmp(ba, bb, n))
+			return false;
+	}
+	return true;
+}
+
+static bool str_equal(const struct trace_str *a, const struct trace_str *b)
+{
+	return a->len == b->len && (a->len == 0 || memcmp(a->s, b->s, a->len) == 0);
+}
+
+bool trace_event_equal(const struct trace_event *a, const struct trace_event *b)
+{
+	uint32_t f = a->fields;
+	/* val= and data= describe the same thing when the bytes agree */
+	uint32_t pay = TRACE_F_DATA | TRACE_F_VAL;
+
+	if (a->op != b->op || (f & ~pay) != (b->fields & ~pay) ||
+	    !!(f & pay) != !!(b->fields & pay))
+		return false;
+	if (a->op == TRACE_VERSION)
+		return a->version == b->version;
+	if (a->op == TRACE_CONFIG) {
+		if (a->nkv != b->nkv)
+			return false;
+		for (unsigned i = 0; i < a->nkv; i++)
+			if (!str_equal(&a->kv[i].key, &b->kv[i].key) ||
+			    !str_equal(&a->kv[i].value, &b->kv[i].value))
+				return false;
+		return true;
+	}
+	if (((f & TRACE_F_FD) && a->fd != b->fd) ||
+	    ((f & TRACE_F_CPU) && a->cpu != b->cpu) ||
+	    ((f & (TRACE_F_FLAGS | TRACE_F_MODE)) && a->flags != b->flags) ||
+	    ((f & TRACE_F_OP) && a->bio_op != b->bio_op) ||
+	    ((f & TRACE_F_LEN) && a->len != b->len) ||
+	    ((f & TRACE_F_OFF) && a->off != b->off) ||
+	    ((f & TRACE_F_ADDR) && a->addr != b->addr) ||
+	    ((f & TRACE_F_ID) && a->id != b->id) ||
+	    ((f & TRACE_F_SECTOR) && a->sector != b->sector) ||
+	    ((f & TRACE_F_CYCLES) && a->cycles != b->cycles))
+		return false;
+	if ((f & pay) && !payload_equal(&a->data, &b->data))
+		return false;
+	if (((f & TRACE_F_PATH) && !str_equal(&a->path, &b->path)) ||
+	    ((f & TRACE_F_FROM) && !str_equal(&a->from, &b->from)) ||
+	    ((f & TRACE_F_TO) && !str_equal(&a->to, &b->to)) ||
+	    ((f & TRACE_F_NAME) && !str_equal(&a->name, &b->name)) ||
+	    ((f & TRACE_F_SYM) && !str_equal(&a->sym, &b->sym)))
+		return false;
+	return true;
+}
+
+/* ---- writing ---- */
+
+static void write_str(FILE *f, const struct trace_str *s)
+{
+	bool plain = s->len > 0 && s->s[0] != '"';
+
+	for (size_t i = 0; plain && i < s->len; i++) {
+		unsigned char c = (unsigned char)s->s[i];
+		if (c <= 0x20 || c >= 0x7f || c == '#' || c == '\\' || c == '"')
+			plain = false;
+	}
+	if (plain) {
+		fwrite(s->s, 1, s->len, f);
+		return;
+	}
+	fputc('"', f);
+	for (size_t i = 0; i < s->len; i++) {
+		unsigned char c = (unsigned char)s->s[i];
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void write_flags(FILE *f, const struct flag_name *set, uint32_t v)
+{
+	bool first = true;
+
+	for (; set->name; set++) {
+		if (!(v & set->bit))
+			continue;
+		if (!first)
+			fputc('|', f);
+		fputs(set->name, f);
+		first = false;
+	}
+}
+
+int trace_write_event(FILE *f, const struct trace_event *ev)
+{
+	const struct op_spec *spec;
+	uint32_t fl = ev->fields;
+
+	if (ev->op <= TRACE_OP_NONE || ev->op >= TRACE_OP_COUNT)
+		return -EINVAL;
+	spec = &op_specs[ev->op];
+	fputs(spec->name, f);
+	if (ev->op == TRACE_VERSION) {
+		fprintf(f, " %" PRIu64, ev->version);
+	} else if (ev->op == TRACE_CONFIG) {
+		for (unsigned i = 0; i < ev->nkv; i++) {
+			fputc(' ', f);
+			fwrite(ev->kv[i].key.s, 1, ev->kv[i].key.len, f);
+			fputc('=', f);
+			write_str(f, &ev->kv[i].value);
+		}
+	}
+	if (fl & TRACE_F_ALL)
+		fputs(" all", f);
+	if (fl & TRACE_F_ID)
+		fprintf(f, " id=%" PRIu64, ev->id);
+	if (fl & TRACE_F_OP)
+		fprintf(f, " op=%s", ev->bio_op == TRACE_BIO_WRITE ? "write" :
+			ev->bio_op == TRACE_BIO_FLUSH ? "flush" : "discard");
+	if (fl & TRACE_F_FD)
+		fprintf(f, " fd=%u", ev->fd);
+	if (fl & TRACE_F_PATH) {
+		fputs(" path=", f);
+		write_str(f, &ev->path);
+	}
+	if (fl & TRACE_F_FROM) {
+		fputs(" from=", f);
+		write_str(f, &ev->from);
+	}
+	if (fl & TRACE_F_TO) {
+		fputs(" to=", f);
+		write_str(f, &ev->to);
+	}
+	if (fl & TRACE_F_NAME) {
+		fputs(" name=", f);
+		write_str(f, &ev->name);
+	}
+	if (fl & TRACE_F_ADDR)
+		fprintf(f, " addr=0x%" PRIx64, ev->addr);
+	if (fl & TRACE_F_SECTOR)
+		fprintf(f, " sector=%" PRIu64, ev->sector);
+	if (fl & TRACE_F_OFF)
+		fprintf(f, " off=%" PRIu64, ev->off);
+	if (fl & TRACE_F_LEN)
+		fprintf(f, " len=%" PRIu64, ev->len);
+	if (fl & TRACE_F_FLAGS) {
+		fputs(" flags=", f);
+		write_flags(f, spec->flagset, ev->flags);
+	}
+	if (fl & TRACE_F_MODE) {
+		fputs(" mode=", f);
+		write_flags(f, spec->flagset, ev->flags);
+	}
+	if (fl & TRACE_F_VAL) {
+		fprintf(f, " val=0x%" PRIx64, ev->data.arg);
+	} else if (fl & TRACE_F_DATA) {
+		switch (ev->data.kind) {
+		case TRACE_PAYLOAD_FILL:
+			fprintf(f, " data=fill:0x%02x", (unsigned)ev->data.arg);
+			break;
+		case TRACE_PAYLOAD_RAND:
+			fprintf(f, " data=rand:%" PRIu64, ev->data.arg);
+			break;
+		default: {
+			static const char hexd[] = "0123456789abcdef";
+			uint8_t chunk[4096];
+			char out[8192];
+			fputs(" data=hex:", f);
+			for (uint64_t off = 0; off < ev->data.len; off += sizeof(chunk)) {
+				size_t n = ev->data.len - off < sizeof(chunk) ?
+					(size_t)(ev->data.len - off) : sizeof(chunk);
+				trace_payload_read(&ev->data, off, chunk, n);
+				for (size_t i = 0; i < n; i++) {
+					out[2 * i] = hexd[chunk[i] >> 4];
+					out[2 * i + 1] = hexd[chunk[i] & 15];
+				}
+				fwrite(out, 1, 2 * n, f);
+			}
+		}
+		}
+	}
+	if (fl & TRACE_F_CYCLES)
+		fprintf(f, " cycles=%" PRIu64, ev->cycles);
+	if (fl & TRACE_F_CPU)
+		fprintf(f, " cpu=%u", ev->cpu);
+	if (fl & TRACE_F_SYM) {
+		fputs(" sym=", f);
+		write_str(f, &ev->sym);
+	}
+	fputc('\n', f);
+	return ferror(f) ? -EIO : 0;
+}
