@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+"""End-to-end tests of the powercut command.
+
+Runs, in order:
+  bad      every tests/bad/*.trace: exit 2, nothing on stdout, and exactly the
+           one-line message of its `# expect: LINE: message` comment
+  usage    bad command lines: exit 2 and a one-line message
+  help     every --help exits 0 and says what it must
+  golden   tests/golden/NAME.cmd (arguments) against NAME.stdout, NAME.stderr
+           (if present) and NAME.status (if present; default 0)
+  litmus   tests/litmus/**/NAME.trace: its first `# observe: ARGS` line gives
+           the outcomes arguments; stdout must equal NAME.expected exactly
+  examples every traces/examples/*.trace replays with exit 0
+  determinism  outcomes twice give identical bytes
+  streaming    a generated 1,000,000-event trace replays in bounded memory
+  mutation     mutated example traces never crash powercut (exit 0 or 2)
+
+Prints one line per failure and a closing "N passed, N failed" line.
+"""
+
+import argparse
+import glob
+import os
+import random
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+passed = 0
+failed = 0
+
+
+def ok(cond, what, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL %s%s" % (what, ("\n  " + detail.replace("\n", "\n  ")) if detail else ""))
+
+
+def run(args, stdin=None, timeout=120):
+    p = subprocess.run(args, cwd=ROOT, capture_output=True, timeout=timeout,
+                       input=stdin)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def test_bad(pc):
+    files = sorted(glob.glob("tests/bad/*.trace", root_dir=ROOT))
+    ok(len(files) >= 30, "bad: at least 30 bad-input traces", "found %d" % len(files))
+    for f in files:
+        text = open(os.path.join(ROOT, f), "rb").read().decode("utf-8", "replace")
+        m = re.search(r"^# expect: (.*)$", text, re.M)
+        if not m:
+            ok(False, "bad: %s has no '# expect:' line" % f)
+            continue
+        want = "powercut: %s:%s\n" % (f, m.group(1))
+        for cmd in (["run", f], ["outcomes", f, "--observe", "blk:0:512"]):
+            rc, out, err = run([pc] + cmd)
+            ok(rc == 2 and out == "" and err == want,
+               "bad: %s %s" % (cmd[0], f),
+               "status %d, stdout %r\nstderr %r\nwant   %r" % (rc, out[:200], err, want))
+
+
+USAGE = [
+    (["run"], "powercut: run: no TRACE given (see powercut run --help)"),
+    (["frobnicate"], "powercut: unknown command 'frobnicate' (see powercut --help)"),
+    (["run", "traces/examples/pmem-publish.trace", "--bogus"],
+     "powercut: run: unknown option '--bogus' (see powercut run --help)"),
+    (["run", "traces/examples/pmem-publish.trace", "--device", "floppy"],
+     "powercut: --device: device: expected disk-wc|disk-wt|pmem|pmem-wb or a PLUGIN.so, not 'floppy'"),
+    (["run", "traces/examples/pmem-publish.trace", "--machine", "adrr"],
+     "powercut: --machine: machine: expected adr|eadr|pcommit or a machine file, not 'adrr'"),
+    (["run", "traces/examples/pmem-publish.trace", "--machine", "/nonexistent/m.conf"],
+     "powercut: --machine: machine file /nonexistent/m.conf: No such file or directory"),
+    (["run", "traces/examples/pmem-publish.trace", "--fault", "melt"],
+     "powercut: --fault: unknown fault 'melt' (ignore-flush, ignore-fua, early-complete, reorder-across-flush, none)"),
+    (["run", "traces/examples/pmem-publish.trace", "--set", "pmem.size=12"],
+     "powercut: --set: pmem.size=12 out of range [4096, 1099511627776]"),
+    (["run", "traces/examples/pmem-publish.trace", "--set", "nope"],
+     "powercut: --set: set: expected KEY=VALUE, not 'nope'"),
+    (["run", "traces/examples/pmem-publish.trace", "--fs-opts", "dax_flush=none"],
+     "powercut: --fs-opts: dax_flush= needs the dax option"),
+    (["run", "traces/examples/pmem-publish.trace", "--background", "maybe"],
+     "powercut: --background: background: expected on or off, not 'maybe'"),
+    (["run", "traces/examples/pmem-publish.trace", "extra"],
+     "powercut: run: unexpected argument 'extra'"),
+    (["run", "traces/examples/pmem-publish.trace", "--states", "all"],
+     "powercut: run does not take --states"),
+    (["run", "/nonexistent.trace"],
+     "powercut: /nonexistent.trace: cannot open: No such file or directory"),
+    (["outcomes", "traces/examples/pmem-publish.trace"],
+     "powercut: outcomes: --observe SPEC[,SPEC...] is required"),
+    (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "reg:rax"],
+     "powercut: --observe: unknown observation 'reg:rax' (mem:ADDR:LEN, u64:ADDR, blk:OFF:LEN or file:PATH)"),
+    (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "mem:0x10"],
+     "powercut: --observe: malformed observation 'mem:0x10'"),
+    (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0", "--states", "some"],
+     "powercut: --states: expected exhaustive, bounded:K or sample:K, not 'some'"),
+    (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0", "--at", "mark:nowhere"],
+     "powercut: traces/examples/pmem-publish.trace: no crash point matched --at mark:nowhere"),
+    (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0x3ffffffc"],
+     "powercut: traces/examples/pmem-publish.trace: observation 'u64:0x3ffffffc' reaches past the end of the 1073741824-byte pmem namespace"),
+    (["outcomes", "traces/examples/jbd2-commit.trace", "--observe", "u64:0"],
+     "powercut: traces/examples/jbd2-commit.trace: observation 'u64:0' reads pmem, but the device is disk-wc (use blk:)"),
+]
+
+
+def test_usage(pc):
+    for args, want in USAGE:
+        rc, out, err = run([pc] + args)
+        ok(rc == 2 and out == "" and err == want + "\n", "usage: %s" % " ".join(args),
+           "status %d\nstderr %r\nwant   %r" % (rc, err, want + "\n"))
+
+
+def test_help(pc):
+    rc, out, _ = run([pc, "--help"])
+    ok(rc == 0 and "Commands:" in out and "outcomes" in out, "help: powercut --help")
+    rc, out, _ = run([pc, "run", "--help"])
+    ok(rc == 0 and "pmem.size" in out and "disk.size" in out and "--machine" in out,
+       "help: run --help lists parameters and options")
+    rc, out, _ = run([pc, "outcomes", "--help"])
+    ok(rc == 0 and "--observe" in out and "--at" in out, "help: outcomes --help")
+    rc, out, err = run([pc])
+    ok(rc == 2 and "usage" in err, "help: no command is a usage error")
+    rc, out, _ = run([pc, "version"])
+    ok(rc == 0 and out.startswith("powercut "), "help: version")
+
+
+def test_golden(pc):
+    for cmdf in sorted(glob.glob("tests/golden/*.cmd", root_dir=ROOT)):
+        base = cmdf[:-4]
+        args = shlex.split(open(os.path.join(ROOT, cmdf)).read())
+        rc, out, err = run([pc] + args)
+        want_out = open(os.path.join(ROOT, base + ".stdout")).read()
+        want_rc = 0
+        if os.path.exists(os.path.join(ROOT, base + ".status")):
+            want_rc = int(open(os.path.join(ROOT, base + ".status")).read())
+        good = rc == want_rc and out == want_out
+        if os.path.exists(os.path.join(ROOT, base + ".stderr")):
+            good = good and err == open(os.path.join(ROOT, base + ".stderr")).read()
+        ok(good, "golden: %s" % base,
+           "status %d (want %d)\n--- got stdout\n%s--- stderr\n%s" % (rc, want_rc, out, err))
+
+
+def test_litmus(pc):
+    files = sorted(glob.glob("tests/litmus/**/*.trace", root_dir=ROOT, recursive=True))
+    for f in files:
+        first = open(os.path.join(ROOT, f)).readline()
+        m = re.match(r"# observe: (.*)$", first.strip())
+        if not m:
+            ok(False, "litmus: %s: first line must be '# observe: ARGS'" % f)
+            continue
+        args = shlex.split(m.group(1))
+        if not args[0].startswith("-"):
+            args = ["--observe"] + args
+        exp = f[:-len(".trace")] + ".expected"
+        if not os.path.exists(os.path.join(ROOT, exp)):
+            ok(False, "litmus: %s has no %s" % (f, exp))
+            continue
+        want = open(os.path.join(ROOT, exp)).read()
+        rc, out, err = run([pc, "outcomes", f] + args)
+        ok(rc == 0 and out == want, "litmus: %s" % f,
+           "status %d\n--- got\n%s--- want\n%s--- stderr\n%s" % (rc, out, want, err))
+
+
+def test_examples(pc):
+    files = sorted(glob.glob("traces/examples/*.trace", root_dir=ROOT))
+    ok(len(files) >= 4, "examples: at least four example traces")
+    for f in files:
+        rc, out, err = run([pc, "run", f])
+        ok(rc == 0 and out.startswith("trace: ") and "events:" in out,
+           "examples: run %s" % f, err)
+
+
+def test_determinism(pc):
+    args = [pc, "outcomes", "traces/examples/pmem-publish-bug.trace",
+            "--observe", "u64:0x1000,u64:0x1040", "--at", "all"]
+    a = run(args)
+    b = run(args)
+    ok(a == b and a[0] == 0, "determinism: outcomes twice give the same bytes")
+    a = run([pc, "run", "traces/examples/jbd2-commit.trace"])
+    b = run([pc, "run", "traces/examples/jbd2-commit.trace"])
+    ok(a == b and a[0] == 0, "determinism: run twice gives the same bytes")
+
+
+def test_streaming(pc, build):
+    gen = os.path.join(ROOT, build, "tools", "gen_trace")
+    with tempfile.TemporaryDirectory() as d:
+        small = os.path.join(d, "small.trace")
+        big = os.path.join(d, "big.trace")
+        subprocess.run([gen, "--events", "10000", "-o", small], check=True)
+        subprocess.run([gen, "--events", "1000000", "-o", big], check=True)
+        rss = [0, 0]
+        # fork+wait4 to read each run's own peak RSS
+        for i, f in enumerate((small, big)):
+            pid = os.fork()
+            if pid == 0:
+                fd = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(fd, 1)
+                os.execv(pc, [pc, "run", f])
+            _, status, ru = os.wait4(pid, 0)
+            rss[i] = ru.ru_maxrss  # KiB
+            ok(os.waitstatus_to_exitcode(status) == 0, "streaming: run %s" % os.path.basename(f))
+        ok(rss[1] < rss[0] + 16 * 1024,
+           "streaming: memory does not grow with trace length",
+           "10k events: %d KiB, 1M events: %d KiB" % (rss[0], rss[1]))
+
+
+def test_mutation(pc):
+    rnd = random.Random(1)
+    seeds = [open(f, "rb").read() for f in sorted(glob.glob(os.path.join(ROOT, "traces/examples/*.trace")))]
+    seeds += [open(f, "rb").read() for f in sorted(glob.glob(os.path.join(ROOT, "tests/bad/*.trace")))]
+    alphabet = b" =\"\\#\n\t0x:|,KMG-" + bytes(range(32, 127)) + b"\x00\xff"
+    crashes = []
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "m.trace")
+        for i in range(300):
+            data = bytearray(rnd.choice(seeds))
+            for _ in range(rnd.randint(1, 8)):
+                if not data:
+                    break
+                pos = rnd.randrange(len(data))
+                op = rnd.random()
+                if op < 0.4:
+                    data[pos] = rnd.choice(alphabet)
+                elif op < 0.7:
+                    del data[pos:pos + rnd.randint(1, 8)]
+                else:
+                    data[pos:pos] = bytes(rnd.choice(alphabet) for _ in range(rnd.randint(1, 8)))
+            open(path, "wb").write(data)
+            for cmd in (["run", path], ["outcomes", path, "--observe", "blk:0:512", "--at", "all"]):
+                rc, out, err = run([pc] + cmd)
+                if rc not in (0, 2) or (rc == 2 and (err.count("\n") != 1 or not err.startswith("powercut: "))):
+                    crashes.append((bytes(data), cmd[0], rc, err[:300]))
+    ok(not crashes, "mutation: 300 mutated traces, no crash, one-line errors",
+       "\n".join("%s status %d: %r\n  input %r" % (c, rc, e, dat[:200]) for dat, c, rc, e in crashes[:5]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--powercut", default="./powercut")
+    ap.add_argument("--build", default="build/rel")
+    ap.add_argument("--only", default=None, help="run only this group")
+    a = ap.parse_args()
+    pc = os.path.abspath(os.path.join(ROOT, a.powercut))
+    groups = [("bad", lambda: test_bad(pc)), ("usage", lambda: test_usage(pc)),
+              ("help", lambda: test_help(pc)), ("golden", lambda: test_golden(pc)),
+              ("litmus", lambda: test_litmus(pc)), ("examples", lambda: test_examples(pc)),
+              ("determinism", lambda: test_determinism(pc)),
+              ("streaming", lambda: test_streaming(pc, a.build)),
+              ("mutation", lambda: test_mutation(pc))]
+    for name, fn in groups:
+        if a.only and name != a.only:
+            continue
+        fn()
+    print("e2e: %d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
