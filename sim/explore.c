@@ -155,19 +155,16 @@ uint64_t sim_image_size(const struct sim_image *im)
 	return media_size(im->base);
 }
 
-/* Collect every model's groups into slots. */
-static void gather(struct sim_explorer *x, struct sim *s)
+/* Collect every source's groups into slots. */
+static void gather(struct sim_explorer *x, const struct media *base,
+		   const struct sim_crash_source *src, size_t nsrc)
 {
 	size_t n = 0;
 
-	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
-		const struct sim_model_ops *ops = sim_model_ops(s, (enum sim_role)r);
-		const void *self = sim_model(s, (enum sim_role)r);
-		size_t k;
+	for (size_t i = 0; i < nsrc; i++) {
+		const struct sim_crash_ops *ops = src[i].ops;
+		size_t k = ops->ngroups(src[i].self);
 
-		if (!ops || !ops->crash)
-			continue;
-		k = ops->crash->ngroups(self);
 		if (n + k > x->slot_cap) {
 			size_t old = x->slot_cap;
 			x->slot = grow(x->slot, &x->slot_cap, n + k, sizeof(*x->slot));
@@ -175,10 +172,10 @@ static void gather(struct sim_explorer *x, struct sim *s)
 		}
 		for (size_t g = 0; g < k; g++) {
 			struct slot *sl = &x->slot[n + g];
-			sl->ops = ops->crash;
-			sl->self = self;
+			sl->ops = ops;
+			sl->self = src[i].self;
 			sl->local = g;
-			sl->n = ops->crash->nchoices(self, g);
+			sl->n = ops->nchoices(src[i].self, g);
 			sl->npatch = sl->nbytes = 0;
 		}
 		n += k;
@@ -186,9 +183,23 @@ static void gather(struct sim_explorer *x, struct sim *s)
 	x->nslot = n;
 	x->choice = grow(x->choice, &x->choice_cap, n + 1, sizeof(*x->choice));
 	memset(x->choice, 0, (n + 1) * sizeof(*x->choice));
-	x->image.base = sim_media(s);
+	x->image.base = base;
 	x->image.slot = x->slot;
 	x->image.nslot = n;
+}
+
+/* The crash sources of S's models, in role order. */
+static size_t sim_sources(struct sim *s, struct sim_crash_source *src)
+{
+	size_t n = 0;
+
+	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
+		const struct sim_model_ops *ops = sim_model_ops(s, (enum sim_role)r);
+		if (ops && ops->crash)
+			src[n++] = (struct sim_crash_source){
+				.ops = ops->crash, .self = sim_model(s, (enum sim_role)r) };
+	}
+	return n;
 }
 
 static uint64_t sat_mul(uint64_t a, uint64_t b, bool *ovf)
@@ -273,11 +284,24 @@ int sim_explore_point(struct sim_explorer *x, struct sim *s,
 		      sim_state_fn *fn, void *ctx, struct sim_point_result *res,
 		      char *err, size_t errlen)
 {
+	struct sim_crash_source src[SIM_ROLE_COUNT];
+	size_t n = sim_sources(s, src);
+
+	return sim_explore(x, sim_media(s), src, n, pol, point_index, fn, ctx,
+			   res, err, errlen);
+}
+
+int sim_explore(struct sim_explorer *x, const struct media *base,
+		const struct sim_crash_source *src, size_t nsrc,
+		const struct sim_states_policy *pol, uint64_t point_index,
+		sim_state_fn *fn, void *ctx, struct sim_point_result *res,
+		char *err, size_t errlen)
+{
 	bool ovf = false;
 	uint64_t count = 0, all = 1;
 	int rc = 0;
 
-	gather(x, s);
+	gather(x, base, src, nsrc);
 	for (size_t g = 0; g < x->nslot; g++)
 		all = sat_mul(all, x->slot[g].n, &ovf);
 	memset(res, 0, sizeof(*res));
@@ -376,22 +400,17 @@ void sim_state_format(const uint32_t *choice, size_t ngroups, char *buf, size_t 
 void sim_state_describe(struct sim *s, const uint32_t *choice, size_t ngroups,
 			FILE *out)
 {
-	size_t base = 0;
+	struct sim_crash_source src[SIM_ROLE_COUNT];
+	size_t nsrc = sim_sources(s, src), base = 0;
 	char line[512];
 
-	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
-		const struct sim_model_ops *ops = sim_model_ops(s, (enum sim_role)r);
-		const void *self = sim_model(s, (enum sim_role)r);
-		size_t k;
-
-		if (!ops || !ops->crash)
-			continue;
-		k = ops->crash->ngroups(self);
+	for (size_t i = 0; i < nsrc; i++) {
+		size_t k = src[i].ops->ngroups(src[i].self);
 		for (size_t g = 0; g < k && base + g < ngroups; g++) {
 			if (!choice[base + g])
 				continue;
 			line[0] = '\0';
-			ops->crash->describe(self, g, choice[base + g], line, sizeof(line));
+			src[i].ops->describe(src[i].self, g, choice[base + g], line, sizeof(line));
 			fprintf(out, "  g%zu=%" PRIu32 ": %s\n", base + g, choice[base + g], line);
 		}
 		base += k;

@@ -75,9 +75,26 @@ struct sim_point_result {
 	bool all_known;			/* false if it overflowed 64 bits */
 };
 
+/* A model's crash interface and the model. */
+struct sim_crash_source {
+	const struct sim_crash_ops *ops;
+	const void *self;
+};
+
 /*
- * Enumerate the states of S at its current point under POL, calling FN for
- * each.  POINT_INDEX seeds sampling.  Returns 0, FN's first non-zero
+ * Enumerate the states over BASE and the volatile groups of SRC[0..NSRC)
+ * (in that order) under POL, calling FN for each.  POINT_INDEX seeds
+ * sampling.  Returns 0, FN's first non-zero status, or -1 with a message in
+ * err (too many states for the policy).
+ */
+int sim_explore(struct sim_explorer *x, const struct media *base,
+		const struct sim_crash_source *src, size_t nsrc,
+		const struct sim_states_policy *pol, uint64_t point_index,
+		sim_state_fn *fn, void *ctx, struct sim_point_result *res,
+		char *err, size_t errlen);
+
+/*
+ * The same for the models of S at its current point (role order).  POINT_INDEX seeds sampling.  Returns 0, FN's first non-zero
  * status, or -1 with a message in err (too many states for the policy).
  */
 int sim_explore_point(struct sim_explorer *x, struct sim *s,

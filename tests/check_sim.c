@@ -1,0 +1,550 @@
+/*
+ * check_sim.c — unit tests of sim/: configuration and its precedence, the
+ * sparse media, CRC-32, the crash-state explorer (with a fake model whose
+ * states are known), observations, and the event loop's world rules and
+ * crash points.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim/config.h"
+#include "sim/crc32.h"
+#include "sim/explore.h"
+#include "sim/media.h"
+#include "sim/observe.h"
+#include "sim/sim.h"
+#include "traces/trace.h"
+#include "fs_model/jfs_opts.h"
+
+/* ---- configuration ---- */
+
+START_TEST(config_defaults)
+{
+	struct sim_config c;
+
+	sim_config_init(&c);
+	ck_assert_int_eq(c.machine, SIM_MACHINE_ADR);
+	ck_assert_int_eq(c.device, SIM_DEVICE_DISK_WC);
+	ck_assert_int_eq(c.block_semantics, SIM_BLOCK_LINUX);
+	ck_assert(c.background);
+	ck_assert_uint_eq(c.faults, 0);
+	ck_assert_uint_eq(sim_param(&c, "pmem.size"), 1ull << 30);
+	ck_assert_int_ge(sim_param_find("disk.size"), 0);
+	ck_assert_int_eq(sim_param_find("no.such"), -1);
+}
+END_TEST
+
+START_TEST(config_precedence)
+{
+	struct sim_config c;
+	char err[256];
+
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_config_set(&c, "device", "pmem", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	/* a trace config line loses to the flag, silently */
+	ck_assert_int_eq(sim_config_set(&c, "device", "disk-wt", SIM_FROM_TRACE, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.device, SIM_DEVICE_PMEM);
+	/* but a trace line still sets what no flag set */
+	ck_assert_int_eq(sim_config_set(&c, "block-semantics", "barrier", SIM_FROM_TRACE, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.block_semantics, SIM_BLOCK_BARRIER);
+	/* parameters: flag > trace; --set and the bare name are the same key */
+	ck_assert_int_eq(sim_config_set(&c, "set", "pmem.size=2M", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_set(&c, "pmem.size", "4M", SIM_FROM_TRACE, err, sizeof(err)), 0);
+	ck_assert_uint_eq(sim_param(&c, "pmem.size"), 2u << 20);
+	ck_assert_int_eq(sim_config_set(&c, "disk.size", "0x100000", SIM_FROM_TRACE, err, sizeof(err)), 0);
+	ck_assert_uint_eq(sim_param(&c, "disk.size"), 1u << 20);
+}
+END_TEST
+
+START_TEST(config_faults_accumulate)
+{
+	struct sim_config c;
+	char err[256];
+
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_config_set(&c, "fault", "ignore-flush", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_set(&c, "fault", "ignore-fua,early-complete", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.faults, SIM_FAULT_IGNORE_FLUSH | SIM_FAULT_IGNORE_FUA | SIM_FAULT_EARLY_COMPLETE);
+	ck_assert_int_eq(sim_config_set(&c, "fault", "melt", SIM_FROM_FLAG, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "unknown fault 'melt' (ignore-flush, ignore-fua, early-complete, reorder-across-flush, none)");
+}
+END_TEST
+
+START_TEST(config_errors)
+{
+	struct sim_config c;
+	char err[256];
+
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_config_set(&c, "pmem.size", "12", SIM_FROM_FLAG, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "pmem.size=12 out of range [4096, 1099511627776]");
+	ck_assert_int_eq(sim_config_set(&c, "pmem.size", "1Q", SIM_FROM_FLAG, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "pmem.size: bad number '1Q'");
+	ck_assert_int_eq(sim_config_set(&c, "background", "maybe", SIM_FROM_FLAG, err, sizeof(err)), -1);
+	ck_assert_int_eq(sim_config_set(&c, "colour", "red", SIM_FROM_TRACE, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "unknown setting 'colour'");
+	/* combinations are checked together */
+	ck_assert_int_eq(sim_config_set(&c, "fs-opts", "dax", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "fs option dax needs a pmem device (--device pmem or pmem-wb), not disk-wc");
+	ck_assert_int_eq(sim_config_set(&c, "device", "pmem-wb", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_set(&c, "device", "./nope.so", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "device plugin ./nope.so: No such file or directory");
+}
+END_TEST
+
+START_TEST(config_machine_file)
+{
+	struct sim_config c;
+	char err[512], path[] = "/tmp/powercut-machine-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	fputs("# a machine\n\ndomain=pcommit\npmem.size=8M   # small\n", f);
+	fclose(f);
+	sim_config_init(&c);
+	/* a flag-set parameter beats the machine file */
+	ck_assert_int_eq(sim_config_set(&c, "pmem.size", "2M", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_set(&c, "machine", path, SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.machine, SIM_MACHINE_PCOMMIT);
+	ck_assert_uint_eq(sim_param(&c, "pmem.size"), 2u << 20);
+	/* a trace line beats the machine file */
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_config_set(&c, "machine", path, SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_uint_eq(sim_param(&c, "pmem.size"), 8u << 20);
+	ck_assert_int_eq(sim_config_set(&c, "pmem.size", "4M", SIM_FROM_TRACE, err, sizeof(err)), 0);
+	ck_assert_uint_eq(sim_param(&c, "pmem.size"), 4u << 20);
+
+	f = fopen(path, "w");
+	fputs("domain=adr\nbogus line\n", f);
+	fclose(f);
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_config_set(&c, "machine", path, SIM_FROM_FLAG, err, sizeof(err)), -1);
+	ck_assert(strstr(err, ":2: expected KEY=VALUE") != NULL);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(fs_opts)
+{
+	struct jfs_opts o;
+	char err[256], buf[256];
+
+	jfs_opts_default(&o);
+	jfs_opts_format(&o, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "data=ordered,barrier,delalloc,auto_da_alloc,commit=5");
+	ck_assert_int_eq(jfs_opts_parse("data=journal,nobarrier,journal_async_commit,nodelalloc,"
+					"noauto_da_alloc,commit=30", &o, err, sizeof(err)), 0);
+	jfs_opts_format(&o, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "data=journal,nobarrier,journal_async_commit,journal_checksum,"
+			 "nodelalloc,noauto_da_alloc,commit=30");
+	jfs_opts_default(&o);
+	ck_assert_int_eq(jfs_opts_parse("dax,dax_flush=hammer", &o, err, sizeof(err)), 0);
+	ck_assert(o.dax);
+	ck_assert_int_eq(o.dax_flush, JFS_DAX_FLUSH_HAMMER);
+	jfs_opts_default(&o);
+	ck_assert_int_eq(jfs_opts_parse("data=ordered,,barrier", &o, err, sizeof(err)), -1);
+	jfs_opts_default(&o);
+	ck_assert_int_eq(jfs_opts_parse("commit=abc", &o, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "unknown or malformed fs option 'commit=abc'");
+}
+END_TEST
+
+/* ---- media ---- */
+
+START_TEST(media_sparse)
+{
+	struct media *m, *c;
+	uint8_t buf[10000], z[10000] = { 0 };
+
+	ck_assert_int_eq(media_create(&m, 1ull << 40), 0);
+	media_read(m, (1ull << 40) - sizeof(buf), buf, sizeof(buf));
+	ck_assert_mem_eq(buf, z, sizeof(buf));
+	memset(buf, 0xab, sizeof(buf));
+	media_write(m, 4090, buf, 9000);	/* spans three pages */
+	ck_assert_uint_eq(media_bytes_written(m), 9000);
+	media_read(m, 4000, buf, 10000);
+	ck_assert_mem_eq(buf, z, 90);
+	ck_assert_uint_eq(buf[90], 0xab);
+	ck_assert_uint_eq(buf[90 + 8999], 0xab);
+	ck_assert_uint_eq(buf[90 + 9000], 0);
+	ck_assert_int_eq(media_clone(&c, m), 0);
+	memset(buf, 0x11, 8);
+	media_write(m, 4090, buf, 8);
+	media_read(c, 4090, buf, 8);
+	ck_assert_uint_eq(buf[0], 0xab);	/* the clone is deep */
+	media_destroy(c);
+	media_destroy(m);
+	ck_assert_int_eq(media_create(&m, 0), -22);
+}
+END_TEST
+
+START_TEST(crc32_vectors)
+{
+	ck_assert_uint_eq(crc32_update(0, "123456789", 9), 0xcbf43926u);
+	ck_assert_uint_eq(crc32_update(0, "", 0), 0);
+	ck_assert_uint_eq(crc32_update(crc32_update(0, "1234", 4), "56789", 5), 0xcbf43926u);
+}
+END_TEST
+
+/* ---- the explorer, with a fake model ---- */
+
+/* Group g writes byte (g + 1) * 16 + choice at offset g * 100. */
+struct fake {
+	size_t ngroups;
+	uint32_t n[8];
+};
+
+static size_t fake_ngroups(const void *self)
+{
+	return ((const struct fake *)self)->ngroups;
+}
+
+static uint32_t fake_nchoices(const void *self, size_t g)
+{
+	return ((const struct fake *)self)->n[g];
+}
+
+static void fake_apply(const void *self, size_t g, uint32_t c, sim_emit_fn *emit, void *ctx)
+{
+	uint8_t b = (uint8_t)((g + 1) * 16 + c);
+	(void)self;
+	emit(ctx, g * 100, &b, 1);
+}
+
+static int fake_describe(const void *self, size_t g, uint32_t c, char *buf, size_t len)
+{
+	(void)self;
+	return snprintf(buf, len, "group %zu choice %u", g, c);
+}
+
+static const struct sim_crash_ops fake_ops = {
+	.ngroups = fake_ngroups, .nchoices = fake_nchoices,
+	.apply = fake_apply, .describe = fake_describe,
+};
+
+struct seen {
+	char img[64][8];
+	char fmt[64][64];
+	size_t n;
+};
+
+static int record(void *ctx, const struct sim_state *st)
+{
+	struct seen *s = ctx;
+	uint8_t b[3];
+
+	ck_assert_uint_lt(s->n, 64);
+	for (int g = 0; g < 3; g++)
+		sim_image_read(st->image, (uint64_t)g * 100, &b[g], 1);
+	snprintf(s->img[s->n], sizeof(s->img[0]), "%02x%02x%02x", b[0], b[1], b[2]);
+	sim_state_format(st->choice, st->ngroups, s->fmt[s->n], sizeof(s->fmt[0]));
+	s->n++;
+	return 0;
+}
+
+START_TEST(explore_exhaustive)
+{
+	struct media *m;
+	struct sim_explorer *x;
+	struct fake f = { .ngroups = 3, .n = { 2, 3, 1 } };
+	struct sim_crash_source src = { &fake_ops, &f };
+	struct sim_states_policy pol = { .mode = SIM_STATES_EXHAUSTIVE };
+	struct sim_point_result res;
+	struct seen s = { .n = 0 };
+	char err[256];
+	uint8_t base = 0x77;
+
+	ck_assert_int_eq(media_create(&m, 4096), 0);
+	media_write(m, 200, &base, 1);		/* group 2 never deviates */
+	ck_assert_int_eq(sim_explorer_create(&x), 0);
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 0, record, &s, &res, err, sizeof(err)), 0);
+	ck_assert_uint_eq(res.checked, 6);
+	ck_assert_uint_eq(res.total, 6);
+	ck_assert(res.all_known);
+	ck_assert_uint_eq(s.n, 6);
+	/* the odometer: group 0 fastest; choice 0 leaves the base */
+	ck_assert_str_eq(s.img[0], "000077");
+	ck_assert_str_eq(s.fmt[0], "base");
+	ck_assert_str_eq(s.img[1], "110077");
+	ck_assert_str_eq(s.fmt[1], "g0=1");
+	ck_assert_str_eq(s.img[2], "002177");
+	ck_assert_str_eq(s.img[3], "112177");
+	ck_assert_str_eq(s.img[5], "112277");
+	ck_assert_str_eq(s.fmt[5], "g0=1,g1=2");
+	/* too many states for the limit: refused, with the count */
+	pol.max_states = 5;
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 9, record, &s, &res, err, sizeof(err)), -1);
+	ck_assert(strstr(err, "crash point 9 has 6 crash states") != NULL);
+	sim_explorer_destroy(x);
+	media_destroy(m);
+}
+END_TEST
+
+START_TEST(explore_bounded_and_sample)
+{
+	struct media *m;
+	struct sim_explorer *x;
+	struct fake f = { .ngroups = 3, .n = { 2, 3, 4 } };
+	struct sim_crash_source src = { &fake_ops, &f };
+	struct sim_states_policy pol = { .mode = SIM_STATES_BOUNDED, .k = 1 };
+	struct sim_point_result res;
+	struct seen s = { .n = 0 }, s2 = { .n = 0 };
+	char err[256];
+
+	ck_assert_int_eq(media_create(&m, 4096), 0);
+	ck_assert_int_eq(sim_explorer_create(&x), 0);
+	/* at most one group off 0: 1 + 1 + 2 + 3 */
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 0, record, &s, &res, err, sizeof(err)), 0);
+	ck_assert_uint_eq(res.checked, 7);
+	ck_assert_uint_eq(res.total, 7);
+	ck_assert_uint_eq(res.all_states, 24);
+	for (size_t i = 0; i < s.n; i++)
+		ck_assert(strchr(s.fmt[i], ',') == NULL);
+	/* bounded:2 = 1 + 6 + (1*2 + 1*3 + 2*3) = 18 */
+	pol.k = 2;
+	s.n = 0;
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 0, record, &s, &res, err, sizeof(err)), 0);
+	ck_assert_uint_eq(res.checked, 18);
+	ck_assert_uint_eq(res.total, 18);
+	/* sample: K states, the same for the same seed and point */
+	pol.mode = SIM_STATES_SAMPLE;
+	pol.k = 10;
+	pol.seed = 5;
+	s.n = 0;
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 3, record, &s, &res, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 3, record, &s2, &res, err, sizeof(err)), 0);
+	ck_assert_uint_eq(s.n, 10);
+	for (size_t i = 0; i < s.n; i++)
+		ck_assert_str_eq(s.fmt[i], s2.fmt[i]);
+	sim_explorer_destroy(x);
+	media_destroy(m);
+}
+END_TEST
+
+START_TEST(states_parse)
+{
+	struct sim_states_policy p = { 0 };
+
+	ck_assert_int_eq(sim_states_parse("exhaustive", &p), 0);
+	ck_assert_int_eq(p.mode, SIM_STATES_EXHAUSTIVE);
+	ck_assert_int_eq(sim_states_parse("bounded:3", &p), 0);
+	ck_assert_int_eq(p.mode, SIM_STATES_BOUNDED);
+	ck_assert_uint_eq(p.k, 3);
+	ck_assert_int_eq(sim_states_parse("sample:100", &p), 0);
+	ck_assert_int_eq(sim_states_parse("sample:0", &p), -1);
+	ck_assert_int_eq(sim_states_parse("bounded:", &p), -1);
+	ck_assert_int_eq(sim_states_parse("bounded:-1", &p), -1);
+	ck_assert_int_eq(sim_states_parse("all", &p), -1);
+}
+END_TEST
+
+/* ---- observations ---- */
+
+START_TEST(observe_specs)
+{
+	struct sim_obs o;
+	char err[256];
+
+	ck_assert_int_eq(sim_obs_parse("mem:0x100:8", &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.kind, SIM_OBS_MEM);
+	ck_assert_uint_eq(o.addr, 0x100);
+	ck_assert_uint_eq(o.len, 8);
+	ck_assert_int_eq(sim_obs_parse("u64:64", &o, err, sizeof(err)), 0);
+	ck_assert_uint_eq(o.addr, 64);
+	ck_assert_int_eq(sim_obs_parse("blk:4096:512", &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_obs_parse("file:/a/b", &o, err, sizeof(err)), 0);
+	ck_assert_str_eq(o.path, "/a/b");
+	ck_assert_int_eq(sim_obs_parse("mem:1:0", &o, err, sizeof(err)), -1);
+	ck_assert_int_eq(sim_obs_parse("mem:x:1", &o, err, sizeof(err)), -1);
+	ck_assert_int_eq(sim_obs_parse("u64:", &o, err, sizeof(err)), -1);
+	ck_assert_int_eq(sim_obs_parse("file:", &o, err, sizeof(err)), -1);
+}
+END_TEST
+
+struct eval_ctx {
+	struct sim_obs obs[3];
+	char out[3][128];
+};
+
+static int eval_state(void *ctx, const struct sim_state *st)
+{
+	struct eval_ctx *e = ctx;
+	static uint8_t scratch[SIM_OBS_MAX_LEN];
+	char err[128];
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_gt(sim_obs_eval(&e->obs[i], st->image, scratch, e->out[i],
+					      sizeof(e->out[i]), err, sizeof(err)), 0);
+	return 0;
+}
+
+START_TEST(observe_eval)
+{
+	struct media *m;
+	struct sim_explorer *x;
+	struct sim_states_policy pol = { .mode = SIM_STATES_EXHAUSTIVE };
+	struct sim_point_result res;
+	struct eval_ctx e;
+	char err[256];
+	uint8_t v[9] = { 1, 0, 0, 0, 0, 0, 0, 0, 0xff };
+
+	ck_assert_int_eq(media_create(&m, 4096), 0);
+	media_write(m, 0x100, v, 9);
+	media_write(m, 0x200, "123456789", 9);
+	ck_assert_int_eq(sim_obs_parse("mem:0x100:9", &e.obs[0], err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_obs_parse("u64:0x100", &e.obs[1], err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_obs_parse("blk:0x200:9", &e.obs[2], err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_explorer_create(&x), 0);
+	ck_assert_int_eq(sim_explore(x, m, NULL, 0, &pol, 0, eval_state, &e, &res, err, sizeof(err)), 0);
+	ck_assert_uint_eq(res.checked, 1);
+	ck_assert_str_eq(e.out[0], "mem:0x100:9=0100000000000000ff");
+	ck_assert_str_eq(e.out[1], "u64:0x100=1");
+	ck_assert_str_eq(e.out[2], "blk:0x200:9=crc32=cbf43926");
+	sim_explorer_destroy(x);
+	media_destroy(m);
+}
+END_TEST
+
+/* ---- the loop ---- */
+
+struct points {
+	uint64_t n;
+	uint64_t lines[32];
+	char marks[32][16];
+};
+
+static int count_point(void *ctx, struct sim *s, const struct sim_point *p)
+{
+	struct points *pt = ctx;
+	(void)s;
+	ck_assert_uint_eq(p->index, pt->n);
+	if (pt->n < 32) {
+		pt->lines[pt->n] = p->line;
+		snprintf(pt->marks[pt->n], sizeof(pt->marks[0]), "%s", p->mark ? p->mark : "");
+	}
+	pt->n++;
+	return 0;
+}
+
+static int feed_text(struct sim *s, const char *text)
+{
+	struct trace_reader *r;
+	struct trace_event ev;
+	int rc;
+
+	ck_assert_int_eq(trace_open_mem(&r, "t", text, strlen(text)), 0);
+	while ((rc = trace_next(r, &ev)) > 0)
+		if ((rc = sim_feed(s, &ev)))
+			break;
+	trace_close(r);
+	return rc;
+}
+
+START_TEST(loop_points_and_marks)
+{
+	struct sim_config c;
+	struct sim *s;
+	struct points pt = { 0 };
+	char err[256];
+
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_create(&s, &c, err, sizeof(err)), 0);
+	sim_set_trace_name(s, "t");
+	sim_set_crash_point(s, count_point, &pt);
+	ck_assert_int_eq(sim_start(s), 0);
+	ck_assert_int_eq(feed_text(s, "version 1\nconfig device=pmem\nmark name=a\n"
+				   "think cycles=5\nstore addr=8 len=8 val=1\nmark name=b\n"), 0);
+	/* point 0, then one per event; version and config are not points */
+	ck_assert_uint_eq(pt.n, 5);
+	ck_assert_uint_eq(pt.lines[0], 0);
+	ck_assert_uint_eq(pt.lines[1], 3);
+	ck_assert_str_eq(pt.marks[1], "a");
+	ck_assert_str_eq(pt.marks[2], "");
+	ck_assert_str_eq(pt.marks[4], "b");
+	ck_assert_uint_eq(sim_clock(s)->now, 5);
+	ck_assert_int_eq(sim_world(s), SIM_WORLD_CPU);
+	ck_assert_int_eq(sim_config(s)->device, SIM_DEVICE_PMEM);
+	ck_assert_uint_eq(sim_stats(s)->by_op[TRACE_STORE], 1);
+	ck_assert_uint_eq(sim_stats(s)->marks, 2);
+	/* a CPU trace may go on with block events on a pmem device */
+	ck_assert_int_eq(feed_text(s, "bio id=1 op=flush\n"), 0);
+	ck_assert_int_eq(sim_world(s), SIM_WORLD_BLOCK);
+	sim_destroy(s);
+}
+END_TEST
+
+START_TEST(loop_world_errors)
+{
+	struct sim_config c;
+	struct sim *s;
+	char err[256];
+
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_create(&s, &c, err, sizeof(err)), 0);
+	sim_set_trace_name(s, "t");
+	ck_assert_int_eq(feed_text(s, "store addr=0 len=1 val=1\nsync\n"), -1);
+	ck_assert_str_eq(sim_error(s), "t:2: file event after CPU events that addressed the raw "
+			 "pmem namespace: a trace with file events must start with them");
+	sim_destroy(s);
+
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_create(&s, &c, err, sizeof(err)), 0);
+	sim_set_trace_name(s, "t");
+	ck_assert_int_eq(feed_text(s, "store addr=0 len=1 val=1\nbio id=1 op=flush\n"), -1);
+	ck_assert(strstr(sim_error(s), "t:2: block event after CPU events") == sim_error(s));
+	sim_destroy(s);
+}
+END_TEST
+
+static Suite *sim_suite(void)
+{
+	Suite *s = suite_create("sim");
+	TCase *tc;
+
+	tc = tcase_create("config");
+	tcase_add_test(tc, config_defaults);
+	tcase_add_test(tc, config_precedence);
+	tcase_add_test(tc, config_faults_accumulate);
+	tcase_add_test(tc, config_errors);
+	tcase_add_test(tc, config_machine_file);
+	tcase_add_test(tc, fs_opts);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("media");
+	tcase_add_test(tc, media_sparse);
+	tcase_add_test(tc, crc32_vectors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("explore");
+	tcase_add_test(tc, explore_exhaustive);
+	tcase_add_test(tc, explore_bounded_and_sample);
+	tcase_add_test(tc, states_parse);
+	tcase_add_test(tc, observe_specs);
+	tcase_add_test(tc, observe_eval);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("loop");
+	tcase_add_test(tc, loop_points_and_marks);
+	tcase_add_test(tc, loop_world_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(sim_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
