@@ -24,12 +24,14 @@ CFLAGS  ?=
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -fno-strict-aliasing -I.
 LDLIBS  += -lm -ldl
 
+# One build directory per variant, so gcc/clang and sanitizer objects never mix.
+CCNAME  := $(if $(findstring clang,$(CC)),-clang,)
 ifeq ($(SAN),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
-  BUILD   := build/san
+  BUILD   := build/san$(CCNAME)
 else
-  BUILD   := build/rel
+  BUILD   := build/rel$(CCNAME)
 endif
 
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -54,7 +56,13 @@ DEPFLAGS = -MMD -MP
 
 all: powercut $(TOOL_BINS)
 
-powercut: $(BUILD)/sim/main.o $(LIB)
+# The binary is built per variant and copied to the top of the tree, so
+# ./powercut is always the variant of the last make (SAN=1, CC=clang, ...).
+.PHONY: powercut
+powercut: $(BUILD)/powercut
+	@cmp -s $< $@ || cp $< $@
+
+$(BUILD)/powercut: $(BUILD)/sim/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(LIB): $(LIB_OBJS)
@@ -76,8 +84,10 @@ $(BUILD)/tools/%: tools/%.c $(LIB)
 deps:
 	tools/install-deps
 
-check: all $(TEST_BINS)
-	@$(MAKE) --no-print-directory check-unit check-e2e
+check:
+	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@$(MAKE) --no-print-directory check-unit
+	@$(MAKE) --no-print-directory check-e2e
 
 check-unit: $(TEST_BINS)
 	@fail=0; for t in $(TEST_BINS); do \
@@ -87,8 +97,14 @@ check-unit: $(TEST_BINS)
 check-e2e: all
 	$(PYTHON) tests/run_e2e.py --powercut ./powercut --build $(BUILD)
 
-demo: deps all
-	./powercut run traces/examples/append-fsync.trace
+# Set up (install what is missing), build, and run the bundled examples.
+# Sub-makes, so that the build sees the packages install-deps just added.
+demo:
+	tools/install-deps
+	$(MAKE) --no-print-directory all
+	./powercut run traces/examples/pmem-publish.trace
+	./powercut outcomes traces/examples/pmem-publish-bug.trace \
+	    --observe u64:0x1000,u64:0x1040 --at all
 
 bench: all
 	$(PYTHON) tools/bench.py --powercut ./powercut --build $(BUILD)

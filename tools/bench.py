@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""make bench: the performance figures of docs/performance.md.
+
+Each figure is printed beside the command that produced it.  Wall-clock
+times are the best of --repeat runs (default 3), so a busy machine makes a
+figure worse, never better.  Traces are generated deterministically by
+build/*/tools/gen_trace into a temporary directory.
+
+Figures:
+  run.cpu_events_per_s     powercut run on a generated 10M-event CPU trace
+  run.block_events_per_s   the same on a 10M-event block trace
+  run.file_events_per_s    the same on a 10M-event file trace
+  run.1gib_peak_rss_mib    peak RSS replaying a generated trace of >= 1 GiB
+  cache.accesses_per_s     the cache model alone (if a bench_cache tool exists)
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def timed(cmd, repeat):
+    best = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        dt = time.perf_counter() - t
+        if p.returncode != 0:
+            sys.exit("bench: %s failed: %s" % (" ".join(cmd), p.stderr.decode()))
+        best = dt if best is None else min(best, dt)
+    return best
+
+
+def peak_rss_kib(cmd):
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 1)
+        os.execv(cmd[0], cmd)
+    _, status, ru = os.wait4(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("bench: %s failed" % " ".join(cmd))
+    return ru.ru_maxrss
+
+
+def figure(name, value, unit, cmd):
+    print("%-28s %14s %-10s %s" % (name, value, unit, cmd), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--powercut", default="./powercut")
+    ap.add_argument("--build", default="build/rel")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--events", type=int, default=10_000_000)
+    ap.add_argument("--skip-1gib", action="store_true")
+    a = ap.parse_args()
+    pc = os.path.abspath(os.path.join(ROOT, a.powercut))
+    gen = os.path.join(ROOT, a.build, "tools", "gen_trace")
+    print("powercut bench, %s, %d cores" % (time.strftime("%Y-%m-%d"), os.cpu_count()))
+    print("%-28s %14s %-10s %s" % ("figure", "value", "unit", "command"))
+    with tempfile.TemporaryDirectory() as d:
+        for kind in ("cpu", "block", "file"):
+            path = os.path.join(d, "%s.trace" % kind)
+            subprocess.run([gen, "--events", str(a.events), "--kind", kind, "-o", path], check=True)
+            cmd = [pc, "run", path]
+            dt = timed(cmd, a.repeat)
+            figure("run.%s_events_per_s" % kind, "%.0f" % (a.events / dt), "events/s",
+                   "gen_trace --events %d --kind %s; powercut run TRACE  (%.2f s)" % (a.events, kind, dt))
+            os.unlink(path)
+        if not a.skip_1gib:
+            path = os.path.join(d, "big.trace")
+            n = 40_000_000
+            subprocess.run([gen, "--events", str(n), "--kind", "cpu", "-o", path], check=True)
+            size = os.path.getsize(path)
+            rss = peak_rss_kib([pc, "run", path])
+            figure("run.1gib_peak_rss_mib", "%.1f" % (rss / 1024), "MiB",
+                   "gen_trace --events %d (%.2f GiB); powercut run TRACE" % (n, size / 2**30))
+            os.unlink(path)
+        bench_cache = os.path.join(ROOT, a.build, "tools", "bench_cache")
+        if os.path.exists(bench_cache):
+            out = subprocess.run([bench_cache], capture_output=True, check=True).stdout.decode()
+            for line in out.splitlines():
+                print(line)
+
+
+if __name__ == "__main__":
+    main()
