@@ -380,6 +380,167 @@ int sim_explore(struct sim_explorer *x, const struct media *base,
 	return rc;
 }
 
+int sim_explore_one(struct sim_explorer *x, struct sim *s, const char *id,
+		    sim_state_fn *fn, void *ctx, char *err, size_t errlen)
+{
+	struct sim_crash_source src[SIM_ROLE_COUNT];
+	size_t nsrc = sim_sources(s, src);
+	uint64_t count = 0;
+	const char *p = id;
+	int rc;
+
+	gather(x, sim_media(s), src, nsrc);
+	if (strcmp(id, "base") != 0) {
+		while (*p) {
+			unsigned long long g, c;
+			char *e;
+			if (*p != 'g')
+				goto bad;
+			errno = 0;
+			g = strtoull(p + 1, &e, 10);
+			if (errno || e == p + 1 || *e != '=')
+				goto bad;
+			p = e + 1;
+			c = strtoull(p, &e, 10);
+			if (errno || e == p || (*e && *e != ','))
+				goto bad;
+			if (g >= x->nslot) {
+				snprintf(err, errlen, "state %s: group g%llu does not exist at this "
+					 "point (it has %zu)", id, g, x->nslot);
+				goto reset;
+			}
+			if (c >= x->slot[g].n || c == 0) {
+				snprintf(err, errlen, "state %s: group g%llu has choices 1 to %u, "
+					 "not %llu", id, g, x->slot[g].n - 1, c);
+				goto reset;
+			}
+			x->choice[g] = (uint32_t)c;
+			slot_set(&x->slot[g], (uint32_t)c);
+			p = *e ? e + 1 : e;
+		}
+	}
+	rc = visit(x, fn, ctx, &count);
+	for (size_t g = 0; g < x->nslot; g++)
+		if (x->choice[g]) {
+			x->choice[g] = 0;
+			slot_set(&x->slot[g], 0);
+		}
+	return rc;
+bad:
+	snprintf(err, errlen, "malformed state '%s' (expected base or g1=2,g5=1...)", id);
+reset:
+	for (size_t g = 0; g < x->nslot; g++)
+		if (x->choice[g]) {
+			x->choice[g] = 0;
+			slot_set(&x->slot[g], 0);
+		}
+	return -1;
+}
+
+/* 128-bit FNV-style mixing of (offset, bytes) runs; two independent lanes. */
+static inline void hash_mix(uint64_t h[2], uint64_t v)
+{
+	h[0] = (h[0] ^ v) * 0x100000001b3ULL;
+	h[1] = (h[1] ^ (v * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+	h[1] ^= h[1] >> 29;
+}
+
+void sim_image_diff_hash(const struct sim_image *im, uint64_t h[2])
+{
+	uint8_t base[256];
+
+	h[0] = 0xcbf29ce484222325ULL;
+	h[1] = 0x6a09e667f3bcc909ULL;
+	for (size_t g = 0; g < im->nslot; g++) {
+		const struct slot *sl = &im->slot[g];
+		for (size_t i = 0; i < sl->npatch; i++) {
+			const struct patch *p = &sl->patch[i];
+			for (size_t done = 0; done < p->len; done += sizeof(base)) {
+				size_t n = p->len - done < sizeof(base) ? p->len - done : sizeof(base);
+				const uint8_t *b = sl->bytes + p->at + done;
+				media_read(im->base, p->off + done, base, n);
+				for (size_t k = 0; k < n; k++)
+					if (b[k] != base[k])
+						hash_mix(h, (p->off + done + k) << 8 | b[k]);
+			}
+		}
+	}
+}
+
+struct page_list {
+	uint64_t *pg;
+	size_t n, cap;
+};
+
+static void collect_base_page(void *ctx, uint64_t off, const uint8_t *page)
+{
+	struct page_list *l = ctx;
+	(void)page;
+	l->pg = grow(l->pg, &l->cap, l->n + 1, sizeof(*l->pg));
+	l->pg[l->n++] = off;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int sim_image_for_each_page(const struct sim_image *im,
+			    int (*fn)(void *ctx, uint64_t off, const uint8_t *page),
+			    void *ctx)
+{
+	struct page_list l = { 0 };
+	uint8_t page[MEDIA_PAGE_SIZE];
+	static const uint8_t zero[MEDIA_PAGE_SIZE];
+	int rc = 0;
+
+	media_for_each_page(im->base, collect_base_page, &l);
+	for (size_t g = 0; g < im->nslot; g++) {
+		const struct slot *sl = &im->slot[g];
+		for (size_t i = 0; i < sl->npatch; i++) {
+			uint64_t first = sl->patch[i].off & ~(uint64_t)(MEDIA_PAGE_SIZE - 1);
+			uint64_t last = (sl->patch[i].off + sl->patch[i].len - 1) &
+					~(uint64_t)(MEDIA_PAGE_SIZE - 1);
+			for (uint64_t pg = first; pg <= last; pg += MEDIA_PAGE_SIZE) {
+				l.pg = grow(l.pg, &l.cap, l.n + 1, sizeof(*l.pg));
+				l.pg[l.n++] = pg;
+			}
+		}
+	}
+	qsort(l.pg, l.n, sizeof(*l.pg), cmp_u64);
+	for (size_t i = 0; i < l.n && !rc; i++) {
+		if (i && l.pg[i] == l.pg[i - 1])
+			continue;
+		sim_image_read(im, l.pg[i], page, MEDIA_PAGE_SIZE);
+		if (memcmp(page, zero, sizeof(page)))
+			rc = fn(ctx, l.pg[i], page);
+	}
+	free(l.pg);
+	return rc;
+}
+
+static int hash_page(void *ctx, uint64_t off, const uint8_t *page)
+{
+	uint64_t *h = ctx;
+	uint64_t w;
+
+	hash_mix(h, off);
+	for (size_t i = 0; i < MEDIA_PAGE_SIZE; i += 8) {
+		memcpy(&w, page + i, 8);
+		hash_mix(h, w);
+	}
+	return 0;
+}
+
+void sim_image_hash(const struct sim_image *im, uint64_t h[2])
+{
+	h[0] = 0xcbf29ce484222325ULL;
+	h[1] = 0x6a09e667f3bcc909ULL;
+	sim_image_for_each_page(im, hash_page, h);
+	hash_mix(h, media_size(im->base));
+}
+
 void sim_state_format(const uint32_t *choice, size_t ngroups, char *buf, size_t len)
 {
 	size_t o = 0;

@@ -102,6 +102,34 @@ int sim_explore_point(struct sim_explorer *x, struct sim *s,
 		      sim_state_fn *fn, void *ctx, struct sim_point_result *res,
 		      char *err, size_t errlen);
 
+/*
+ * Replay one state: gather S's groups at its current point, set the
+ * choices printed as ID by sim_state_format(), and call FN once.  Returns
+ * FN's status, or -1 with a message in err (a group or choice that does
+ * not exist here).
+ */
+int sim_explore_one(struct sim_explorer *x, struct sim *s, const char *id,
+		    sim_state_fn *fn, void *ctx, char *err, size_t errlen);
+
+/* A 128-bit hash of what the state changes over the base: the (offset,
+ * byte) pairs of every emitted byte that differs from the base, in group
+ * order.  Equal hashes at one crash point mean equal images. */
+void sim_image_diff_hash(const struct sim_image *im, uint64_t h[2]);
+
+/*
+ * Call FN for every 4 KiB page of the image that is not all zeros, in
+ * address order, with its final contents (base with the state's bytes
+ * laid over).  Returns the first non-zero status of FN.  With
+ * sim_image_hash(), this is how images are materialized and compared
+ * across crash points.
+ */
+int sim_image_for_each_page(const struct sim_image *im,
+			    int (*fn)(void *ctx, uint64_t off, const uint8_t *page),
+			    void *ctx);
+
+/* A 128-bit hash of the whole image (its non-zero pages and offsets). */
+void sim_image_hash(const struct sim_image *im, uint64_t h[2]);
+
 /* Print a state's choices ("base" or "g3=2,g7=1"). */
 void sim_state_format(const uint32_t *choice, size_t ngroups, char *buf, size_t len);
 

@@ -8,7 +8,6 @@
  * only at the end.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,82 +19,8 @@
 #include "explore.h"
 #include "observe.h"
 #include "sim.h"
-
-#define POWERCUT_VERSION "0.1.0"
-
-enum { EXIT_OK = 0, EXIT_VIOLATIONS = 1, EXIT_USAGE = 2 };
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("powercut: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_USAGE;
-}
-
-/* ---- options shared by the commands ---- */
-
-enum {
-	OPT_MACHINE = 256, OPT_SET, OPT_DEVICE, OPT_FAULT, OPT_BLOCKSEM,
-	OPT_FSOPTS, OPT_BACKGROUND, OPT_STATES, OPT_SEED, OPT_OBSERVE, OPT_AT,
-	OPT_MAX_STATES, OPT_HELP,
-};
-
-static const struct option config_options[] = {
-	{ "machine", required_argument, NULL, OPT_MACHINE },
-	{ "set", required_argument, NULL, OPT_SET },
-	{ "device", required_argument, NULL, OPT_DEVICE },
-	{ "fault", required_argument, NULL, OPT_FAULT },
-	{ "block-semantics", required_argument, NULL, OPT_BLOCKSEM },
-	{ "fs-opts", required_argument, NULL, OPT_FSOPTS },
-	{ "background", required_argument, NULL, OPT_BACKGROUND },
-	{ "states", required_argument, NULL, OPT_STATES },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "observe", required_argument, NULL, OPT_OBSERVE },
-	{ "at", required_argument, NULL, OPT_AT },
-	{ "max-states", required_argument, NULL, OPT_MAX_STATES },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 }
-};
-
-static const char *const opt_key[] = {
-	[OPT_MACHINE - OPT_MACHINE] = "machine",
-	[OPT_SET - OPT_MACHINE] = "set",
-	[OPT_DEVICE - OPT_MACHINE] = "device",
-	[OPT_FAULT - OPT_MACHINE] = "fault",
-	[OPT_BLOCKSEM - OPT_MACHINE] = "block-semantics",
-	[OPT_FSOPTS - OPT_MACHINE] = "fs-opts",
-	[OPT_BACKGROUND - OPT_MACHINE] = "background",
-};
-
-struct cmdline {
-	struct sim_config cfg;
-	const char *trace;
-	/* outcomes */
-	struct sim_states_policy states;
-	const char *observe;
-	enum { AT_END, AT_ALL, AT_MARK } at;
-	const char *at_mark;
-	bool help;
-};
-
-static const char config_help[] =
-	"Configuration (also `config KEY=VALUE` lines at the top of a trace; flags win):\n"
-	"  --machine adr|eadr|pcommit|FILE   persistence domain (default adr)\n"
-	"  --device disk-wc|disk-wt|pmem|pmem-wb|PLUGIN.so   (default disk-wc)\n"
-	"  --fault NAME[,NAME]       ignore-flush, ignore-fua, early-complete,\n"
-	"                            reorder-across-flush (repeatable)\n"
-	"  --block-semantics linux|barrier   (default linux)\n"
-	"  --fs-opts OPTS            ext4-style mount options (default\n"
-	"                            data=ordered,barrier,delalloc,auto_da_alloc)\n"
-	"  --background on|off       background commits and write-back (default on)\n"
-	"  --set KEY=VALUE           any model parameter (listed by `powercut run --help`)\n";
+#include "cli.h"
+#include "check.h"
 
 static void help_run(FILE *out)
 {
@@ -105,7 +30,7 @@ static void help_run(FILE *out)
 		"Replays TRACE (\"-\" for standard input) without crashing and prints its\n"
 		"statistics: events by kind, crash points, simulated cycles, bytes that\n"
 		"reached media, and what each model measured.  Exit 0, or 2 on bad input.\n"
-		"\n%s\n", config_help);
+		"\n%s\n", cli_config_help);
 	sim_params_print(out);
 }
 
@@ -130,7 +55,7 @@ static void help_outcomes(FILE *out)
 		"  --seed N            seed for sample:K (default 0)\n"
 		"  --max-states N      refuse to enumerate more than N states at one point\n"
 		"                      (default 100000000)\n"
-		"\n%s", config_help);
+		"\n%s", cli_config_help);
 }
 
 static void help_main(FILE *out)
@@ -145,130 +70,13 @@ static void help_main(FILE *out)
 		"Commands:\n"
 		"  run TRACE [config]                 replay and print statistics\n"
 		"  outcomes TRACE --observe SPEC...   every distinct post-crash observation\n"
+		"  check TRACE [crash options]        cut the power everywhere, judge every state\n"
+		"  merge REPORT... -o REPORT          combine the --json reports of shards\n"
 		"  help [COMMAND]                     this text, or a command's\n"
 		"  version                            the version\n"
 		"\n"
 		"`powercut COMMAND --help` describes each.  Errors are one line,\n"
 		"\"powercut: FILE:LINE: what is wrong\", with exit status 2.\n");
-}
-
-static int parse_cmdline(int argc, char **argv, struct cmdline *cl, bool crash_opts)
-{
-	char err[512];
-	int c;
-
-	memset(cl, 0, sizeof(*cl));
-	sim_config_init(&cl->cfg);
-	cl->states.mode = SIM_STATES_EXHAUSTIVE;
-	cl->states.max_states = 100000000;
-	optind = 1;
-	opterr = 0;
-	/* "-": positional arguments come back in order as option 1, so TRACE
-	 * may stand anywhere among the options. */
-	while ((c = getopt_long(argc, argv, "-", config_options, NULL)) != -1) {
-		switch (c) {
-		case 1:
-			if (cl->trace)
-				return usage_error("%s: unexpected argument '%s'", argv[0], optarg);
-			cl->trace = optarg;
-			break;
-		case OPT_MACHINE: case OPT_SET: case OPT_DEVICE: case OPT_FAULT:
-		case OPT_BLOCKSEM: case OPT_FSOPTS: case OPT_BACKGROUND:
-			if (sim_config_set(&cl->cfg, opt_key[c - OPT_MACHINE], optarg,
-					   SIM_FROM_FLAG, err, sizeof(err)))
-				return usage_error("--%s: %s", opt_key[c - OPT_MACHINE], err);
-			break;
-		case OPT_HELP:
-			cl->help = true;
-			return 0;
-		case OPT_STATES: case OPT_SEED: case OPT_OBSERVE: case OPT_AT:
-		case OPT_MAX_STATES:
-			if (!crash_opts)
-				return usage_error("%s does not take --%s", argv[0],
-						   config_options[c - OPT_MACHINE].name);
-			if (c == OPT_STATES) {
-				if (sim_states_parse(optarg, &cl->states))
-					return usage_error("--states: expected exhaustive, "
-							   "bounded:K or sample:K, not '%s'", optarg);
-			} else if (c == OPT_SEED || c == OPT_MAX_STATES) {
-				char *e;
-				uint64_t v;
-				errno = 0;
-				v = strtoull(optarg, &e, 0);
-				if (errno || !*optarg || *e || *optarg == '-')
-					return usage_error("--%s: bad number '%s'",
-							   c == OPT_SEED ? "seed" : "max-states", optarg);
-				if (c == OPT_SEED)
-					cl->states.seed = v;
-				else
-					cl->states.max_states = v;
-			} else if (c == OPT_OBSERVE) {
-				cl->observe = optarg;
-			} else {
-				if (!strcmp(optarg, "end"))
-					cl->at = AT_END;
-				else if (!strcmp(optarg, "all"))
-					cl->at = AT_ALL;
-				else if (!strncmp(optarg, "mark:", 5) && optarg[5]) {
-					cl->at = AT_MARK;
-					cl->at_mark = optarg + 5;
-				} else
-					return usage_error("--at: expected end, all or mark:NAME, "
-							   "not '%s'", optarg);
-			}
-			break;
-		case '?':
-		default:
-			if (optopt)
-				return usage_error("%s: option --%s needs a value or is unknown",
-						   argv[0], config_options[optopt - OPT_MACHINE].name);
-			return usage_error("%s: unknown option '%s' (see powercut %s --help)",
-					   argv[0], argv[optind - 1], argv[0]);
-		}
-	}
-	while (optind < argc) {
-		if (cl->trace)
-			return usage_error("%s: unexpected argument '%s'", argv[0], argv[optind]);
-		cl->trace = argv[optind++];
-	}
-	if (!cl->trace)
-		return usage_error("%s: no TRACE given (see powercut %s --help)", argv[0], argv[0]);
-	return 0;
-}
-
-/*
- * Feed the whole trace.  Returns 0, or EXIT_USAGE after printing the
- * message; a crash-point callback's status is returned as is (> 2 is not
- * used by callbacks).
- */
-static int replay(struct sim *s, const char *path, int *cb_status)
-{
-	struct trace_reader *r;
-	struct trace_event ev;
-	int rc;
-
-	if (trace_open(&r, path)) {
-		fprintf(stderr, "powercut: %s\n", trace_open_error());
-		return EXIT_USAGE;
-	}
-	sim_set_trace_name(s, path);
-	*cb_status = sim_start(s);
-	while (!*cb_status && (rc = trace_next(r, &ev)) > 0) {
-		rc = sim_feed(s, &ev);
-		if (rc < 0) {
-			fprintf(stderr, "powercut: %s\n", sim_error(s));
-			trace_close(r);
-			return EXIT_USAGE;
-		}
-		*cb_status = rc;
-	}
-	if (!*cb_status && rc < 0) {
-		fprintf(stderr, "powercut: %s\n", trace_reader_error(r));
-		trace_close(r);
-		return EXIT_USAGE;
-	}
-	trace_close(r);
-	return 0;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -278,15 +86,15 @@ static int cmd_run(int argc, char **argv)
 	char err[512];
 	int rc, cb = 0;
 
-	if ((rc = parse_cmdline(argc, argv, &cl, false)))
+	if ((rc = cli_parse(argc, argv, CLI_RUN, &cl)))
 		return rc;
 	if (cl.help) {
 		help_run(stdout);
 		return EXIT_OK;
 	}
 	if (sim_create(&s, &cl.cfg, err, sizeof(err)))
-		return usage_error("%s", err);
-	rc = replay(s, cl.trace, &cb);
+		return cli_usage_error("%s", err);
+	rc = cli_replay(s, cl.trace, &cb);
 	if (!rc) {
 		printf("trace: %s\n", cl.trace);
 		sim_report(s, stdout);
@@ -387,16 +195,16 @@ static int outcome_point(void *ctx, struct sim *s, const struct sim_point *p)
 	char err[512];
 	int rc;
 
-	if (o->cl->at == AT_END)
+	if (o->cl->at == CLI_AT_END)
 		return 0;
-	if (o->cl->at == AT_MARK && (!p->mark || strcmp(p->mark, o->cl->at_mark)))
+	if (o->cl->at == CLI_AT_MARK && (!p->mark || strcmp(p->mark, o->cl->at_mark)))
 		return 0;
 	if (!sim_media(s))
 		return 0;	/* nothing durable exists yet: no state to observe */
 	if (!o->checked_obs) {
 		for (size_t i = 0; i < o->nobs; i++)
 			if (sim_obs_check(&o->obs[i], s, o->err, sizeof(o->err)))
-				return -1;
+				return 1;
 		o->checked_obs = true;
 	}
 	rc = sim_explore_point(o->x, s, &o->cl->states, p->index, outcome_state, o,
@@ -406,7 +214,7 @@ static int outcome_point(void *ctx, struct sim *s, const struct sim_point *p)
 	o->points++;
 	if (o->cl->states.mode != SIM_STATES_EXHAUSTIVE)
 		o->exhaustive = false;
-	return rc ? -1 : 0;
+	return rc ? 1 : 0;
 }
 
 static int cmd_outcomes(int argc, char **argv)
@@ -417,26 +225,26 @@ static int cmd_outcomes(int argc, char **argv)
 	char err[512], *specs = NULL, *tok, *save;
 	int rc, cb = 0;
 
-	if ((rc = parse_cmdline(argc, argv, &cl, true)))
+	if ((rc = cli_parse(argc, argv, CLI_OUTCOMES, &cl)))
 		return rc;
 	if (cl.help) {
 		help_outcomes(stdout);
 		return EXIT_OK;
 	}
 	if (!cl.observe)
-		return usage_error("outcomes: --observe SPEC[,SPEC...] is required");
+		return cli_usage_error("outcomes: --observe SPEC[,SPEC...] is required");
 	specs = strdup(cl.observe);
 	o.obs = calloc(strlen(cl.observe) / 2 + 1, sizeof(*o.obs));
 	o.scratch = malloc(SIM_OBS_MAX_LEN);
 	o.line_cap = 1 << 16;
 	o.line = malloc(o.line_cap);
 	if (!specs || !o.obs || !o.scratch || !o.line) {
-		rc = usage_error("out of memory");
+		rc = cli_usage_error("out of memory");
 		goto out;
 	}
 	for (tok = strtok_r(specs, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (sim_obs_parse(tok, &o.obs[o.nobs], err, sizeof(err))) {
-			rc = usage_error("--observe: %s", err);
+			rc = cli_usage_error("--observe: %s", err);
 			goto out;
 		}
 		if (o.obs[o.nobs].kind == SIM_OBS_MEM)
@@ -444,51 +252,51 @@ static int cmd_outcomes(int argc, char **argv)
 		o.nobs++;
 	}
 	if (!o.nobs) {
-		rc = usage_error("--observe: no observation given");
+		rc = cli_usage_error("--observe: no observation given");
 		goto out;
 	}
 	{
 		char *nl = realloc(o.line, o.line_cap);
 		if (!nl) {
-			rc = usage_error("out of memory");
+			rc = cli_usage_error("out of memory");
 			goto out;
 		}
 		o.line = nl;
 	}
 	if (sim_create(&s, &cl.cfg, err, sizeof(err)) || sim_explorer_create(&o.x)) {
-		rc = usage_error("out of memory");
+		rc = cli_usage_error("out of memory");
 		goto out;
 	}
 	sim_set_crash_point(s, outcome_point, &o);
-	rc = replay(s, cl.trace, &cb);
+	rc = cli_replay(s, cl.trace, &cb);
 	if (rc)
 		goto out;
-	if (!cb && cl.at == AT_END) {
+	if (!cb && cl.at == CLI_AT_END) {
 		struct sim_point p = { .index = sim_stats(s)->points };
 		if (!sim_media(s)) {
-			rc = usage_error("%s: the trace has no CPU, block or file events: "
+			rc = cli_usage_error("%s: the trace has no CPU, block or file events: "
 					 "nothing to observe", cl.trace);
 			goto out;
 		}
-		cl.at = AT_ALL;		/* let outcome_point take this one */
+		cl.at = CLI_AT_ALL;		/* let outcome_point take this one */
 		cb = outcome_point(&o, s, &p);
-		cl.at = AT_END;
+		cl.at = CLI_AT_END;
 	}
 	if (cb) {
-		rc = usage_error("%s: %s", cl.trace, o.err[0] ? o.err : "cannot enumerate");
+		rc = cli_usage_error("%s: %s", cl.trace, o.err[0] ? o.err : "cannot enumerate");
 		goto out;
 	}
 	if (o.points == 0) {
-		rc = usage_error("%s: no crash point matched --at %s%s", cl.trace,
-				 cl.at == AT_MARK ? "mark:" : "all",
-				 cl.at == AT_MARK ? cl.at_mark : "");
+		rc = cli_usage_error("%s: no crash point matched --at %s%s", cl.trace,
+				 cl.at == CLI_AT_MARK ? "mark:" : "all",
+				 cl.at == CLI_AT_MARK ? cl.at_mark : "");
 		goto out;
 	}
 	{
 		char **lines = malloc((o.set.n ? o.set.n : 1) * sizeof(*lines));
 		size_t k = 0;
 		if (!lines) {
-			rc = usage_error("out of memory");
+			rc = cli_usage_error("out of memory");
 			goto out;
 		}
 		for (size_t i = 0; i < o.set.cap; i++)
@@ -504,7 +312,7 @@ static int cmd_outcomes(int argc, char **argv)
 		o.exhaustive ? "exhaustive" :
 		cl.states.mode == SIM_STATES_BOUNDED ? "bounded: at most K volatile groups "
 		"off their base choice" : "sampled");
-	rc = fflush(stdout) ? usage_error("writing the output: %s", strerror(errno)) : EXIT_OK;
+	rc = fflush(stdout) ? cli_usage_error("writing the output: %s", strerror(errno)) : EXIT_OK;
 out:
 	for (size_t i = 0; i < o.set.cap; i++)
 		free(o.set.slot[i]);
@@ -528,8 +336,12 @@ int main(int argc, char **argv)
 				help_run(stdout);
 			else if (!strcmp(argv[2], "outcomes"))
 				help_outcomes(stdout);
+			else if (!strcmp(argv[2], "check"))
+				sim_check_help(stdout);
+			else if (!strcmp(argv[2], "merge"))
+				sim_merge_help(stdout);
 			else
-				return usage_error("help: unknown command '%s'", argv[2]);
+				return cli_usage_error("help: unknown command '%s'", argv[2]);
 			return EXIT_OK;
 		}
 		help_main(cmd ? stdout : stderr);
@@ -543,5 +355,9 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "outcomes"))
 		return cmd_outcomes(argc - 1, argv + 1);
-	return usage_error("unknown command '%s' (see powercut --help)", cmd);
+	if (!strcmp(cmd, "check"))
+		return sim_check_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "merge"))
+		return sim_merge_main(argc - 1, argv + 1);
+	return cli_usage_error("unknown command '%s' (see powercut --help)", cmd);
 }

@@ -31,6 +31,7 @@
 struct sim_config;
 struct media;
 struct sim_crash_ops;
+struct sim_oracle_ops;
 
 struct sim_clock {
 	uint64_t now;			/* simulated cycles since the start */
@@ -73,6 +74,9 @@ struct sim_model_ops {
 	void (*destroy)(void *self);
 	/* How to enumerate what is volatile now; NULL if nothing ever is. */
 	const struct sim_crash_ops *crash;
+	/* How to judge a crash image (oracle.h); NULL if the model makes no
+	 * promises of its own. */
+	const struct sim_oracle_ops *oracle;
 };
 
 #endif

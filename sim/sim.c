@@ -49,6 +49,7 @@ struct sim {
 	struct sim_err err;		/* models write their messages here */
 	char msg[800];			/* "FILE:LINE: what is wrong" */
 	char *trace_name;
+	char *base_image;		/* --base-image, or NULL */
 	enum sim_world world;
 	struct media *media;
 	struct sim_slot slot[SIM_ROLE_COUNT];
@@ -107,6 +108,7 @@ void sim_destroy(struct sim *s)
 			s->slot[r].kind->ops->destroy(s->slot[r].self);
 	media_destroy(s->media);
 	free(s->trace_name);
+	free(s->base_image);
 	free(s);
 }
 
@@ -114,6 +116,33 @@ void sim_set_trace_name(struct sim *s, const char *name)
 {
 	free(s->trace_name);
 	s->trace_name = strdup(name);
+}
+
+void sim_set_base_image(struct sim *s, const char *path)
+{
+	free(s->base_image);
+	s->base_image = strdup(path);
+}
+
+/* Load the base image into the fresh media: only non-zero pages. */
+static int load_base_image(struct sim *s, FILE *f, uint64_t line)
+{
+	static uint8_t buf[1 << 16];
+	static const uint8_t zero[MEDIA_PAGE_SIZE];
+	uint64_t off = 0;
+	size_t n;
+
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		for (size_t i = 0; i < n; i += MEDIA_PAGE_SIZE) {
+			size_t k = n - i < MEDIA_PAGE_SIZE ? n - i : MEDIA_PAGE_SIZE;
+			if (memcmp(buf + i, zero, k))
+				media_write(s->media, off + i, buf + i, k);
+		}
+		off += n;
+	}
+	if (ferror(f))
+		return sim_fail(s, line, "base image %s: read error", s->base_image);
+	return 0;
 }
 
 const char *sim_error(const struct sim *s)
@@ -152,6 +181,7 @@ static void crash_point(struct sim *s, const char *what)
 		.op = s->cur ? s->cur->op : TRACE_OP_NONE,
 		.what = what,
 		.mark = s->cur && s->cur->op == TRACE_MARK && !what ? s->cur->name.s : NULL,
+		.ev = s->cur,
 	};
 
 	s->stats.points++;
@@ -210,13 +240,38 @@ static int enter_world(struct sim *s, enum sim_world w, uint64_t line)
 	if (s->world == SIM_WORLD_NONE) {
 		if (sim_config_check(s->cfg, err, sizeof(err)))
 			return sim_fail(s, line, "%s", err);
+		FILE *base = NULL;
 		size = (w == SIM_WORLD_CPU || pmem_device(s->cfg)) ?
 			sim_param(s->cfg, "pmem.size") : sim_param(s->cfg, "disk.size");
+		if (s->base_image) {
+			long end;
+			if (w != SIM_WORLD_BLOCK)
+				return sim_fail(s, line, "--base-image applies to block traces only");
+			if (!(base = fopen(s->base_image, "rb")))
+				return sim_fail(s, line, "base image %s: %s", s->base_image,
+						strerror(errno));
+			if (fseek(base, 0, SEEK_END) || (end = ftell(base)) < 0 ||
+			    fseek(base, 0, SEEK_SET)) {
+				fclose(base);
+				return sim_fail(s, line, "base image %s: cannot seek", s->base_image);
+			}
+			if ((uint64_t)end > size)
+				size = ((uint64_t)end + MEDIA_PAGE_SIZE - 1) & ~(uint64_t)(MEDIA_PAGE_SIZE - 1);
+		}
 		rc = media_create(&s->media, size);
-		if (rc)
+		if (rc) {
+			if (base)
+				fclose(base);
 			return sim_fail(s, line, "cannot make a %" PRIu64 "-byte image: %s",
 					size, strerror(-rc));
+		}
 		s->env.media = s->media;
+		if (base) {
+			rc = load_base_image(s, base, line);
+			fclose(base);
+			if (rc)
+				return rc;
+		}
 	} else if (s->world == SIM_WORLD_CPU && w == SIM_WORLD_BLOCK) {
 		if (!pmem_device(s->cfg))
 			return sim_fail(s, line, "block event after CPU events: CPU stores "

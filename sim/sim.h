@@ -49,6 +49,7 @@ struct sim_point {
 	enum trace_op op;		/* its operation (TRACE_OP_NONE initially) */
 	const char *what;		/* the internal step, or NULL after an event */
 	const char *mark;		/* the mark's name when the event is a mark */
+	const struct trace_event *ev;	/* the current event, NULL initially */
 };
 
 typedef int sim_point_fn(void *ctx, struct sim *s, const struct sim_point *p);
@@ -67,8 +68,9 @@ int sim_create(struct sim **s, struct sim_config *cfg, char *err, size_t errlen)
 void sim_destroy(struct sim *s);
 
 /*
- * Called at every crash point with the machine stopped there; a non-zero
- * return stops the run (sim_feed() returns it).  The initial state is
+ * Called at every crash point with the machine stopped there; a positive
+ * return stops the run (sim_feed() returns it; negative values are
+ * sim_feed()'s own errors, so callbacks must not return them).  The initial state is
  * point 0: it is reported by sim_start().
  */
 void sim_set_crash_point(struct sim *s, sim_point_fn *fn, void *ctx);
@@ -87,6 +89,11 @@ int sim_start(struct sim *s);
 int sim_feed(struct sim *s, const struct trace_event *ev);
 
 void sim_set_trace_name(struct sim *s, const char *name);
+
+/* Start a block trace's device from the image in PATH instead of zeros
+ * (its size is the larger of the file's and "disk.size").  The file is
+ * read when the world is fixed; errors are reported then. */
+void sim_set_base_image(struct sim *s, const char *path);
 const char *sim_error(const struct sim *s);
 
 enum sim_world sim_world(const struct sim *s);

@@ -1,0 +1,1413 @@
+/*
+ * check.c — cut the power at every crash point, judge every state.
+ *
+ * Method.
+ *
+ *   K1. Points.  The trace is replayed once; at every crash point the
+ *       simulator stops and calls back (sim.h).  --points selects which
+ *       are checked: all, N, A-B (inclusive) or mark:NAME (the point just
+ *       after each such mark).  A shard (--shard I/N) takes the selected
+ *       points whose index is I-1 modulo N; within it, job w of -j J takes
+ *       those whose index / N is w modulo J.  The partition depends only on
+ *       point indexes, so shards and jobs together cover every selected
+ *       point exactly once, whatever J.
+ *   K2. States.  At a point the explorer (explore.h) enumerates the states
+ *       --states allows.  States whose images are equal (same bytes differ
+ *       from the base) are judged once per point; the checker's verdicts
+ *       are also cached across points by a hash of the whole image, so an
+ *       application checker runs once per distinct image.
+ *   K3. Judges.  Every model with an oracle (oracle.h) judges the image;
+ *       with --checker, the image is materialized in a fresh directory and
+ *       CMD runs there with it as its last argument (0 consistent,
+ *       anything else inconsistent: the pmreorder convention).  A check
+ *       with no judge at all is refused: it could only say "no violation"
+ *       about something it never looked at.
+ *   K4. Results.  A violation is reported once per distinct image per
+ *       point, at the first state (in enumeration order) that shows it.
+ *       Violations are sorted by (point, state, order of report), so -j N
+ *       gives exactly the -j 1 output.  Jobs write their results to a
+ *       temporary file as JSON lines; the parent merges them.
+ *   K5. Output.  A summary on standard output; --json and --junit files
+ *       are written to a temporary name, synced and renamed.  Exit status
+ *       1 if any violation, else 0.
+ */
+#define _XOPEN_SOURCE 700		/* nftw */
+#include "check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "explore.h"
+#include "json.h"
+#include "media.h"
+#include "oracle.h"
+#include "sim.h"
+
+#define MAX_PRINTED 20
+
+struct viol {
+	uint64_t point, state_index, seq;
+	uint64_t line;
+	const char *invariant;		/* static string */
+	char *event, *step, *state, *path, *expected, *actual, *explanation, *replay;
+};
+
+struct hset {				/* 128-bit keys, open addressing */
+	uint64_t (*key)[2];
+	uint32_t *val;
+	bool *used;
+	size_t cap, n;
+};
+
+struct check {
+	struct cmdline *cl;
+	struct sim *s;
+	struct sim_explorer *x;
+	/* K1 */
+	enum { PTS_ALL, PTS_RANGE, PTS_MARK } pts;
+	uint64_t lo, hi;
+	const char *mark;
+	unsigned job, jobs;
+	/* the point being checked */
+	const struct sim_point *pt;
+	char event_text[256];
+	uint64_t point_states;
+	struct hset seen;		/* images judged at this point */
+	struct hset checker_cache;	/* whole-image hash -> 0 consistent, or
+					   1 + index in bad_msg */
+	char **bad_msg;			/* the checker's words, per bad image */
+	size_t nbad;
+	/* results */
+	struct viol *v;
+	size_t nv, capv;
+	uint64_t points_total, points_checked;
+	uint64_t states_checked, states_total, images_judged;
+	bool total_known, exhaustive;
+	uint64_t seq;
+	uint64_t cur_state_index;
+	const char *cur_state_id;
+	char state_buf[4096];
+	/* the checker */
+	char checker_out[512];
+	/* progress */
+	bool progress;
+	bool judges_checked;
+	struct timespec t0, last;
+	char err[800];
+};
+
+/* ---- small helpers ---- */
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+	if (!d)
+		abort();
+	return d;
+}
+
+static void hset_clear(struct hset *h)
+{
+	if (h->used)
+		memset(h->used, 0, h->cap * sizeof(*h->used));
+	h->n = 0;
+}
+
+static void hset_free(struct hset *h)
+{
+	free(h->key);
+	free(h->val);
+	free(h->used);
+	memset(h, 0, sizeof(*h));
+}
+
+/* Find KEY; insert with VAL if absent.  Returns a pointer to the value,
+ * and *found. */
+static uint32_t *hset_put(struct hset *h, const uint64_t key[2], uint32_t val, bool *found)
+{
+	size_t i;
+
+	if (2 * (h->n + 1) > h->cap) {
+		struct hset nh = { 0 };
+		nh.cap = h->cap ? 2 * h->cap : 1024;
+		nh.key = calloc(nh.cap, sizeof(*nh.key));
+		nh.val = calloc(nh.cap, sizeof(*nh.val));
+		nh.used = calloc(nh.cap, sizeof(*nh.used));
+		if (!nh.key || !nh.val || !nh.used)
+			abort();
+		for (size_t j = 0; j < h->cap; j++) {
+			bool f;
+			if (h->used[j])
+				*hset_put(&nh, h->key[j], h->val[j], &f) = h->val[j];
+		}
+		hset_free(h);
+		*h = nh;
+	}
+	for (i = key[0] & (h->cap - 1); h->used[i]; i = (i + 1) & (h->cap - 1))
+		if (h->key[i][0] == key[0] && h->key[i][1] == key[1]) {
+			*found = true;
+			return &h->val[i];
+		}
+	h->used[i] = true;
+	h->key[i][0] = key[0];
+	h->key[i][1] = key[1];
+	h->val[i] = val;
+	h->n++;
+	*found = false;
+	return &h->val[i];
+}
+
+/* ---- K1: which points ---- */
+
+static int parse_points(struct check *c, const char *p)
+{
+	char *e;
+
+	c->pts = PTS_ALL;
+	if (!p || !strcmp(p, "all"))
+		return 0;
+	if (!strncmp(p, "mark:", 5) && p[5]) {
+		c->pts = PTS_MARK;
+		c->mark = p + 5;
+		return 0;
+	}
+	if (*p < '0' || *p > '9')
+		goto bad;
+	errno = 0;
+	c->lo = strtoull(p, &e, 10);
+	if (errno)
+		goto bad;
+	c->hi = c->lo;
+	if (*e == '-') {
+		const char *q = e + 1;
+		if (*q < '0' || *q > '9')
+			goto bad;
+		c->hi = strtoull(q, &e, 10);
+		if (errno || c->hi < c->lo)
+			goto bad;
+	}
+	if (*e)
+		goto bad;
+	c->pts = PTS_RANGE;
+	return 0;
+bad:
+	return cli_usage_error("--points: expected all, N, A-B or mark:NAME, not '%s'", p);
+}
+
+static bool point_selected(const struct check *c, const struct sim_point *p)
+{
+	const struct cmdline *cl = c->cl;
+	uint64_t k = p->index;
+
+	if (cl->at == CLI_AT_POINT)
+		return k == cl->at_point;
+	switch (c->pts) {
+	case PTS_RANGE:
+		if (k < c->lo || k > c->hi)
+			return false;
+		break;
+	case PTS_MARK:
+		if (!p->mark || strcmp(p->mark, c->mark))
+			return false;
+		break;
+	case PTS_ALL:
+		break;
+	}
+	if (cl->shard_n) {
+		if (k % cl->shard_n != cl->shard_i - 1)
+			return false;
+		k /= cl->shard_n;
+	}
+	return k % c->jobs == c->job;
+}
+
+/* ---- recording violations ---- */
+
+static void event_text(struct check *c, const struct sim_point *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	c->event_text[0] = '\0';
+	if (!p->ev)
+		return;
+	m = open_memstream(&buf, &len);
+	if (!m)
+		return;
+	trace_write_event(m, p->ev);
+	fclose(m);
+	if (len && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len >= sizeof(c->event_text) - 4)
+		snprintf(c->event_text, sizeof(c->event_text), "%.*s...",
+			 (int)sizeof(c->event_text) - 8, buf);
+	else
+		snprintf(c->event_text, sizeof(c->event_text), "%s", buf);
+	free(buf);
+}
+
+static struct viol *new_viol(struct check *c)
+{
+	struct viol *v;
+
+	if (c->nv == c->capv) {
+		c->capv = c->capv ? 2 * c->capv : 64;
+		c->v = realloc(c->v, c->capv * sizeof(*c->v));
+		if (!c->v)
+			abort();
+	}
+	v = &c->v[c->nv++];
+	memset(v, 0, sizeof(*v));
+	return v;
+}
+
+static int record(void *ctx, const struct sim_violation *sv)
+{
+	struct check *c = ctx;
+	struct viol *v = new_viol(c);
+	char replay[8192];
+
+	v->point = c->pt->index;
+	v->state_index = c->cur_state_index;
+	v->seq = c->seq++;
+	v->line = sv->line ? sv->line : c->pt->line;
+	v->invariant = sv->invariant;
+	v->event = xstrdup(c->event_text);
+	v->step = xstrdup(c->pt->what ? c->pt->what : "");
+	v->state = xstrdup(c->cur_state_id);
+	v->path = xstrdup(sv->path);
+	v->expected = xstrdup(sv->expected);
+	v->actual = xstrdup(sv->actual);
+	v->explanation = xstrdup(sv->explanation);
+	snprintf(replay, sizeof(replay), "powercut check");
+	cli_shell_quote(replay, sizeof(replay), c->cl->trace);
+	snprintf(replay + strlen(replay), sizeof(replay) - strlen(replay), "%s --at %" PRIu64
+		 " --state %s", c->cl->verdict_args, c->pt->index, c->cur_state_id);
+	v->replay = xstrdup(replay);
+	return 0;
+}
+
+/* ---- K3: the application checker ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+struct materialize {
+	int fd;
+	int err;
+};
+
+static int write_page(void *ctx, uint64_t off, const uint8_t *page)
+{
+	struct materialize *m = ctx;
+	size_t done = 0;
+
+	while (done < MEDIA_PAGE_SIZE) {
+		ssize_t n = pwrite(m->fd, page + done, MEDIA_PAGE_SIZE - done, (off_t)(off + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			m->err = errno;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static const char *image_name(const struct cmdline *cl)
+{
+	const char *b;
+
+	if (!cl->checker_file)
+		return "image";
+	b = strrchr(cl->checker_file, '/');
+	return b ? b + 1 : cl->checker_file;
+}
+
+/* Run the checker on IM.  Returns 1 consistent, 2 inconsistent (output in
+ * c->checker_out), -1 on an internal failure (c->err). */
+static int run_checker(struct check *c, const struct sim_image *im)
+{
+	char dir[] = "/tmp/powercut-check-XXXXXX", path[4200], script[8192];
+	struct materialize m = { .fd = -1 };
+	int pipefd[2], status, rc = -1;
+	pid_t pid;
+	size_t got = 0;
+
+	if (!mkdtemp(dir)) {
+		snprintf(c->err, sizeof(c->err), "checker: cannot make a directory: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, image_name(c->cl));
+	m.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (m.fd < 0 || ftruncate(m.fd, (off_t)sim_image_size(im)) ||
+	    sim_image_for_each_page(im, write_page, &m) || close(m.fd)) {
+		snprintf(c->err, sizeof(c->err), "checker: cannot write the image %.300s: %s", path,
+			 strerror(m.err ? m.err : errno));
+		goto out;
+	}
+	snprintf(script, sizeof(script), "%s \"$1\"", c->cl->checker);
+	if (pipe(pipefd)) {
+		snprintf(c->err, sizeof(c->err), "checker: pipe: %s", strerror(errno));
+		goto out;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(c->err, sizeof(c->err), "checker: fork: %s", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		goto out;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul >= 0)
+			dup2(nul, 0);
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		if (chdir(dir))
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", script, "sh", path, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		char buf[4096];
+		ssize_t n = read(pipefd[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (got < sizeof(c->checker_out) - 1) {
+			size_t k = (size_t)n < sizeof(c->checker_out) - 1 - got ?
+				(size_t)n : sizeof(c->checker_out) - 1 - got;
+			memcpy(c->checker_out + got, buf, k);
+			got += k;
+		}
+	}
+	close(pipefd[0]);
+	c->checker_out[got] = '\0';
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && strstr(c->checker_out, "not found")) {
+		snprintf(c->err, sizeof(c->err), "checker '%s' cannot run: %s", c->cl->checker,
+			 c->checker_out);
+		goto out;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		rc = 1;
+	} else {
+		char head[200];
+		size_t k = strcspn(c->checker_out, "\n");
+		snprintf(head, sizeof(head), "%.*s", (int)(k < 150 ? k : 150), c->checker_out);
+		if (WIFEXITED(status))
+			snprintf(c->checker_out, sizeof(c->checker_out), "exit status %d%s%s",
+				 WEXITSTATUS(status), head[0] ? ": " : "", head);
+		else
+			snprintf(c->checker_out, sizeof(c->checker_out), "killed by signal %d%s%s",
+				 WTERMSIG(status), head[0] ? ": " : "", head);
+		rc = 2;
+	}
+out:
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+/* ---- K2, K3: one state ---- */
+
+static int judge_state(void *ctx, const struct sim_state *st)
+{
+	struct check *c = ctx;
+	uint64_t h[2];
+	bool found;
+	int rc;
+
+	c->point_states++;
+	c->states_checked++;
+	if (c->cl->at == CLI_AT_POINT) {
+		printf("state %s:\n", c->cl->state_id);
+		if (!strcmp(c->cl->state_id, "base"))
+			printf("  nothing volatile persisted beyond the base\n");
+		else
+			sim_state_describe(c->s, st->choice, st->ngroups, stdout);
+	}
+	sim_image_diff_hash(st->image, h);
+	hset_put(&c->seen, h, 0, &found);
+	if (found)
+		return 0;
+	c->images_judged++;
+	c->cur_state_index = st->index;
+	sim_state_format(st->choice, st->ngroups, c->state_buf, sizeof(c->state_buf));
+	c->cur_state_id = c->state_buf;
+
+	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
+		const struct sim_model_ops *ops = sim_model_ops(c->s, (enum sim_role)r);
+		if (!ops || !ops->oracle)
+			continue;
+		rc = ops->oracle->judge(sim_model(c->s, (enum sim_role)r), st->image, record, c);
+		if (rc) {
+			snprintf(c->err, sizeof(c->err), "%s: the oracle failed", ops->name);
+			return -1;
+		}
+	}
+	if (c->cl->checker) {
+		uint64_t full[2];
+		uint32_t *verdict, v;
+		bool cached;
+
+		/* K2: one run per distinct image; the verdict and the checker's
+		 * words are kept, so the report does not depend on which job or
+		 * point saw the image first */
+		sim_image_hash(st->image, full);
+		verdict = hset_put(&c->checker_cache, full, 0, &cached);
+		v = *verdict;
+		if (!cached) {
+			int r = run_checker(c, st->image);
+			if (r < 0)
+				return -1;
+			v = 0;
+			if (r == 2) {
+				c->bad_msg = realloc(c->bad_msg, (c->nbad + 1) * sizeof(*c->bad_msg));
+				if (!c->bad_msg)
+					abort();
+				c->bad_msg[c->nbad++] = xstrdup(c->checker_out);
+				v = (uint32_t)c->nbad;
+			}
+			*hset_put(&c->checker_cache, full, 0, &found) = v;
+		}
+		if (v) {
+			struct sim_violation sv = { .invariant = SIM_INV_CHECKER };
+			snprintf(sv.path, sizeof(sv.path), "%s", image_name(c->cl));
+			snprintf(sv.expected, sizeof(sv.expected), "checker exits 0");
+			snprintf(sv.actual, sizeof(sv.actual), "%.250s", c->bad_msg[v - 1]);
+			snprintf(sv.explanation, sizeof(sv.explanation),
+				 "The application's checker judged this crash image inconsistent; "
+				 "state %s is the set of volatile items that persisted.",
+				 c->cur_state_id);
+			record(c, &sv);
+		}
+	}
+	return 0;
+}
+
+static void show_progress(struct check *c, bool final)
+{
+	double t = now_s(), start = (double)c->t0.tv_sec + (double)c->t0.tv_nsec / 1e9;
+	double last = (double)c->last.tv_sec + (double)c->last.tv_nsec / 1e9;
+
+	if (!c->progress || (!final && t - last < 0.2))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &c->last);
+	fprintf(stderr, "\rcheck: %" PRIu64 " points, %" PRIu64 " states, %.0f states/s, "
+		"%zu violations   ", c->points_checked, c->states_checked,
+		c->states_checked / (t - start > 1e-9 ? t - start : 1e-9), c->nv);
+	if (final)
+		fputc('\n', stderr);
+}
+
+/* Before any state is judged: is there a judge at all? (K3)  0, or -1
+ * with the message in c->err. */
+static int check_judges(struct check *c)
+{
+	bool any = c->cl->checker != NULL;
+	enum sim_world w = sim_world(c->s);
+
+	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
+		const struct sim_model_ops *ops = sim_model_ops(c->s, (enum sim_role)r);
+		if (ops && ops->oracle)
+			any = true;
+	}
+	if (!any) {
+		snprintf(c->err, sizeof(c->err), "nothing can judge this trace: no model in this "
+			 "build makes promises about %s traces, and no --checker was given",
+			 w == SIM_WORLD_CPU ? "CPU" : w == SIM_WORLD_BLOCK ? "block" : "file");
+		return -1;
+	}
+	if (c->cl->checker && w == SIM_WORLD_FILE) {
+		snprintf(c->err, sizeof(c->err), "--checker on a file trace needs the filesystem "
+			 "model's file listing, which this build does not have");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
+{
+	struct check *c = ctx;
+	struct sim_point_result res;
+	char err[512];
+	int rc;
+
+	c->points_total++;
+	if (!point_selected(c, p) || !sim_media(s))
+		return 0;
+	c->pt = p;
+	c->point_states = 0;
+	hset_clear(&c->seen);
+	event_text(c, p);
+	c->points_checked++;
+	if (!c->judges_checked) {
+		if (check_judges(c))
+			return 1;
+		c->judges_checked = true;
+	}
+	if (c->cl->at == CLI_AT_POINT) {
+		printf("crash point %" PRIu64 ": trace line %" PRIu64 ": %s%s%s\n", p->index,
+		       p->line, c->event_text[0] ? c->event_text : "(initial state)",
+		       p->what ? ", during: " : "", p->what ? p->what : "");
+		rc = sim_explore_one(c->x, s, c->cl->state_id, judge_state, c, err, sizeof(err));
+		if (rc && !c->err[0])
+			snprintf(c->err, sizeof(c->err), "%s", err);
+		return rc ? 1 : 0;
+	}
+	rc = sim_explore_point(c->x, s, &c->cl->states, p->index, judge_state, c, &res,
+			       err, sizeof(err));
+	if (rc) {
+		if (!c->err[0])
+			snprintf(c->err, sizeof(c->err), "%s", err);
+		return 1;
+	}
+	c->states_total += res.total;
+	if (!res.total_known)
+		c->total_known = false;
+	show_progress(c, false);
+	return 0;
+}
+
+/* ---- running one process's share ---- */
+
+static int check_run(struct check *c)
+{
+	int rc, cb = 0;
+	char err[512];
+
+	if (sim_create(&c->s, &c->cl->cfg, err, sizeof(err)) || sim_explorer_create(&c->x))
+		return cli_usage_error("out of memory");
+	if (c->cl->base_image)
+		sim_set_base_image(c->s, c->cl->base_image);
+	sim_set_crash_point(c->s, check_point, c);
+	rc = cli_replay(c->s, c->cl->trace, &cb);
+	if (rc)
+		return rc;
+	if (cb)
+		return cli_usage_error("%s: %s", c->cl->trace, c->err[0] ? c->err : "check failed");
+	return 0;
+}
+
+/* ---- jobs: results as JSON lines ---- */
+
+static void put_viol_json(FILE *f, const struct viol *v, bool lines)
+{
+	const char *sep = lines ? ", " : ",\n      ";
+
+	fprintf(f, "{%s\"invariant\": ", lines ? "" : "\n      ");
+	json_put_str(f, v->invariant);
+	fprintf(f, "%s\"point\": %" PRIu64 "%s\"line\": %" PRIu64 "%s\"event\": ", sep, v->point,
+		sep, v->line, sep);
+	json_put_str(f, v->event);
+	if (v->step[0]) {
+		fprintf(f, "%s\"step\": ", sep);
+		json_put_str(f, v->step);
+	}
+	fprintf(f, "%s\"state\": ", sep);
+	json_put_str(f, v->state);
+	fprintf(f, "%s\"path\": ", sep);
+	json_put_str(f, v->path);
+	fprintf(f, "%s\"expected\": ", sep);
+	json_put_str(f, v->expected);
+	fprintf(f, "%s\"actual\": ", sep);
+	json_put_str(f, v->actual);
+	fprintf(f, "%s\"explanation\": ", sep);
+	json_put_str(f, v->explanation);
+	fprintf(f, "%s\"replay\": ", sep);
+	json_put_str(f, v->replay);
+	if (lines)
+		fprintf(f, ", \"state_index\": %" PRIu64 ", \"seq\": %" PRIu64 "}", v->state_index, v->seq);
+	else
+		fputs("\n    }", f);
+}
+
+static const char *intern_invariant(const char *s)
+{
+	static const char *const names[] = {
+		SIM_INV_REFERENCED_DATA, SIM_INV_SYNC_PROMISE, SIM_INV_JOURNAL_ATOMICITY,
+		SIM_INV_FSCK, SIM_INV_CHECKER,
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i], s))
+			return names[i];
+	return NULL;
+}
+
+static const char *jstr(const struct json *o, const char *k)
+{
+	const struct json *j = json_get(o, k);
+	return j && j->type == JSON_STR ? j->str : "";
+}
+
+static uint64_t jnum(const struct json *o, const char *k)
+{
+	const struct json *j = json_get(o, k);
+	return j && j->type == JSON_NUM ? strtoull(j->raw, NULL, 10) : 0;
+}
+
+/* Read a job's result file back into c. */
+static int absorb(struct check *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, err[256];
+	size_t cap = 0;
+	ssize_t n;
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		struct json *j = json_parse(line, (size_t)n, err, sizeof(err));
+		if (!j)
+			goto out;
+		if (json_get(j, "stats")) {
+			const struct json *s = json_get(j, "stats");
+			c->points_total = jnum(s, "points_total");
+			c->points_checked += jnum(s, "points_checked");
+			c->states_checked += jnum(s, "states_checked");
+			c->states_total += jnum(s, "states_total");
+			c->images_judged += jnum(s, "images_judged");
+			if (!json_get(s, "total_known")->b)
+				c->total_known = false;
+			rc = 0;
+		} else {
+			struct viol *v = new_viol(c);
+			v->invariant = intern_invariant(jstr(j, "invariant"));
+			if (!v->invariant) {
+				json_free(j);
+				goto out;
+			}
+			v->point = jnum(j, "point");
+			v->line = jnum(j, "line");
+			v->state_index = jnum(j, "state_index");
+			v->seq = jnum(j, "seq");
+			v->event = xstrdup(jstr(j, "event"));
+			v->step = xstrdup(jstr(j, "step"));
+			v->state = xstrdup(jstr(j, "state"));
+			v->path = xstrdup(jstr(j, "path"));
+			v->expected = xstrdup(jstr(j, "expected"));
+			v->actual = xstrdup(jstr(j, "actual"));
+			v->explanation = xstrdup(jstr(j, "explanation"));
+			v->replay = xstrdup(jstr(j, "replay"));
+		}
+		json_free(j);
+	}
+out:
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static int write_job_results(struct check *c, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	for (size_t i = 0; i < c->nv; i++) {
+		put_viol_json(f, &c->v[i], true);
+		fputc('\n', f);
+	}
+	fprintf(f, "{\"stats\": {\"points_total\": %" PRIu64 ", \"points_checked\": %" PRIu64
+		", \"states_checked\": %" PRIu64 ", \"states_total\": %" PRIu64
+		", \"images_judged\": %" PRIu64 ", \"total_known\": %s}}\n",
+		c->points_total, c->points_checked, c->states_checked, c->states_total,
+		c->images_judged, c->total_known ? "true" : "false");
+	return fclose(f) ? -1 : 0;
+}
+
+static int cmp_viol(const void *a, const void *b)
+{
+	const struct viol *x = a, *y = b;
+	if (x->point != y->point)
+		return x->point < y->point ? -1 : 1;
+	if (x->state_index != y->state_index)
+		return x->state_index < y->state_index ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* ---- K5: reports ---- */
+
+static void config_json(FILE *f, const struct sim_config *cfg)
+{
+	char *buf = NULL, *line, *save;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	bool first = true;
+
+	sim_config_print(cfg, m);
+	fclose(m);
+	fputc('{', f);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		fprintf(f, "%s\n    ", first ? "" : ",");
+		json_put_str(f, line);
+		fputs(": ", f);
+		json_put_str(f, eq + 1);
+		first = false;
+	}
+	fputs("\n  }", f);
+	free(buf);
+}
+
+static int write_json(struct check *c, double elapsed)
+{
+	struct sim_atomic a;
+	char err[512];
+	FILE *f;
+
+	if (sim_atomic_open(&a, c->cl->json, err, sizeof(err)))
+		return cli_usage_error("--json: %s", err);
+	f = a.f;
+	fprintf(f, "{\n  \"powercut\": \"%s\",\n  \"trace\": ", POWERCUT_VERSION);
+	json_put_str(f, c->cl->trace);
+	fputs(",\n  \"config\": ", f);
+	config_json(f, sim_config(c->s));
+	fprintf(f, ",\n  \"crash_points\": %" PRIu64 ",\n  \"points_checked\": %" PRIu64,
+		c->points_total, c->points_checked);
+	if (c->cl->shard_n)
+		fprintf(f, ",\n  \"shard\": \"%u/%u\"", c->cl->shard_i, c->cl->shard_n);
+	else
+		fputs(",\n  \"shard\": null", f);
+	fprintf(f, ",\n  \"states\": {\n    \"checked\": %" PRIu64 ",\n    \"total\": ",
+		c->states_checked);
+	if (c->total_known)
+		fprintf(f, "%" PRIu64, c->states_total);
+	else
+		fputs("null", f);
+	fprintf(f, ",\n    \"exhaustive\": %s,\n    \"policy\": ", c->exhaustive ? "true" : "false");
+	{
+		char pol[64];
+		if (c->cl->states.mode == SIM_STATES_EXHAUSTIVE)
+			snprintf(pol, sizeof(pol), "exhaustive");
+		else
+			snprintf(pol, sizeof(pol), "%s:%" PRIu64, c->cl->states.mode ==
+				 SIM_STATES_BOUNDED ? "bounded" : "sample", c->cl->states.k);
+		json_put_str(f, pol);
+	}
+	fprintf(f, ",\n    \"images_judged\": %" PRIu64 "\n  },\n  \"violations\": [", c->images_judged);
+	for (size_t i = 0; i < c->nv; i++) {
+		fputs(i ? ",\n    " : "\n    ", f);
+		put_viol_json(f, &c->v[i], false);
+	}
+	fprintf(f, "%s],\n  \"elapsed_s\": %.3f\n}\n", c->nv ? "\n  " : "", elapsed);
+	if (sim_atomic_commit(&a, err, sizeof(err)))
+		return cli_usage_error("--json: %s", err);
+	return 0;
+}
+
+static void xml_put(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
+				fputc('?', f);
+			else
+				fputc(*s, f);
+		}
+	}
+}
+
+static int write_junit(struct check *c, double elapsed)
+{
+	static const char *const inv[] = {
+		SIM_INV_REFERENCED_DATA, SIM_INV_SYNC_PROMISE, SIM_INV_JOURNAL_ATOMICITY,
+		SIM_INV_FSCK, SIM_INV_CHECKER,
+	};
+	struct sim_atomic a;
+	char err[512];
+	size_t failures = 0;
+	FILE *f;
+
+	for (size_t k = 0; k < 5; k++)
+		for (size_t i = 0; i < c->nv; i++)
+			if (c->v[i].invariant == inv[k]) {
+				failures++;
+				break;
+			}
+	if (sim_atomic_open(&a, c->cl->junit, err, sizeof(err)))
+		return cli_usage_error("--junit: %s", err);
+	f = a.f;
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+	      "  <testsuite name=\"powercut check ", f);
+	xml_put(f, c->cl->trace);
+	fprintf(f, "\" tests=\"5\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n", failures, elapsed);
+	for (size_t k = 0; k < 5; k++) {
+		size_t n = 0;
+		fprintf(f, "    <testcase classname=\"powercut.%s\" name=\"", inv[k]);
+		xml_put(f, inv[k]);
+		fprintf(f, ": %" PRIu64 " crash points, %" PRIu64 " states\">\n",
+			c->points_checked, c->states_checked);
+		for (size_t i = 0; i < c->nv; i++)
+			n += c->v[i].invariant == inv[k];
+		if (n) {
+			size_t shown = 0;
+			fprintf(f, "      <failure message=\"%zu violation%s of %s\">", n,
+				n == 1 ? "" : "s", inv[k]);
+			for (size_t i = 0; i < c->nv && shown < 50; i++) {
+				if (c->v[i].invariant != inv[k])
+					continue;
+				fprintf(f, "point %" PRIu64 " line %" PRIu64 " state %s: ", c->v[i].point,
+					c->v[i].line, c->v[i].state);
+				xml_put(f, c->v[i].explanation);
+				fputs("\n  replay: ", f);
+				xml_put(f, c->v[i].replay);
+				fputc('\n', f);
+				shown++;
+			}
+			fputs("</failure>\n", f);
+		}
+		fputs("    </testcase>\n", f);
+	}
+	fputs("  </testsuite>\n</testsuites>\n", f);
+	if (sim_atomic_commit(&a, err, sizeof(err)))
+		return cli_usage_error("--junit: %s", err);
+	return 0;
+}
+
+static void print_summary(const struct check *c)
+{
+	printf("check: %s\n", c->cl->trace);
+	printf("crash points: %" PRIu64 " (checked %" PRIu64 "%s)\n", c->points_total,
+	       c->points_checked, c->cl->shard_n ? ", this shard" : "");
+	printf("states: %" PRIu64 " checked", c->states_checked);
+	if (c->total_known)
+		printf(" of %" PRIu64, c->states_total);
+	if (c->exhaustive)
+		printf(" (exhaustive)\n");
+	else if (c->cl->states.mode == SIM_STATES_BOUNDED)
+		printf(" (bounded:%" PRIu64 ": only states with at most %" PRIu64
+		       " volatile groups off their base choice)\n", c->cl->states.k, c->cl->states.k);
+	else
+		printf(" (sample:%" PRIu64 " per point, seed %" PRIu64 ": not exhaustive)\n",
+		       c->cl->states.k, c->cl->states.seed);
+	printf("distinct images judged: %" PRIu64 "\n", c->images_judged);
+	printf("violations: %zu\n", c->nv);
+	for (size_t i = 0; i < c->nv && i < MAX_PRINTED; i++) {
+		const struct viol *v = &c->v[i];
+		printf("  [%s] point %" PRIu64 " (line %" PRIu64 ": %s)%s%s, state %s\n",
+		       v->invariant, v->point, v->line, v->event, v->step[0] ? ", during " : "",
+		       v->step, v->state);
+		if (v->path[0])
+			printf("    path:     %s\n", v->path);
+		printf("    expected: %s\n    actual:   %s\n    why:      %s\n    replay:   %s\n",
+		       v->expected, v->actual, v->explanation, v->replay);
+	}
+	if (c->nv > MAX_PRINTED)
+		printf("  ... %zu more (all are in --json)\n", c->nv - MAX_PRINTED);
+}
+
+static void check_free(struct check *c)
+{
+	for (size_t i = 0; i < c->nv; i++) {
+		struct viol *v = &c->v[i];
+		free(v->event); free(v->step); free(v->state); free(v->path);
+		free(v->expected); free(v->actual); free(v->explanation); free(v->replay);
+	}
+	free(c->v);
+	for (size_t i = 0; i < c->nbad; i++)
+		free(c->bad_msg[i]);
+	free(c->bad_msg);
+	hset_free(&c->seen);
+	hset_free(&c->checker_cache);
+	sim_explorer_destroy(c->x);
+	sim_destroy(c->s);
+}
+
+void sim_check_help(FILE *out)
+{
+	fprintf(out,
+		"usage: powercut check TRACE [config options] [crash options]\n"
+		"\n"
+		"Cuts the power at every crash point, builds every crash state, recovers it\n"
+		"and judges it: the models' invariants (referenced-data, sync-promise,\n"
+		"journal-atomicity, fsck) and, with --checker, the application's own check.\n"
+		"Exit 0 no violation, 1 violations, 2 bad usage or input.\n"
+		"\n"
+		"Crash options:\n"
+		"  --points all|N|A-B|mark:NAME   which crash points (default all)\n"
+		"  --states exhaustive|bounded:K|sample:K   (default exhaustive)\n"
+		"  --seed N                seed for sample:K\n"
+		"  --max-states N          refuse more than N states at one point (default 1e8)\n"
+		"  -j N, --jobs N          N worker processes; results identical to -j 1\n"
+		"  --shard I/N             check only shard I of N (points with index %% N = I-1);\n"
+		"                          `powercut merge` combines the shards' --json reports\n"
+		"  --json FILE             machine-readable report (written atomically)\n"
+		"  --junit FILE            JUnit XML for CI systems\n"
+		"  --progress, --no-progress   progress on standard error (default: if a terminal)\n"
+		"  --at POINT --state ID   replay exactly one crash state and print its verdict\n"
+		"  --checker CMD           run CMD on each distinct crash image (materialized in a\n"
+		"                          fresh directory, passed as the last argument): exit 0\n"
+		"                          consistent, anything else inconsistent\n"
+		"  --checker-file PATH     name the materialized image after PATH\n"
+		"  --base-image FILE       a block trace's device starts from FILE, not zeros\n"
+		"\n%s", cli_config_help);
+}
+
+int sim_check_main(int argc, char **argv)
+{
+	struct cmdline cl;
+	struct check c;
+	double t0 = now_s();
+	int rc;
+
+	if ((rc = cli_parse(argc, argv, CLI_CHECK, &cl)))
+		return rc;
+	if (cl.help) {
+		sim_check_help(stdout);
+		return EXIT_OK;
+	}
+	memset(&c, 0, sizeof(c));
+	c.cl = &cl;
+	c.jobs = 1;
+	c.total_known = true;
+	c.exhaustive = cl.states.mode == SIM_STATES_EXHAUSTIVE;
+	if ((rc = parse_points(&c, cl.points)))
+		return rc;
+	if (cl.at == CLI_AT_POINT && (cl.shard_n || cl.jobs > 1 || cl.points))
+		return cli_usage_error("check: --at replays one point; it does not combine with "
+				       "--points, --shard or -j");
+	if (cl.at == CLI_AT_POINT && !cl.state_id)
+		return cli_usage_error("check: --at POINT needs --state ID");
+	c.progress = cl.progress == 1 || (cl.progress == -1 && isatty(2) && cl.at != CLI_AT_POINT);
+	clock_gettime(CLOCK_MONOTONIC, &c.t0);
+
+	if (cl.jobs == 1) {
+		rc = check_run(&c);
+	} else {
+		/* K4: J processes, each replaying the trace and checking its share */
+		char dir[] = "/tmp/powercut-jobs-XXXXXX", path[4200];
+		pid_t pid[256];
+		bool bad = false;
+
+		if (!mkdtemp(dir))
+			return cli_usage_error("-j: cannot make a directory: %s", strerror(errno));
+		fflush(NULL);
+		for (unsigned j = 0; j < cl.jobs; j++) {
+			pid[j] = fork();
+			if (pid[j] < 0)
+				return cli_usage_error("-j: fork: %s", strerror(errno));
+			if (pid[j] == 0) {
+				c.job = j;
+				c.jobs = cl.jobs;
+				c.progress = false;
+				rc = check_run(&c);
+				snprintf(path, sizeof(path), "%s/%u", dir, j);
+				if (!rc && write_job_results(&c, path))
+					rc = cli_usage_error("-j: cannot write %s", path);
+				fflush(NULL);
+				_exit(rc);
+			}
+		}
+		for (unsigned j = 0; j < cl.jobs; j++) {
+			int st;
+			while (waitpid(pid[j], &st, 0) < 0 && errno == EINTR)
+				;
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				bad = true;
+		}
+		if (!bad) {
+			/* the parent needs a simulator for the report's configuration */
+			char err[256];
+			if (sim_create(&c.s, &cl.cfg, err, sizeof(err)))
+				bad = true;
+			for (unsigned j = 0; j < cl.jobs && !bad; j++) {
+				snprintf(path, sizeof(path), "%s/%u", dir, j);
+				if (absorb(&c, path))
+					bad = true;
+			}
+		}
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		if (bad) {
+			check_free(&c);
+			return EXIT_USAGE;	/* the job printed why */
+		}
+		/* the configuration as the jobs saw it, trace config lines included */
+		if (cli_read_trace_config(&cl.cfg, cl.trace)) {
+			check_free(&c);
+			return EXIT_USAGE;
+		}
+		qsort(c.v, c.nv, sizeof(*c.v), cmp_viol);
+	}
+	if (rc) {
+		check_free(&c);
+		return rc;
+	}
+	show_progress(&c, true);
+	if (cl.at == CLI_AT_POINT) {
+		if (c.points_checked == 0) {
+			rc = cli_usage_error("%s: no crash point %" PRIu64 " (the trace has %" PRIu64 ")",
+					     cl.trace, cl.at_point, c.points_total);
+			check_free(&c);
+			return rc;
+		}
+		if (!c.nv)
+			printf("no violation: this state recovers as expected\n");
+		for (size_t i = 0; i < c.nv; i++)
+			printf("[%s] %s\n  expected: %s\n  actual:   %s\n  why:      %s\n",
+			       c.v[i].invariant, c.v[i].path, c.v[i].expected, c.v[i].actual,
+			       c.v[i].explanation);
+	} else {
+		print_summary(&c);
+	}
+	rc = 0;
+	if (cl.json)
+		rc = write_json(&c, now_s() - t0);
+	if (!rc && cl.junit)
+		rc = write_junit(&c, now_s() - t0);
+	if (!rc)
+		rc = c.nv ? EXIT_VIOLATIONS : EXIT_OK;
+	if (fflush(stdout))
+		rc = cli_usage_error("writing the output: %s", strerror(errno));
+	check_free(&c);
+	return rc;
+}
+
+/* ---- merge ---- */
+
+void sim_merge_help(FILE *out)
+{
+	fprintf(out,
+		"usage: powercut merge REPORT.json... -o REPORT.json\n"
+		"\n"
+		"Combines the --json reports of the shards of one run (check --shard I/N,\n"
+		"every I from 1 to N exactly once, same trace, configuration and states\n"
+		"policy) into the report of the whole run: equal, apart from elapsed_s, to\n"
+		"the report of the same check without --shard.\n");
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, k;
+
+	if (!f)
+		return NULL;
+	do {
+		if (n + 65536 > cap) {
+			char *nb = realloc(buf, cap = 2 * cap + 65536);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		k = fread(buf + n, 1, cap - n, f);
+		n += k;
+	} while (k > 0);
+	if (ferror(f)) {
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+static void set_raw(struct json *j, const char *text)
+{
+	free(j->raw);
+	j->raw = xstrdup(text);
+	j->type = JSON_NUM;
+}
+
+static struct json *jmut(struct json *o, const char *k)
+{
+	return (struct json *)json_get(o, k);
+}
+
+struct mv {				/* a violation being merged */
+	uint64_t point;
+	size_t shard, index;
+	struct json val;
+};
+
+static int cmp_mv(const void *a, const void *b)
+{
+	const struct mv *x = a, *y = b;
+	if (x->point != y->point)
+		return x->point < y->point ? -1 : 1;
+	if (x->shard != y->shard)
+		return x->shard < y->shard ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int sim_merge_main(int argc, char **argv)
+{
+	struct json **rep = NULL;
+	const char *out = NULL;
+	const char **in = NULL;
+	size_t nin = 0;
+	unsigned shard_n = 0;
+	bool *have = NULL;
+	struct mv *mv = NULL;
+	size_t nmv = 0;
+	int rc = EXIT_USAGE;
+	char err[512], num[64];
+
+	in = calloc((size_t)argc, sizeof(*in));
+	rep = calloc((size_t)argc, sizeof(*rep));
+	if (!in || !rep)
+		abort();
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help")) {
+			sim_merge_help(stdout);
+			rc = EXIT_OK;
+			goto out;
+		}
+		if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
+			if (i + 1 >= argc) {
+				cli_usage_error("merge: -o needs a file");
+				goto out;
+			}
+			out = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			cli_usage_error("merge: unknown option '%s' (see powercut merge --help)", argv[i]);
+			goto out;
+		} else {
+			in[nin++] = argv[i];
+		}
+	}
+	if (!out || nin == 0) {
+		cli_usage_error("merge: usage: powercut merge REPORT.json... -o REPORT.json");
+		goto out;
+	}
+	for (size_t i = 0; i < nin; i++) {
+		size_t len;
+		char *text = slurp(in[i], &len);
+		const struct json *sh;
+		unsigned si, sn;
+		if (!text) {
+			cli_usage_error("%s: cannot read: %s", in[i], strerror(errno));
+			goto out;
+		}
+		rep[i] = json_parse(text, len, err, sizeof(err));
+		free(text);
+		if (!rep[i]) {
+			cli_usage_error("%s:%s", in[i], err);
+			goto out;
+		}
+		sh = json_get(rep[i], "shard");
+		if (!json_get(rep[i], "powercut") || !json_get(rep[i], "violations") ||
+		    !json_get(rep[i], "states") || !sh) {
+			cli_usage_error("%s:1: not a powercut check report", in[i]);
+			goto out;
+		}
+		if (sh->type != JSON_STR || sscanf(sh->str, "%u/%u", &si, &sn) != 2 ||
+		    si < 1 || si > sn) {
+			cli_usage_error("%s:1: not the report of a shard (no \"shard\": \"I/N\")", in[i]);
+			goto out;
+		}
+		if (!shard_n) {
+			shard_n = sn;
+			have = calloc(sn + 1, sizeof(*have));
+			if (!have)
+				abort();
+		}
+		if (sn != shard_n) {
+			cli_usage_error("%s:1: shard %s of %u, but %s is of %u", in[i], sh->str, sn,
+					in[0], shard_n);
+			goto out;
+		}
+		if (have[si]) {
+			cli_usage_error("%s:1: shard %u/%u given twice", in[i], si, sn);
+			goto out;
+		}
+		have[si] = true;
+		/* same run: version, trace, config, crash points, policy */
+		{
+			static const char *const same[] = { "powercut", "trace", "crash_points" };
+			for (size_t k = 0; k < 3; k++) {
+				char *a = NULL, *b = NULL;
+				size_t la, lb;
+				FILE *fa = open_memstream(&a, &la), *fb = open_memstream(&b, &lb);
+				const struct json *ja = json_get(rep[0], same[k]), *jb = json_get(rep[i], same[k]);
+				if (ja) json_write(fa, ja, 0);
+				if (jb) json_write(fb, jb, 0);
+				fclose(fa);
+				fclose(fb);
+				bool eq = ja && jb && la == lb && !memcmp(a, b, la);
+				free(a);
+				free(b);
+				if (!eq) {
+					cli_usage_error("%s:1: \"%s\" differs from %s's: not shards of one run",
+							in[i], same[k], in[0]);
+					goto out;
+				}
+			}
+			char *a = NULL, *b = NULL;
+			size_t la, lb;
+			FILE *fa = open_memstream(&a, &la), *fb = open_memstream(&b, &lb);
+			json_write(fa, json_get(rep[0], "config"), 0);
+			json_write(fb, json_get(rep[i], "config"), 0);
+			json_write(fa, json_get(json_get(rep[0], "states"), "policy"), 0);
+			json_write(fb, json_get(json_get(rep[i], "states"), "policy"), 0);
+			fclose(fa);
+			fclose(fb);
+			bool eq = la == lb && !memcmp(a, b, la);
+			free(a);
+			free(b);
+			if (!eq) {
+				cli_usage_error("%s:1: configuration or states policy differs from %s's",
+						in[i], in[0]);
+				goto out;
+			}
+		}
+	}
+	for (unsigned si = 1; si <= shard_n; si++)
+		if (!have[si]) {
+			cli_usage_error("merge: shard %u/%u is missing", si, shard_n);
+			goto out;
+		}
+	{
+		uint64_t points = 0, checked = 0, total = 0, images = 0;
+		bool total_known = true, exhaustive = true;
+		double elapsed = 0;
+		struct json *root = rep[0], *states = jmut(root, "states"), *viols;
+
+		for (size_t i = 0; i < nin; i++) {
+			const struct json *st = json_get(rep[i], "states");
+			const struct json *t = json_get(st, "total");
+			const struct json *v = json_get(rep[i], "violations");
+			const struct json *e = json_get(rep[i], "elapsed_s");
+			unsigned si = 0, sn;
+			sscanf(json_get(rep[i], "shard")->str, "%u/%u", &si, &sn);
+			points += jnum(rep[i], "points_checked");
+			checked += jnum(st, "checked");
+			images += jnum(st, "images_judged");
+			if (t && t->type == JSON_NUM)
+				total += strtoull(t->raw, NULL, 10);
+			else
+				total_known = false;
+			if (!json_get(st, "exhaustive") || !json_get(st, "exhaustive")->b)
+				exhaustive = false;
+			if (e && e->type == JSON_NUM && e->num > elapsed)
+				elapsed = e->num;
+			if (!v || v->type != JSON_ARR) {
+				cli_usage_error("%s:1: \"violations\" is not a list", in[i]);
+				goto out;
+			}
+			for (size_t k = 0; k < v->n; k++) {
+				mv = realloc(mv, (nmv + 1) * sizeof(*mv));
+				if (!mv)
+					abort();
+				mv[nmv].point = jnum(&v->kids[k], "point");
+				mv[nmv].shard = si;
+				mv[nmv].index = k;
+				mv[nmv].val = v->kids[k];
+				nmv++;
+			}
+		}
+		qsort(mv, nmv, sizeof(*mv), cmp_mv);
+		snprintf(num, sizeof(num), "%" PRIu64, points);
+		set_raw(jmut(root, "points_checked"), num);
+		{
+			struct json *sh = jmut(root, "shard");
+			free(sh->str);
+			sh->str = NULL;
+			sh->type = JSON_NULL;
+		}
+		snprintf(num, sizeof(num), "%" PRIu64, checked);
+		set_raw(jmut(states, "checked"), num);
+		if (total_known) {
+			snprintf(num, sizeof(num), "%" PRIu64, total);
+			set_raw(jmut(states, "total"), num);
+		} else {
+			struct json *t = jmut(states, "total");
+			free(t->raw);
+			t->raw = NULL;
+			t->type = JSON_NULL;
+		}
+		jmut(states, "exhaustive")->b = exhaustive;
+		snprintf(num, sizeof(num), "%" PRIu64, images);
+		set_raw(jmut(states, "images_judged"), num);
+		snprintf(num, sizeof(num), "%.3f", elapsed);
+		set_raw(jmut(root, "elapsed_s"), num);
+		/* the merged violations: the shards' own nodes, in merged order;
+		 * ownership moves to root, the other reports' arrays are emptied */
+		viols = jmut(root, "violations");
+		{
+			struct json *kids = calloc(nmv ? nmv : 1, sizeof(*kids));
+			if (!kids)
+				abort();
+			for (size_t k = 0; k < nmv; k++)
+				kids[k] = mv[k].val;
+			for (size_t i = 0; i < nin; i++) {
+				struct json *v = jmut(rep[i], "violations");
+				free(v->kids);
+				v->kids = NULL;
+				v->n = 0;
+			}
+			viols->kids = kids;
+			viols->n = nmv;
+		}
+		{
+			struct sim_atomic a;
+			if (sim_atomic_open(&a, out, err, sizeof(err))) {
+				cli_usage_error("merge: %s", err);
+				goto out;
+			}
+			json_write(a.f, root, 0);
+			fputc('\n', a.f);
+			if (sim_atomic_commit(&a, err, sizeof(err))) {
+				cli_usage_error("merge: %s", err);
+				goto out;
+			}
+		}
+		printf("merged %zu shard reports: %" PRIu64 " points, %" PRIu64 " states, %zu "
+		       "violations -> %s\n", nin, points, checked, nmv, out);
+		rc = EXIT_OK;
+	}
+out:
+	for (size_t i = 0; i < nin; i++)
+		json_free(rep[i]);
+	free(rep);
+	free(in);
+	free(have);
+	free(mv);
+	return rc;
+}

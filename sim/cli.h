@@ -1,0 +1,79 @@
+/*
+ * cli.h — the command line shared by powercut's commands: one parser for
+ * the configuration flags and the crash options, which each command
+ * accepts or refuses, and the replay loop that feeds a trace to a
+ * simulator.
+ */
+#ifndef POWERCUT_CLI_H
+#define POWERCUT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "explore.h"
+#include "sim.h"
+
+#define POWERCUT_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_VIOLATIONS = 1, EXIT_USAGE = 2 };
+
+enum cli_cmd {
+	CLI_RUN,
+	CLI_OUTCOMES,
+	CLI_CHECK,
+};
+
+enum cli_at {
+	CLI_AT_END,		/* outcomes: after the last event */
+	CLI_AT_ALL,		/* outcomes: every point */
+	CLI_AT_MARK,		/* outcomes: at each mark NAME */
+	CLI_AT_POINT,		/* check: replay one point (with --state) */
+};
+
+struct cmdline {
+	enum cli_cmd cmd;
+	struct sim_config cfg;
+	const char *trace;
+	bool help;
+	/* crash options */
+	struct sim_states_policy states;
+	const char *observe;		/* outcomes */
+	enum cli_at at;
+	const char *at_mark;
+	uint64_t at_point;
+	const char *state_id;		/* check --state */
+	const char *points;		/* check --points, NULL = all */
+	unsigned jobs;			/* -j N (>= 1) */
+	unsigned shard_i, shard_n;	/* --shard I/N (1-based), n = 0: none */
+	const char *json, *junit;
+	int progress;			/* -1 auto (a terminal), 0 off, 1 on */
+	const char *checker, *checker_file, *base_image;
+	/* the options that decide a verdict, shell-quoted, for replay lines */
+	char verdict_args[4096];
+};
+
+/* Parse ARGV (ARGV[0] is the command's name).  0, or EXIT_USAGE after
+ * printing the message. */
+int cli_parse(int argc, char **argv, enum cli_cmd cmd, struct cmdline *cl);
+
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Feed the whole trace at PATH to S.  Returns 0 (with *cb_status the first
+ * non-zero status of the crash-point callback, which stops the replay), or
+ * EXIT_USAGE after printing the one-line message.
+ */
+int cli_replay(struct sim *s, const char *path, int *cb_status);
+
+/* Apply the `config` lines at the top of the trace at PATH to CFG (as
+ * the simulator would).  0, or EXIT_USAGE after printing the message. */
+int cli_read_trace_config(struct sim_config *cfg, const char *path);
+
+/* Append ARG to BUF shell-quoted (with a leading space). */
+void cli_shell_quote(char *buf, size_t len, const char *arg);
+
+extern const char cli_config_help[];
+
+#endif
