@@ -99,6 +99,7 @@ struct check {
 	const char *cur_state_id;
 	char state_buf[4096];
 	/* the checker */
+	char checker_cmd[8192];		/* CMD, its first word made absolute */
 	char checker_out[512];
 	/* progress */
 	bool progress;
@@ -354,7 +355,7 @@ static const char *image_name(const struct cmdline *cl)
  * c->checker_out), -1 on an internal failure (c->err). */
 static int run_checker(struct check *c, const struct sim_image *im)
 {
-	char dir[] = "/tmp/powercut-check-XXXXXX", path[4200], script[8192];
+	char dir[] = "/tmp/powercut-check-XXXXXX", path[4200], script[8300];
 	struct materialize m = { .fd = -1 };
 	int pipefd[2], status, rc = -1;
 	pid_t pid;
@@ -372,7 +373,7 @@ static int run_checker(struct check *c, const struct sim_image *im)
 			 strerror(m.err ? m.err : errno));
 		goto out;
 	}
-	snprintf(script, sizeof(script), "%s \"$1\"", c->cl->checker);
+	snprintf(script, sizeof(script), "%s \"$1\"", c->checker_cmd);
 	if (pipe(pipefd)) {
 		snprintf(c->err, sizeof(c->err), "checker: pipe: %s", strerror(errno));
 		goto out;
@@ -438,6 +439,34 @@ static int run_checker(struct check *c, const struct sim_image *im)
 out:
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;
+}
+
+/*
+ * The checker runs in a fresh directory, so a relative program name
+ * ("./check.sh", "tests/check.py") would not be found there: if CMD's
+ * first word names an existing file relative to where powercut started,
+ * it is made absolute.  Anything else can use $POWERCUT_CWD.
+ */
+static int prepare_checker(struct check *c)
+{
+	const char *cmd = c->cl->checker;
+	size_t w = strcspn(cmd, " \t");
+	char first[4096], cwd[4096];
+	struct stat st;
+
+	if (w < sizeof(first) && cmd[0] != '/' && memchr(cmd, '/', w)) {
+		memcpy(first, cmd, w);
+		first[w] = '\0';
+		if (!stat(first, &st) && getcwd(cwd, sizeof(cwd))) {
+			snprintf(c->checker_cmd, sizeof(c->checker_cmd), "%s/%s%s", cwd, first, cmd + w);
+			goto env;
+		}
+	}
+	snprintf(c->checker_cmd, sizeof(c->checker_cmd), "%s", cmd);
+env:
+	if (getcwd(cwd, sizeof(cwd)))
+		setenv("POWERCUT_CWD", cwd, 1);
+	return 0;
 }
 
 /* ---- K2, K3: one state ---- */
@@ -979,7 +1008,9 @@ void sim_check_help(FILE *out)
 		"  --at POINT --state ID   replay exactly one crash state and print its verdict\n"
 		"  --checker CMD           run CMD on each distinct crash image (materialized in a\n"
 		"                          fresh directory, passed as the last argument): exit 0\n"
-		"                          consistent, anything else inconsistent\n"
+		"                          consistent, anything else inconsistent.  CMD runs in\n"
+		"                          that directory; a relative program name is taken from\n"
+		"                          where powercut started, which $POWERCUT_CWD names\n"
 		"  --checker-file PATH     name the materialized image after PATH\n"
 		"  --base-image FILE       a block trace's device starts from FILE, not zeros\n"
 		"\n%s", cli_config_help);
@@ -1005,6 +1036,8 @@ int sim_check_main(int argc, char **argv)
 	c.exhaustive = cl.states.mode == SIM_STATES_EXHAUSTIVE;
 	if ((rc = parse_points(&c, cl.points)))
 		return rc;
+	if (cl.checker)
+		prepare_checker(&c);
 	if (cl.at == CLI_AT_POINT && (cl.shard_n || cl.jobs > 1 || cl.points))
 		return cli_usage_error("check: --at replays one point; it does not combine with "
 				       "--points, --shard or -j");

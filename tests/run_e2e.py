@@ -211,6 +211,63 @@ def test_streaming(pc, build):
            "10k events: %d KiB, 1M events: %d KiB" % (rss[0], rss[1]))
 
 
+def test_check(pc):
+    import json
+    import xml.etree.ElementTree as ET
+    t = "traces/examples/pmem-publish-bug.trace"
+    args = ["--set", "pmem.size=64K", "--checker", "tests/checkers/pmem-publish.sh"]
+    with tempfile.TemporaryDirectory() as d:
+        def j(name):
+            return os.path.join(d, name)
+        rc, out, err = run([pc, "check", t] + args + ["--json", j("1.json"), "--junit", j("1.xml")])
+        ok(rc == 1 and "violations: 2" in out, "check: a publication without a fence is found",
+           out + err)
+        rep = json.load(open(j("1.json")))
+        ok(set(rep) >= {"powercut", "trace", "config", "crash_points", "states", "violations",
+                        "elapsed_s"} and rep["states"]["exhaustive"] is True
+           and rep["states"]["checked"] == rep["states"]["total"],
+           "check: the JSON report has the brief's fields", json.dumps(rep)[:500])
+        v = rep["violations"][0]
+        ok(set(v) >= {"invariant", "point", "line", "event", "state", "path", "expected",
+                      "actual", "explanation", "replay"} and v["invariant"] == "checker"
+           and "flag set but data=0" in v["actual"], "check: a violation has every field", str(v))
+        root = ET.parse(j("1.xml")).getroot()
+        fails = root.findall(".//failure")
+        ok(len(fails) == 1 and "checker" in fails[0].get("message"), "check: JUnit report")
+        # the replay command reproduces exactly that violation
+        rc, out, err = run([pc] + shlex.split(v["replay"])[1:])
+        ok(rc == 1 and "flag set but data=0" in out and ("state " + v["state"]) in out,
+           "check: the replay command reproduces the violation", out + err)
+        # -j and shards give the same report
+        def strip(path):
+            return re.sub(r'"elapsed_s": [0-9.]+', "", open(path).read())
+        run([pc, "check", t] + args + ["-j", "2", "--json", j("2.json")])
+        run([pc, "check", t] + args + ["-j", "3", "--json", j("3.json")])
+        run([pc, "check", t] + args + ["--shard", "1/2", "--json", j("s1.json")])
+        run([pc, "check", t] + args + ["--shard", "2/2", "--json", j("s2.json")])
+        rc, out, err = run([pc, "merge", j("s2.json"), j("s1.json"), "-o", j("m.json")])
+        ok(rc == 0, "merge: two shards", err)
+        ok(strip(j("1.json")) == strip(j("2.json")) == strip(j("3.json")),
+           "check: -j 2 and -j 3 equal -j 1")
+        ok(strip(j("1.json")) == strip(j("m.json")), "merge: merged shards equal the whole")
+        rc, out, err = run([pc, "merge", j("s1.json"), "-o", j("bad.json")])
+        ok(rc == 2 and err == "powercut: merge: shard 2/2 is missing\n" and
+           not os.path.exists(j("bad.json")), "merge: a missing shard is an error", err)
+        rc, out, err = run([pc, "merge", j("s1.json"), j("s1.json"), "-o", j("bad.json")])
+        ok(rc == 2 and "given twice" in err, "merge: a repeated shard is an error", err)
+        # the correct program: no violation
+        rc, out, err = run([pc, "check", "traces/examples/pmem-publish.trace"] + args)
+        ok(rc == 0 and "violations: 0" in out, "check: the fenced publication is clean", out + err)
+        # nothing to judge: refused, not a silent pass
+        rc, out, err = run([pc, "check", "traces/examples/pmem-publish.trace", "--json", j("x.json")])
+        ok(rc == 2 and "nothing can judge this trace" in err and not os.path.exists(j("x.json")),
+           "check: no judge is an error, and no report is written", err)
+        rc, out, err = run([pc, "check", t] + args + ["--at", "99", "--state", "base"])
+        ok(rc == 2 and "no crash point 99" in err, "check: replaying a point that does not exist", err)
+        rc, out, err = run([pc, "check", t] + args + ["--at", "3", "--state", "g9=1"])
+        ok(rc == 2 and "group g9 does not exist" in err, "check: replaying a state that does not exist", err)
+
+
 def test_mutation(pc):
     rnd = random.Random(1)
     seeds = [open(f, "rb").read() for f in sorted(glob.glob(os.path.join(ROOT, "traces/examples/*.trace")))]
@@ -252,6 +309,7 @@ def main():
               ("help", lambda: test_help(pc)), ("golden", lambda: test_golden(pc)),
               ("litmus", lambda: test_litmus(pc)), ("examples", lambda: test_examples(pc)),
               ("determinism", lambda: test_determinism(pc)),
+              ("check", lambda: test_check(pc)),
               ("streaming", lambda: test_streaming(pc, a.build)),
               ("mutation", lambda: test_mutation(pc))]
     for name, fn in groups:
