@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,8 +65,14 @@ int sim_atomic_open(struct sim_atomic *a, const char *path, char *err, size_t er
 
 int sim_atomic_commit(struct sim_atomic *a, char *err, size_t errlen)
 {
-	int bad = fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) != 0;
-	int e = errno;
+	mode_t mask = umask(0);
+	int bad, e;
+
+	umask(mask);
+	/* mkstemp made it 0600; a report is an ordinary file */
+	bad = fchmod(fileno(a->f), 0666 & ~mask) != 0 || fflush(a->f) != 0 ||
+	      ferror(a->f) || fsync(fileno(a->f)) != 0;
+	e = errno;
 
 	if (fclose(a->f) != 0 && !bad) {
 		bad = 1;

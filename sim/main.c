@@ -21,6 +21,8 @@
 #include "sim.h"
 #include "cli.h"
 #include "check.h"
+#include "json.h"
+#include "../traces/import.h"
 
 static void help_run(FILE *out)
 {
@@ -72,6 +74,7 @@ static void help_main(FILE *out)
 		"  outcomes TRACE --observe SPEC...   every distinct post-crash observation\n"
 		"  check TRACE [crash options]        cut the power everywhere, judge every state\n"
 		"  merge REPORT... -o REPORT          combine the --json reports of shards\n"
+		"  import FORMAT INPUT -o TRACE       convert a foreign trace (jlang, ...)\n"
 		"  help [COMMAND]                     this text, or a command's\n"
 		"  version                            the version\n"
 		"\n"
@@ -326,6 +329,102 @@ out:
 	return rc;
 }
 
+static void help_import(FILE *out)
+{
+	fprintf(out,
+		"usage: powercut import FORMAT INPUT -o TRACE\n"
+		"\n"
+		"Converts a foreign trace (INPUT, \"-\" for standard input) into trace format\n"
+		"version 1.  TRACE is written to a temporary name and renamed only when the\n"
+		"whole input converted: bad input leaves no file behind (\"-o -\" prints the\n"
+		"trace once it is complete).\n"
+		"\n"
+		"Formats:\n");
+	for (const struct trace_importer *const *i = trace_importers; *i; i++)
+		fprintf(out, "  %-14s %s\n", (*i)->name, (*i)->help);
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	const struct trace_importer *imp = NULL;
+	const char *format = NULL, *input = NULL, *output = NULL;
+	struct sim_atomic a;
+	char err[1024];
+	FILE *in;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help")) {
+			help_import(stdout);
+			return EXIT_OK;
+		}
+		if (!strcmp(argv[i], "-o")) {
+			if (++i >= argc)
+				return cli_usage_error("import: -o needs a file");
+			output = argv[i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return cli_usage_error("import: unknown option '%s' (see powercut import --help)",
+					       argv[i]);
+		} else if (!format) {
+			format = argv[i];
+		} else if (!input) {
+			input = argv[i];
+		} else {
+			return cli_usage_error("import: unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (!format || !input || !output)
+		return cli_usage_error("import: usage: powercut import FORMAT INPUT -o TRACE");
+	for (const struct trace_importer *const *i = trace_importers; *i; i++)
+		if (!strcmp((*i)->name, format))
+			imp = *i;
+	if (!imp) {
+		char list[256] = "";
+		for (const struct trace_importer *const *i = trace_importers; *i; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 i == trace_importers ? "" : ", ", (*i)->name);
+		return cli_usage_error("import: unknown format '%s' (this build has: %s)", format, list);
+	}
+	in = strcmp(input, "-") ? fopen(input, "r") : stdin;
+	if (!in)
+		return cli_usage_error("%s: cannot open: %s", input, strerror(errno));
+	if (!strcmp(output, "-")) {
+		/* standard output cannot be taken back: convert into memory
+		 * first, print only a complete trace */
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&buf, &len);
+		rc = m ? imp->convert(in, input, m, err, sizeof(err)) : -1;
+		if (m)
+			fclose(m);
+		if (in != stdin)
+			fclose(in);
+		if (rc) {
+			free(buf);
+			return cli_usage_error("%s", m ? err : "out of memory");
+		}
+		fwrite(buf, 1, len, stdout);
+		free(buf);
+		return fflush(stdout) ? cli_usage_error("writing the output: %s", strerror(errno)) :
+			EXIT_OK;
+	}
+	if (sim_atomic_open(&a, output, err, sizeof(err))) {
+		if (in != stdin)
+			fclose(in);
+		return cli_usage_error("import: %s", err);
+	}
+	rc = imp->convert(in, input, a.f, err, sizeof(err));
+	if (in != stdin)
+		fclose(in);
+	if (rc) {
+		sim_atomic_abort(&a);
+		return cli_usage_error("%s", err);
+	}
+	if (sim_atomic_commit(&a, err, sizeof(err)))
+		return cli_usage_error("import: %s", err);
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -340,6 +439,8 @@ int main(int argc, char **argv)
 				sim_check_help(stdout);
 			else if (!strcmp(argv[2], "merge"))
 				sim_merge_help(stdout);
+			else if (!strcmp(argv[2], "import"))
+				help_import(stdout);
 			else
 				return cli_usage_error("help: unknown command '%s'", argv[2]);
 			return EXIT_OK;
@@ -357,6 +458,8 @@ int main(int argc, char **argv)
 		return cmd_outcomes(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return sim_check_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "import"))
+		return cmd_import(argc - 1, argv + 1);
 	if (!strcmp(cmd, "merge"))
 		return sim_merge_main(argc - 1, argv + 1);
 	return cli_usage_error("unknown command '%s' (see powercut --help)", cmd);

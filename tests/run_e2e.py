@@ -268,6 +268,64 @@ def test_check(pc):
         ok(rc == 2 and "group g9 does not exist" in err, "check: replaying a state that does not exist", err)
 
 
+CORPUS = os.path.join(os.path.dirname(ROOT), "shared", "corpus", "crashmonkey-seq1")
+
+
+def test_import(pc):
+    wl = sorted(glob.glob(os.path.join(CORPUS, "j-lang*")))
+    ok(len(wl) == 328, "import: the CrashMonkey seq-1 corpus has 328 workloads", CORPUS)
+    bad = []
+    with tempfile.TemporaryDirectory() as d:
+        for f in wl:
+            out = os.path.join(d, os.path.basename(f) + ".trace")
+            rc, _, err = run([pc, "import", "jlang", f, "-o", out])
+            if rc != 0:
+                bad.append("import %s: %s" % (f, err))
+                continue
+            rc, _, err = run([pc, "run", out])
+            if rc != 0:
+                bad.append("run %s: %s" % (out, err))
+        ok(not bad, "import: all 328 workloads import and replay", "\n".join(bad[:5]))
+        # the system calls of j-lang1, checked by hand against the C++ ACE generates
+        rc, out, err = run([pc, "import", "jlang", os.path.join(CORPUS, "j-lang1"), "-o", "-"])
+        body = [l for l in out.splitlines() if not l.startswith("#")]
+        ok(rc == 0 and body == ["version 1", "open fd=3 path=/foo flags=O_RDWR|O_CREAT",
+                                "open fd=4 path=/ flags=O_DIRECTORY", "fsync fd=4",
+                                "mark name=checkpoint-1", "close fd=3", "close fd=4"],
+           "import: j-lang1 becomes open, opendir, fsync, checkpoint, close, close", out + err)
+        # dwrite: close, reopen O_DIRECT|O_SYNC, one pwrite of the d-pattern, close
+        rc, out, err = run([pc, "import", "jlang", os.path.join(CORPUS, "j-lang160"), "-o", "-"])
+        body = [l for l in out.splitlines() if not l.startswith("#")]
+        pat = b"ddddddddddklmnopqrstuvwxyz123456" * 1024
+        ok(rc == 0 and body[2:6] == ["close fd=3", "open fd=3 path=/foo flags=O_RDWR|O_DIRECT|O_SYNC",
+                                     "pwrite fd=3 off=0 len=32768 data=hex:" + pat.hex(),
+                                     "close fd=3"],
+           "import: dwrite is close, O_DIRECT|O_SYNC open, pwrite, close", "\n".join(body[:8])[:600])
+        # write: the WriteData() split at 4 KiB boundaries, bytes by file offset
+        src = os.path.join(d, "w.jl")
+        open(src, "w").write("# define\nfoo\n# run\nopen foo O_RDWR|O_CREAT 0777\n"
+                             "write foo 1000 8000\nclose foo\n")
+        rc, out, err = run([pc, "import", "jlang", src, "-o", "-"])
+        pw = [l.split() for l in out.splitlines() if l.startswith("pwrite")]
+        w = b"abcdefghijklmnopqrstuvwxyz123456"
+        want = [(1000, 3096), (4096, 4096), (8192, 808)]
+        good = rc == 0 and [(int(p[2][4:]), int(p[3][4:])) for p in pw] == want
+        for p, (o, n) in zip(pw, want):
+            good = good and p[4] == "data=hex:" + bytes(w[(o + i) % 32] for i in range(n)).hex()
+        ok(good, "import: WriteData splits 1000+8000 as 3096, 4096, 808 with offset-keyed bytes",
+           out[:400] + err)
+        # bad input: one line, exit 2, no output file
+        open(src, "w").write("# define\nfoo\n# run\nopen foo O_RDWR|O_BOGUS 0777\n")
+        out_path = os.path.join(d, "never.trace")
+        rc, out, err = run([pc, "import", "jlang", src, "-o", out_path])
+        ok(rc == 2 and err == "powercut: %s:4: unknown open flag 'O_BOGUS'\n" % src
+           and not os.listdir(d) == [] and not os.path.exists(out_path)
+           and not [f for f in os.listdir(d) if f.startswith("never")],
+           "import: bad j-lang is one error line and leaves no file", err)
+        rc, out, err = run([pc, "import", "pcap", src, "-o", out_path])
+        ok(rc == 2 and "unknown format 'pcap'" in err, "import: unknown format", err)
+
+
 def test_mutation(pc):
     rnd = random.Random(1)
     seeds = [open(f, "rb").read() for f in sorted(glob.glob(os.path.join(ROOT, "traces/examples/*.trace")))]
@@ -310,6 +368,7 @@ def main():
               ("litmus", lambda: test_litmus(pc)), ("examples", lambda: test_examples(pc)),
               ("determinism", lambda: test_determinism(pc)),
               ("check", lambda: test_check(pc)),
+              ("import", lambda: test_import(pc)),
               ("streaming", lambda: test_streaming(pc, a.build)),
               ("mutation", lambda: test_mutation(pc))]
     for name, fn in groups:
