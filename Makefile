@@ -47,6 +47,13 @@ LIB      := $(BUILD)/libpowercut.a
 TEST_SRCS := $(wildcard tests/check_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
+# The recorder (powercut record): tools/record/*.c, linked into the powercut
+# binary with libelf and capstone.
+REC_SRCS  := $(wildcard tools/record/*.c)
+REC_OBJS  := $(REC_SRCS:%.c=$(BUILD)/%.o)
+REC_LIBS  := $(if $(REC_SRCS),$(shell pkg-config --libs libelf capstone 2>/dev/null || echo -lelf -lcapstone))
+REC_CFLAGS := $(if $(REC_SRCS),$(shell pkg-config --cflags capstone 2>/dev/null))
+
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
 
@@ -62,8 +69,12 @@ all: powercut $(TOOL_BINS)
 powercut: $(BUILD)/powercut
 	@cmp -s $< $@ || cp $< $@
 
-$(BUILD)/powercut: $(BUILD)/sim/main.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/powercut: $(BUILD)/sim/main.o $(REC_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(REC_LIBS) $(LDLIBS)
+
+$(BUILD)/tools/record/%.o: tools/record/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(REC_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

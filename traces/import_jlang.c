@@ -662,8 +662,3 @@ const struct trace_importer trace_import_jlang = {
 	.help = "CrashMonkey / B3 j-lang workloads (# define, # declare, # setup, # run)",
 	.convert = convert,
 };
-
-const struct trace_importer *const trace_importers[] = {
-	&trace_import_jlang,
-	NULL
-};

@@ -1,0 +1,10 @@
+/*
+ * import.c — the importers `powercut import` knows.  Adding a format is
+ * adding its importer here (and its declaration in import.h).
+ */
+#include "import.h"
+
+const struct trace_importer *const trace_importers[] = {
+	&trace_import_jlang,
+	NULL
+};
