@@ -3,6 +3,8 @@
  */
 #include "params.h"
 
+#include "../cache/cache.h"
+
 const struct sim_param sim_core_params[] = {
 	{ .name = "pmem.size", .kind = SIM_PARAM_SIZE, .def = 1ull << 30,
 	  .min = 4096, .max = 1ull << 40, .unit = "bytes",
@@ -15,5 +17,6 @@ const struct sim_param sim_core_params[] = {
 
 const struct sim_param *const sim_param_tables[] = {
 	sim_core_params,
+	cache_params,
 };
 const size_t sim_param_ntables = sizeof(sim_param_tables) / sizeof(sim_param_tables[0]);

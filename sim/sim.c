@@ -17,9 +17,13 @@
  *       trace (only it knows the mmap ranges), else to CACHE.  Block
  *       events go to BLOCKQ.  A role with no registered model counts its
  *       events and says so in the report: nothing is invented.
- *   W3. Crash points.  Point 0 is the initial state; then one after every
- *       event and one at every internal step a model reports through
- *       env->step.  The callback runs with the machine stopped there.
+ *   W3. Crash points.  Point 0 is the initial state, reported when the
+ *       world is fixed (the media and models exist, the first event is not
+ *       applied yet); then one after every event and one at every internal
+ *       step a model reports through env->step.  Before the world is fixed
+ *       (only header, mark or think events so far) there is nothing to
+ *       lose and no crash point.  The callback runs with the machine
+ *       stopped there.
  *
  * Notes:
  *   - One clock for the whole machine: events are applied in trace order
@@ -173,20 +177,27 @@ const struct sim_model_ops *sim_model_ops(const struct sim *s, enum sim_role rol
 }
 
 /* W3 */
-static void crash_point(struct sim *s, const char *what)
+static void crash_point_at(struct sim *s, const char *what, const struct trace_event *ev)
 {
 	struct sim_point p = {
 		.index = s->stats.points,
-		.line = s->cur ? s->cur->line : 0,
-		.op = s->cur ? s->cur->op : TRACE_OP_NONE,
+		.line = ev ? ev->line : 0,
+		.op = ev ? ev->op : TRACE_OP_NONE,
 		.what = what,
-		.mark = s->cur && s->cur->op == TRACE_MARK && !what ? s->cur->name.s : NULL,
-		.ev = s->cur,
+		.mark = ev && ev->op == TRACE_MARK && !what ? ev->name.s : NULL,
+		.ev = ev,
 	};
 
+	if (s->world == SIM_WORLD_NONE)
+		return;		/* no media yet: nothing could be lost */
 	s->stats.points++;
 	if (s->point_fn && !s->point_rc)
 		s->point_rc = s->point_fn(s->point_ctx, s, &p);
+}
+
+static void crash_point(struct sim *s, const char *what)
+{
+	crash_point_at(s, what, s->cur);
 }
 
 static void sim_step(void *ctx, const char *what)
@@ -196,8 +207,8 @@ static void sim_step(void *ctx, const char *what)
 
 int sim_start(struct sim *s)
 {
-	crash_point(s, NULL);
-	return s->point_rc;
+	s->point_rc = 0;
+	return 0;
 }
 
 static bool pmem_device(const struct sim_config *c)
@@ -310,6 +321,12 @@ static int enter_world(struct sim *s, enum sim_world w, uint64_t line)
 		break;
 	case SIM_WORLD_NONE:
 		break;
+	}
+	if (s->world == SIM_WORLD_NONE) {
+		/* W3: point 0, the initial state, once there is media to lose */
+		s->world = w;
+		crash_point_at(s, NULL, NULL);
+		return 0;
 	}
 	s->world = w;
 	return 0;

@@ -70,13 +70,15 @@ void sim_destroy(struct sim *s);
 /*
  * Called at every crash point with the machine stopped there; a positive
  * return stops the run (sim_feed() returns it; negative values are
- * sim_feed()'s own errors, so callbacks must not return them).  The initial state is
- * point 0: it is reported by sim_start().
+ * sim_feed()'s own errors, so callbacks must not return them).  The
+ * initial state is point 0, reported when the first file, block or CPU
+ * event fixes the world, before that event applies; there are no points
+ * before it (nothing durable exists yet).
  */
 void sim_set_crash_point(struct sim *s, sim_point_fn *fn, void *ctx);
 
-/* Report point 0 (call once, after setting the callback, before the first
- * event).  Returns the callback's status. */
+/* Call once, after setting the callback, before the first event.
+ * Returns 0. */
 int sim_start(struct sim *s);
 
 /*

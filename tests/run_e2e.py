@@ -348,7 +348,8 @@ def test_mutation(pc):
                 else:
                     data[pos:pos] = bytes(rnd.choice(alphabet) for _ in range(rnd.randint(1, 8)))
             open(path, "wb").write(data)
-            for cmd in (["run", path], ["outcomes", path, "--observe", "blk:0:512", "--at", "all"]):
+            for cmd in (["run", path], ["outcomes", path, "--observe", "blk:0:512", "--at", "all",
+                                        "--max-states", "20000"]):
                 rc, out, err = run([pc] + cmd)
                 if rc not in (0, 2) or (rc == 2 and (err.count("\n") != 1 or not err.startswith("powercut: "))):
                     crashes.append((bytes(data), cmd[0], rc, err[:300]))

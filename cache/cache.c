@@ -1,0 +1,1402 @@
+/*
+ * cache.c — the CPU cache hierarchy, its buffers, the memory controller's
+ * write-pending queue (WPQ) and the pmem media behind them.
+ *
+ * Method.  The model answers one question exactly: if the power failed
+ * now, what could the pmem media hold?  It answers it with the rules
+ * below, taken from the brief and from their sources, and nothing else.
+ * Every rule has a number; the code cites it; docs/semantics.md lists the
+ * rules with their sources and the litmus tests (tests/litmus/cpu/) and
+ * unit tests (tests/check_cache.c) that check them.
+ *
+ * Sources:
+ *   [SDM]   Intel 64 and IA-32 Architectures Software Developer's Manual:
+ *           vol. 2 entries CLFLUSH, CLFLUSHOPT, CLWB, SFENCE, MFENCE,
+ *           MOVNTI/MOVNTDQ, WBINVD, LOCK; vol. 3 8.2 (memory ordering),
+ *           11.3.1 (write-combining buffers).
+ *   [PCM]   Intel, "Deprecating the PCOMMIT Instruction" (2016), and the
+ *           ISA Extensions Programming Reference rev. 22 (PCOMMIT).
+ *   [PX86]  Raad, Wickerson, Neiger, Vafeiadis, "Persistency Semantics of
+ *           the Intel-x86 Architecture", POPL 2020.
+ *   [PMDK]  PMDK, libpmem(7): pmem_flush(), pmem_drain(), and the
+ *           persistence-domain notes (ADR, eADR).
+ *
+ * The rules.
+ *
+ *   C1  A store is durable only once it reaches the persistence domain:
+ *       the WPQ on an adr machine, the caches on eadr, the media after
+ *       pcommit + fence on a pcommit machine.  [brief; PMDK]
+ *   C2  A dirty line may be written back at any moment, so it may persist
+ *       before any flush, as any prefix of the stores made to it since it
+ *       was last written back: stores to one line persist in program
+ *       order.  Each line with such stores is one crash group whose
+ *       choices are those prefixes.  [brief; PX86]
+ *   C3  Stores to different lines persist in any order unless flushes and
+ *       fences order them: line groups are independent.  [brief; PX86]
+ *   C4  clflush is ordered with older stores, other clflush, locked
+ *       operations and fences.  The model completes its write-back within
+ *       the instruction: after a clflush the line's stores so far are
+ *       durable (the state before it is the crash point before it).
+ *       PMDK relies on this: pmem_drain() is empty after CLFLUSH.  A clean
+ *       line is only invalidated.  [SDM CLFLUSH; PMDK]
+ *   C5  clflushopt and clwb are ordered only with fences, locked
+ *       operations and older stores to the same line.  Until a fence on
+ *       their CPU completes them they may or may not have written back;
+ *       "done" persists a prefix that C2 already offers, so an unfenced
+ *       flush adds no crash state: the model records (line, store number)
+ *       and lets the fence apply it (C6).  clflushopt invalidates the
+ *       line; clwb keeps it, clean.  [SDM CLFLUSHOPT, CLWB; PX86]
+ *   C6  sfence, mfence and locked operations (rmw) complete the issuing
+ *       CPU's earlier clflushopt, clwb and non-temporal stores before any
+ *       later store: at the fence each recorded flush makes the line's
+ *       stores older than it durable, and the CPU's NT stores reach the
+ *       persistence domain.  A fence on one CPU completes nothing of
+ *       another.  [SDM SFENCE, MFENCE, LOCK; PX86]
+ *   C7  Aligned 8-byte stores are failure-atomic; wider or unaligned
+ *       stores may tear at 8-byte granularity.  A store's part in a line
+ *       that touches m aligned 8-byte chunks has, beside the prefix that
+ *       ends before it and the one that ends after it, the 2^m - 2 states
+ *       in which some of its chunks persisted and the others did not.  A
+ *       store spanning lines tears at the line boundary by C3.  [brief]
+ *   C8  Non-temporal stores bypass the caches through write-combining
+ *       buffers and reach the persistence domain by the next fence on
+ *       their CPU; before it any subset may have.  WC buffers are written
+ *       out in 8-byte partial writes in no guaranteed order [SDM 11.3.1],
+ *       so each 8-byte chunk of a line persists a prefix of the NT pieces
+ *       written into it, and chunks are independent.  [brief; SDM MOVNTI]
+ *   C9  Same-line order between cached and NT stores: an NT store to a
+ *       line with cached stores still volatile first writes that line back
+ *       and evicts it [SDM MOVNTI: "if the line is cached, it is evicted"];
+ *       a cached store to a line with NT pieces pending first drains them.
+ *       So a line's NT pieces are always younger than all its history.
+ *   C10 wbinvd is serializing (it completes the CPU's flushes and NT
+ *       stores like a fence, C6), then writes back every dirty line of
+ *       every cache and invalidates every cache.  [brief; SDM WBINVD]
+ *   C11 On a pcommit machine write-backs and NT stores stop in the WPQ,
+ *       which is volatile: a line's WPQ entries and cached stores form one
+ *       history that persists in program order (C2).  pcommit followed by
+ *       a fence on the same CPU makes durable what was in the WPQ when
+ *       pcommit executed; what entered it later is not covered.  pcommit
+ *       is a no-op elsewhere.  [brief; PCM]
+ *   C12 On an eadr machine the caches are in the persistence domain: a
+ *       cached store is durable when it executes, and flushes change
+ *       nothing durable.  Non-temporal stores in WC buffers are still
+ *       volatile until a fence (C8).  [brief; PMDK]
+ *   C13 The model's own evictions are real: a dirty line the hierarchy
+ *       evicts from its last level is written back then (durable on adr).
+ *       With an inclusive LLC its evictions back-invalidate the private
+ *       copies.  A dirty LLC copy evicted while a private copy is dirtier
+ *       persists nothing (its data is an older prefix): conservative.
+ *   C14 A crash point lies between events: every event has executed
+ *       (store buffers are drained: TSO drains them in program order, so
+ *       the state a fuller buffer would give is the crash point before),
+ *       and an event's side effects (C4's write-back, C9's eviction and
+ *       drain) are done.  A side effect that precedes the event's own
+ *       effect is reported to the explorer as a step of its own.
+ *   C15 History limits: a line with cache.history stores since its last
+ *       write-back, or any store when cache.history-total are kept, is
+ *       written back first (the hardware may, by C2); a line whose NT
+ *       pieces would give more than 2^16 combinations has them drained
+ *       (a WC buffer may be written out at any time, C8).  Both bound
+ *       memory and crash states; both are counted in the report.
+ *   C16 rmw, a locked read-modify-write, is a fence (C6) and then a store
+ *       (C2, C7).  [SDM LOCK; PX86]
+ *
+ * Notes:
+ *   - Persistence domain: c->machine (adr, eadr, pcommit), C1.
+ *   - Failure-atomic unit: an aligned 8-byte chunk (C7); torn-write
+ *     granularity 8 bytes, within a line; lines are independent (C3).
+ *   - Coherence is write-invalidate: a store invalidates the other CPUs'
+ *     private copies.  A line's stores from every CPU form one history in
+ *     trace order (the coherence order).
+ *   - Not modelled: store buffers as a separate place (C14), prefetchers,
+ *     instruction fetches, DRAM, the WPQ draining by itself on a pcommit
+ *     machine (only pcommit + fence makes it durable, C11), the media's
+ *     internal 256-byte write unit, hyper-threads.
+ *   - Timing is cycle-approximate: an access costs the latency of the
+ *     level that hit (a store its read-for-ownership); write-backs occupy
+ *     the WPQ (acceptance latency, one slot per line, drained at wpq.drain
+ *     cycles per line) and stall only the fences and clflush waiting for
+ *     them.  One clock for all CPUs: an event costs its CPU's cycles.
+ */
+#include "cache_int.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../sim/media.h"
+#include "../sim/models.h"
+
+/* ---------------------------------------------------------------------
+ * Line records: the volatile state, found by line number.
+ * ------------------------------------------------------------------- */
+
+static inline uint64_t rec_hash_of(const struct cache_model *m, uint64_t line)
+{
+	return (line * 0x9e3779b97f4a7c15ULL) >> 17 & m->hash_mask;
+}
+
+/* The record of LINE or NULL.  O(1) expected; the last record found is
+ * tried first (consecutive stores to one line are the common case). */
+struct cache_rec *cache_rec_find(struct cache_model *m, uint64_t line)
+{
+	uint64_t h;
+
+	if (m->mru_rec >= 0 && m->rec[m->mru_rec].line == line &&
+	    (m->rec[m->mru_rec].nwr || m->rec[m->mru_rec].nnt))
+		return &m->rec[m->mru_rec];
+	for (h = rec_hash_of(m, line);; h = (h + 1) & m->hash_mask) {
+		int32_t i = m->hash[h];
+		if (i < 0)
+			return NULL;
+		if (m->rec[i].line == line) {
+			m->mru_rec = i;
+			return &m->rec[i];
+		}
+	}
+}
+
+static int hash_grow(struct cache_model *m)
+{
+	uint64_t nsize = (m->hash_mask + 1) * 2;
+	int32_t *nh = malloc(nsize * sizeof(*nh));
+
+	if (!nh)
+		return -1;
+	memset(nh, 0xff, nsize * sizeof(*nh));
+	for (uint64_t i = 0; i <= m->hash_mask; i++) {
+		int32_t r = m->hash[i];
+		uint64_t h;
+		if (r < 0)
+			continue;
+		h = (m->rec[r].line * 0x9e3779b97f4a7c15ULL) >> 17 & (nsize - 1);
+		while (nh[h] >= 0)
+			h = (h + 1) & (nsize - 1);
+		nh[h] = r;
+	}
+	free(m->hash);
+	m->hash = nh;
+	m->hash_mask = nsize - 1;
+	return 0;
+}
+
+/* The record of LINE, made if absent.  May move every record (realloc):
+ * callers re-find records they held.  Aborts on out of memory: the model
+ * cannot continue without its volatile state. */
+static struct cache_rec *rec_get(struct cache_model *m, uint64_t line)
+{
+	struct cache_rec *r = cache_rec_find(m, line);
+	int32_t i;
+	uint64_t h;
+
+	if (r)
+		return r;
+	if ((m->hash_used + 1) * 2 > m->hash_mask + 1 && hash_grow(m))
+		abort();
+	if (m->free_rec >= 0) {
+		i = m->free_rec;
+		m->free_rec = m->rec[i].next_free;
+	} else {
+		if (m->nrec == m->rec_cap) {
+			uint32_t ncap = m->rec_cap ? m->rec_cap * 2 : 64;
+			struct cache_rec *nr = realloc(m->rec, ncap * sizeof(*nr));
+			if (!nr)
+				abort();
+			memset(nr + m->rec_cap, 0, (ncap - m->rec_cap) * sizeof(*nr));
+			m->rec = nr;
+			m->rec_cap = ncap;
+		}
+		i = (int32_t)m->nrec++;
+	}
+	r = &m->rec[i];
+	r->line = line;
+	r->nwr = r->nwpq = r->nnt = r->nbytes = 0;
+	r->hchoices = 1;
+	r->next_free = -1;
+	for (h = rec_hash_of(m, line); m->hash[h] >= 0; h = (h + 1) & m->hash_mask)
+		;
+	m->hash[h] = i;
+	m->hash_used++;
+	m->mru_rec = i;
+	return r;
+}
+
+/* Forget R when nothing volatile is left (I2).  Backward-shift deletion
+ * keeps linear probing tombstone-free. */
+static void rec_put(struct cache_model *m, struct cache_rec *r)
+{
+	int32_t i = (int32_t)(r - m->rec);
+	uint64_t h, j;
+
+	if (r->nwr || r->nnt)
+		return;
+	for (h = rec_hash_of(m, r->line); m->hash[h] != i; h = (h + 1) & m->hash_mask)
+		;
+	m->hash[h] = -1;
+	for (j = (h + 1) & m->hash_mask; m->hash[j] >= 0; j = (j + 1) & m->hash_mask) {
+		uint64_t home = rec_hash_of(m, m->rec[m->hash[j]].line);
+		/* move j back to h if h lies cyclically in [home, j) */
+		if (((j - home) & m->hash_mask) >= ((j - h) & m->hash_mask)) {
+			m->hash[h] = m->hash[j];
+			m->hash[j] = -1;
+			h = j;
+		}
+	}
+	m->hash_used--;
+	r->line = UINT64_MAX;
+	r->nbytes = 0;
+	r->next_free = m->free_rec;
+	m->free_rec = i;
+	if (m->mru_rec == i)
+		m->mru_rec = -1;
+}
+
+static inline uint32_t tears_of(uint32_t nchunk)
+{
+	return (1u << nchunk) - 2;		/* C7 */
+}
+
+/* Room for N more bytes in R's log: compact the live bytes down first if
+ * that frees enough, else grow.  Amortized O(1) per byte. */
+static uint8_t *rec_bytes(struct cache_rec *r, uint32_t n)
+{
+	if (r->nbytes + n > r->bytes_cap) {
+		uint32_t live = 0, at = 0, i = 0, j = 0;
+		for (uint32_t k = 0; k < r->nwr; k++)
+			live += r->wr[k].len;
+		for (uint32_t k = 0; k < r->nnt; k++)
+			live += r->nt[k].len;
+		if (live + n <= r->bytes_cap / 2 + n && live + n <= r->bytes_cap) {
+			/* merge wr[] and nt[] by position: moving down in
+			 * ascending order never overwrites unread bytes */
+			while (i < r->nwr || j < r->nnt) {
+				struct cache_wr *w = (j >= r->nnt ||
+					(i < r->nwr && r->wr[i].at < r->nt[j].at)) ?
+					&r->wr[i++] : &r->nt[j++];
+				memmove(r->bytes + at, r->bytes + w->at, w->len);
+				w->at = at;
+				at += w->len;
+			}
+			r->nbytes = at;
+		} else {
+			uint32_t ncap = r->bytes_cap ? r->bytes_cap : 64;
+			uint8_t *nb;
+			while (ncap < r->nbytes + n)
+				ncap *= 2;
+			nb = realloc(r->bytes, ncap);
+			if (!nb)
+				abort();
+			r->bytes = nb;
+			r->bytes_cap = ncap;
+		}
+	}
+	r->nbytes += n;
+	return r->bytes + r->nbytes - n;
+}
+
+static struct cache_wr *wr_push(struct cache_wr **a, uint32_t *n, uint32_t *cap)
+{
+	if (*n == *cap) {
+		uint32_t ncap = *cap ? *cap * 2 : 8;
+		struct cache_wr *na = realloc(*a, ncap * sizeof(*na));
+		if (!na)
+			abort();
+		*a = na;
+		*cap = ncap;
+	}
+	return &(*a)[(*n)++];
+}
+
+/* Make the first K history entries of R durable (media_write in program
+ * order, C2) and drop them. */
+static void rec_persist_prefix(struct cache_model *m, struct cache_rec *r, uint32_t k)
+{
+	uint64_t base = r->line << m->line_shift;
+
+	assert(k <= r->nwr);
+	if (!k)
+		return;
+	if (k == 1) {
+		const struct cache_wr *w = &r->wr[0];
+		media_write(m->media, base + w->off, r->bytes + w->at, w->len);
+	} else {
+		/* compose the line, then one media_write per run of touched
+		 * bytes: a 64-store history costs 1-2 page lookups, not 64
+		 * (measured with the val= inline read and the direct LRU call:
+		 * 22.4 -> 25.8 M accesses/s on 30% stores, L1-resident) */
+		uint8_t lb[CACHE_MAX_LINE], touched[CACHE_MAX_LINE];
+		memset(touched, 0, m->line_size);
+		for (uint32_t i = 0; i < k; i++) {
+			const struct cache_wr *w = &r->wr[i];
+			cache_copy_piece(lb + w->off, touched + w->off,
+					 r->bytes + w->at, w->len);
+		}
+		for (uint32_t i = 0; i < m->line_size;) {
+			uint32_t j;
+			if (!touched[i]) {
+				i++;
+				continue;
+			}
+			for (j = i; j < m->line_size && touched[j]; j++)
+				;
+			media_write(m->media, base + i, lb + i, j - i);
+			i = j;
+		}
+	}
+	for (uint32_t i = 0; i < k; i++)
+		r->hchoices -= 1 + tears_of(r->wr[i].nchunk);
+	memmove(r->wr, r->wr + k, (r->nwr - k) * sizeof(*r->wr));
+	r->nwr -= k;
+	r->nwpq = r->nwpq > k ? r->nwpq - k : 0;
+	m->history_total -= k;
+	if (!r->nwr && !r->nnt)
+		r->nbytes = 0;
+	m->gen++;
+}
+
+/* Entries of R older than store number SEQ: a prefix (I3). */
+static uint32_t rec_count_before(const struct cache_rec *r, uint64_t seq)
+{
+	uint32_t k = 0;
+
+	while (k < r->nwr && r->wr[k].seq < seq)
+		k++;
+	return k;
+}
+
+/* The line's cached stores leave the caches (C2, C13, C4): durable on adr,
+ * into the WPQ on a pcommit machine (C11).  Returns true if something
+ * became durable. */
+static bool rec_write_back(struct cache_model *m, struct cache_rec *r)
+{
+	if (r->nwpq == r->nwr)
+		return false;
+	if (m->machine == SIM_MACHINE_PCOMMIT) {
+		r->nwpq = r->nwr;
+		m->gen++;
+		return false;
+	}
+	rec_persist_prefix(m, r, r->nwr);
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * The WPQ: timing only (durability is the records' business).
+ * ------------------------------------------------------------------- */
+
+/* A line sent at time T: when it is accepted (one slot per line, slots
+ * freed at wpq.drain cycles per line).  O(1). */
+static uint64_t wpq_accept(struct cache_model *m, uint64_t t)
+{
+	uint64_t arrive = t + m->wpq_latency;
+	uint64_t full = (uint64_t)(m->wpq_entries - 1) * m->wpq_drain;
+
+	if (m->wpq_drain_done > full && arrive < m->wpq_drain_done - full)
+		arrive = m->wpq_drain_done - full;	/* wait for a slot */
+	m->wpq_drain_done = (m->wpq_drain_done > arrive ? m->wpq_drain_done : arrive)
+			    + m->wpq_drain;
+	return arrive;
+}
+
+static inline uint64_t now(const struct cache_model *m)
+{
+	return m->env->clock->now;
+}
+
+static inline void step(struct cache_model *m, const char *what)
+{
+	m->env->step(m->env->step_ctx, what);
+}
+
+/* ---------------------------------------------------------------------
+ * NT pieces (C8, C9)
+ * ------------------------------------------------------------------- */
+
+/* Drain R's first K NT pieces into the persistence domain: the media, or
+ * the WPQ part of the history on a pcommit machine (C11). */
+static void rec_drain_nt(struct cache_model *m, struct cache_rec *r, uint32_t k)
+{
+	uint64_t base = r->line << m->line_shift;
+
+	if (!k)
+		return;
+	assert(r->nwpq == r->nwr);		/* I4 */
+	if (m->machine == SIM_MACHINE_PCOMMIT) {
+		for (uint32_t i = 0; i < k; i++) {
+			struct cache_wr *w = wr_push(&r->wr, &r->nwr, &r->wr_cap);
+			*w = r->nt[i];
+			r->hchoices += 1;	/* one chunk: no tears */
+		}
+		r->nwpq = r->nwr;
+		m->history_total += k;
+	} else {
+		for (uint32_t i = 0; i < k; i++)
+			media_write(m->media, base + r->nt[i].off,
+				    r->bytes + r->nt[i].at, r->nt[i].len);
+	}
+	memmove(r->nt, r->nt + k, (r->nnt - k) * sizeof(*r->nt));
+	r->nnt -= k;
+	m->st.nt_lines++;
+	wpq_accept(m, now(m));
+	if (!r->nwr && !r->nnt)
+		r->nbytes = 0;
+	m->gen++;
+}
+
+/* Choices the NT pieces of R give, with one more piece in chunk EXTRA
+ * (or -1): the product over chunks of (pieces + 1). */
+static uint64_t nt_product(const struct cache_rec *r, int extra)
+{
+	uint32_t cnt[CACHE_MAX_LINE / CACHE_CHUNK] = { 0 };
+	uint64_t p = 1;
+
+	for (uint32_t i = 0; i < r->nnt; i++)
+		cnt[r->nt[i].chunk0]++;
+	if (extra >= 0)
+		cnt[extra]++;
+	for (uint32_t c = 0; c < CACHE_MAX_LINE / CACHE_CHUNK; c++)
+		p *= cnt[c] + 1;
+	return p;
+}
+
+/* ---------------------------------------------------------------------
+ * The hierarchy
+ * ------------------------------------------------------------------- */
+
+static inline struct cache_level *level_of(struct cache_model *m, uint32_t cpu, int id)
+{
+	return id == CACHE_LLC ? &m->llc : &m->cpu[cpu].lv[id];
+}
+
+/* OR DIRTY into LINE's word without touching recency (a write-back from
+ * the level above is not a use: Cachegrind's counts stay comparable).
+ * Returns false if LINE is absent.  O(ways). */
+static bool level_mark(struct cache_level *lv, uint64_t line, uint64_t dirty)
+{
+	uint64_t *w = lv->word + (line & lv->set_mask) * lv->ways;
+
+	for (uint32_t i = 0; i < lv->ways; i++)
+		if (w[i] != CACHE_INVALID && (w[i] >> 1) == line) {
+			w[i] |= dirty;
+			return true;
+		}
+	return false;
+}
+
+/* Clear LINE's dirty bit; return whether it was dirty.  O(ways). */
+static bool level_clean(struct cache_level *lv, uint64_t line)
+{
+	uint64_t *w = lv->word + (line & lv->set_mask) * lv->ways;
+
+	for (uint32_t i = 0; i < lv->ways; i++)
+		if (w[i] != CACHE_INVALID && (w[i] >> 1) == line) {
+			bool d = w[i] & 1;
+			w[i] &= ~(uint64_t)1;
+			return d;
+		}
+	return false;
+}
+
+static inline uint64_t level_remove(struct cache_level *lv, uint64_t line)
+{
+	return lv->pol->remove(lv, line & lv->set_mask, line);
+}
+
+/* A dirty line leaves the hierarchy: C13. */
+static void line_leaves_dirty(struct cache_model *m, uint64_t line, bool inner)
+{
+	struct cache_rec *r;
+
+	m->st.writebacks++;
+	wpq_accept(m, now(m));
+	r = cache_rec_find(m, line);
+	if (r && rec_write_back(m, r)) {
+		rec_put(m, r);
+		if (inner)
+			step(m, "line written back (eviction)");
+	}
+}
+
+/* Is LINE dirty in some CPU's private level? */
+static bool private_dirty(struct cache_model *m, uint64_t line)
+{
+	for (uint32_t c = 0; c < m->ncpu; c++)
+		for (int l = CACHE_L1D; l <= CACHE_L2; l++) {
+			struct cache_level *lv = &m->cpu[c].lv[l];
+			uint64_t *w;
+			if (!lv->present)
+				continue;
+			w = lv->word + (line & lv->set_mask) * lv->ways;
+			for (uint32_t i = 0; i < lv->ways; i++)
+				if (w[i] != CACHE_INVALID && (w[i] >> 1) == line)
+					if (w[i] & 1)
+						return true;
+		}
+	return false;
+}
+
+static void insert_into(struct cache_model *m, uint32_t cpu, int id, uint64_t word);
+
+/* WORD was evicted from level ID of CPU: pass it down (write-back) or
+ * out of the hierarchy. */
+static void evicted(struct cache_model *m, uint32_t cpu, int id, uint64_t word)
+{
+	uint64_t line = word >> 1;
+	bool dirty = word & 1;
+
+	if (word == CACHE_INVALID)
+		return;
+	if (id == CACHE_LLC) {
+		if (m->inclusive) {
+			/* back-invalidate the private copies */
+			for (uint32_t c = 0; c < m->ncpu; c++)
+				for (int l = CACHE_L1D; l <= CACHE_L2; l++)
+					if (m->cpu[c].lv[l].present) {
+						uint64_t w = level_remove(&m->cpu[c].lv[l], line);
+						if (w != CACHE_INVALID)
+							dirty |= w & 1;
+					}
+		} else if (dirty && private_dirty(m, line)) {
+			/* C13: an older prefix goes out; nothing is claimed */
+			m->st.writebacks++;
+			wpq_accept(m, now(m));
+			return;
+		}
+		if (dirty)
+			line_leaves_dirty(m, line, true);
+		return;
+	}
+	if (!dirty)
+		return;
+	/* the next present level down */
+	for (int next = id + 1; next < CACHE_NLEVELS; next++) {
+		struct cache_level *lv = level_of(m, cpu, next);
+		if (!lv->present)
+			continue;
+		if (!level_mark(lv, line, 1))
+			insert_into(m, cpu, next, word);
+		return;
+	}
+	line_leaves_dirty(m, line, true);
+}
+
+static void insert_into(struct cache_model *m, uint32_t cpu, int id, uint64_t word)
+{
+	struct cache_level *lv = level_of(m, cpu, id);
+	uint64_t line = word >> 1;
+
+	evicted(m, cpu, id, lv->pol->insert(lv, line & lv->set_mask, word));
+}
+
+/* A store by CPU invalidates the other CPUs' private copies (write-
+ * invalidate coherence).  A dirty copy's data moves with the line: the
+ * writer's copy becomes the dirty one, so nothing is written back. */
+static void invalidate_others(struct cache_model *m, uint32_t cpu, uint64_t line)
+{
+	for (uint32_t c = 0; c < m->ncpu; c++) {
+		if (c == cpu)
+			continue;
+		for (int l = CACHE_L1D; l <= CACHE_L2; l++)
+			if (m->cpu[c].lv[l].present)
+				level_remove(&m->cpu[c].lv[l], line);
+	}
+}
+
+/* The slow path of an access: L1D missed.  Returns the latency. */
+static uint32_t access_miss(struct cache_model *m, uint32_t cpu, uint64_t line,
+			    uint64_t dirty)
+{
+	struct cache_cpu *c = &m->cpu[cpu];
+	struct cache_level *l2 = &c->lv[CACHE_L2];
+	uint32_t lat;
+
+	if (l2->present && l2->pol->touch(l2, line & l2->set_mask, line, 0)) {
+		l2->hits++;
+		lat = l2->latency;
+	} else {
+		if (l2->present) {
+			l2->misses++;
+			l2->wmisses += dirty;
+		}
+		if (m->llc.present && m->llc.pol->touch(&m->llc, line & m->llc.set_mask, line, 0)) {
+			m->llc.hits++;
+			lat = m->llc.latency;
+		} else {
+			if (m->llc.present) {
+				m->llc.misses++;
+				m->llc.wmisses += dirty;
+				insert_into(m, cpu, CACHE_LLC, line << 1);
+			}
+			lat = m->mem_latency;
+		}
+		if (l2->present)
+			insert_into(m, cpu, CACHE_L2, line << 1);
+	}
+	insert_into(m, cpu, CACHE_L1D, line << 1 | dirty);
+	return lat;
+}
+
+/* One access to LINE by CPU: the hot path.  Returns the latency.  LRU's
+ * touch is called directly, not through the table (cache_int.h has the
+ * measurement). */
+static inline uint32_t cache_access(struct cache_model *m, uint32_t cpu,
+				    uint64_t line, uint64_t dirty)
+{
+	struct cache_level *l1 = &m->cpu[cpu].lv[CACHE_L1D];
+
+	if (dirty && m->ncpu > 1)
+		invalidate_others(m, cpu, line);
+	if (l1->pol == &cache_policy_lru ?
+	    cache_lru_touch(l1, line & l1->set_mask, line, dirty) :
+	    l1->pol->touch(l1, line & l1->set_mask, line, dirty)) {
+		l1->hits++;
+		return l1->latency;
+	}
+	l1->misses++;
+	l1->wmisses += dirty;
+	return access_miss(m, cpu, line, dirty);
+}
+
+/* Take LINE out of every cache (INVALIDATE) or clean it everywhere;
+ * return whether some copy was dirty. */
+static bool line_purge(struct cache_model *m, uint64_t line, bool invalidate)
+{
+	bool dirty = false;
+
+	for (uint32_t c = 0; c < m->ncpu; c++)
+		for (int l = CACHE_L1D; l <= CACHE_L2; l++) {
+			struct cache_level *lv = &m->cpu[c].lv[l];
+			if (!lv->present)
+				continue;
+			if (invalidate) {
+				uint64_t w = level_remove(lv, line);
+				dirty |= w != CACHE_INVALID && (w & 1);
+			} else {
+				dirty |= level_clean(lv, line);
+			}
+		}
+	if (m->llc.present) {
+		if (invalidate) {
+			uint64_t w = level_remove(&m->llc, line);
+			dirty |= w != CACHE_INVALID && (w & 1);
+		} else {
+			dirty |= level_clean(&m->llc, line);
+		}
+	}
+	return dirty;
+}
+
+/* ---------------------------------------------------------------------
+ * Fences and pending flushes (C5, C6, C11)
+ * ------------------------------------------------------------------- */
+
+static void pend_push(struct cache_model *m, uint32_t cpu, enum cache_pend_kind k,
+		      uint64_t line, uint64_t seq)
+{
+	struct cache_cpu *c = &m->cpu[cpu];
+
+	if (c->npend && c->pend[c->npend - 1].kind == k &&
+	    c->pend[c->npend - 1].line == line && k == CACHE_PEND_NT)
+		return;			/* one NT entry per run of pieces */
+	if (c->npend == c->pend_cap) {
+		size_t ncap = c->pend_cap ? c->pend_cap * 2 : 16;
+		struct cache_pend *np = realloc(c->pend, ncap * sizeof(*np));
+		if (!np)
+			abort();
+		c->pend = np;
+		c->pend_cap = ncap;
+	}
+	c->pend[c->npend++] = (struct cache_pend){ .line = line, .seq = seq, .kind = k };
+}
+
+/* C6: complete CPU's pending flushes, pcommits and NT stores.  Returns the
+ * cycles the fence waits for outstanding write-backs. */
+static uint64_t fence(struct cache_model *m, uint32_t cpu)
+{
+	struct cache_cpu *c = &m->cpu[cpu];
+	uint64_t stall = 0;
+
+	for (size_t i = 0; i < c->npend; i++) {
+		const struct cache_pend *p = &c->pend[i];
+		struct cache_rec *r = cache_rec_find(m, p->line);
+		uint32_t k;
+
+		if (!r)
+			continue;
+		switch (p->kind) {
+		case CACHE_PEND_COMMIT:		/* C11 */
+			rec_persist_prefix(m, r, rec_count_before(r, p->seq));
+			break;
+		case CACHE_PEND_FLUSH:		/* C5, C6 */
+			k = rec_count_before(r, p->seq);
+			if (m->machine == SIM_MACHINE_PCOMMIT) {
+				if (k > r->nwpq) {
+					r->nwpq = k;
+					m->gen++;
+				}
+			} else {
+				rec_persist_prefix(m, r, k);
+			}
+			break;
+		case CACHE_PEND_NT:		/* C8: up to this CPU's last piece */
+			k = 0;
+			for (uint32_t j = 0; j < r->nnt; j++)
+				if (r->nt[j].cpu == cpu)
+					k = j + 1;
+			rec_drain_nt(m, r, k);
+			break;
+		default:
+			assert(0);
+		}
+		rec_put(m, r);
+	}
+	c->npend = 0;
+	if (c->busy_until > now(m))
+		stall = c->busy_until - now(m);
+	m->st.fence_stall += stall;
+	return stall;
+}
+
+/* ---------------------------------------------------------------------
+ * Events
+ * ------------------------------------------------------------------- */
+
+/* trace_payload_read(), with val= (the common case) inline. */
+static inline void payload_read(const struct trace_payload *p, uint64_t off,
+				uint8_t *dst, uint32_t len)
+{
+	if (p->kind == TRACE_PAYLOAD_VAL) {
+		if (off == 0 && len == 8) {
+			uint8_t b[8];
+			for (int i = 0; i < 8; i++)	/* little-endian, any host */
+				b[i] = (uint8_t)(p->arg >> 8 * i);
+			memcpy(dst, b, 8);
+			return;
+		}
+		for (uint32_t i = 0; i < len; i++)
+			dst[i] = (uint8_t)(p->arg >> 8 * (off + i));
+		return;
+	}
+	trace_payload_read(p, off, dst, len);
+}
+
+/* Before appending to R: enforce C15.  R may be written back. */
+static struct cache_rec *history_room(struct cache_model *m, struct cache_rec *r,
+				      uint32_t nchunk)
+{
+	if (r->nwr < m->history_max && m->history_total < m->history_total_max &&
+	    (uint64_t)r->hchoices + 1 + tears_of(nchunk) <= CACHE_MAX_HCHOICES)
+		return r;
+	m->st.capacity_writebacks++;
+	rec_persist_prefix(m, r, r->nwr);	/* WPQ part too: C15 */
+	step(m, "line written back (history limit)");
+	return r;
+}
+
+/* A cached store's part in one line (C2, C7, C9, C12). */
+static void store_piece(struct cache_model *m, const struct trace_event *ev,
+			uint64_t seq, uint64_t line, uint32_t off, uint32_t len,
+			uint64_t payload_off)
+{
+	struct cache_rec *r = cache_rec_find(m, line);
+	struct cache_wr *w;
+	uint32_t c0 = off / CACHE_CHUNK, nchunk = (off + len - 1) / CACHE_CHUNK - c0 + 1;
+
+	if (r && r->nnt) {			/* C9: NT pieces go first */
+		rec_drain_nt(m, r, r->nnt);
+		rec_put(m, r);
+		step(m, "WC buffer drained (store to its line)");
+		r = cache_rec_find(m, line);
+	}
+	if (m->machine == SIM_MACHINE_EADR) {	/* C12 */
+		uint8_t buf[CACHE_MAX_LINE];
+		trace_payload_read(&ev->data, payload_off, buf, len);
+		media_write(m->media, (line << m->line_shift) + off, buf, len);
+		return;
+	}
+	if (!r)
+		r = rec_get(m, line);
+	r = history_room(m, r, nchunk);
+	w = wr_push(&r->wr, &r->nwr, &r->wr_cap);
+	w->seq = seq;
+	w->tline = ev->line;
+	w->cpu = (uint16_t)ev->cpu;
+	w->off = (uint8_t)off;
+	w->len = (uint8_t)len;
+	w->chunk0 = (uint8_t)c0;
+	w->nchunk = (uint8_t)nchunk;
+	w->at = 0;
+	{
+		uint8_t *dst = rec_bytes(r, len);
+		w = &r->wr[r->nwr - 1];
+		w->at = (uint32_t)(dst - r->bytes);
+		payload_read(&ev->data, payload_off, dst, len);
+	}
+	r->hchoices += 1 + tears_of(nchunk);
+	m->history_total++;
+	m->gen++;
+}
+
+/* store and rmw: access each line, then record its part. */
+static uint64_t do_store(struct cache_model *m, const struct trace_event *ev)
+{
+	uint64_t seq = m->seq++, cost = 0, done = 0;
+	uint64_t addr = ev->addr, end = ev->addr + ev->len;
+
+	while (addr < end) {
+		uint64_t line = addr >> m->line_shift;
+		uint64_t lend = (line + 1) << m->line_shift;
+		uint32_t len = (uint32_t)((end < lend ? end : lend) - addr);
+		cost += cache_access(m, ev->cpu, line, 1);
+		store_piece(m, ev, seq, line, (uint32_t)(addr & (m->line_size - 1)), len, done);
+		done += len;
+		addr += len;
+	}
+	return cost;
+}
+
+static uint64_t do_load(struct cache_model *m, const struct trace_event *ev)
+{
+	uint64_t first = ev->addr >> m->line_shift;
+	uint64_t last = (ev->addr + ev->len - 1) >> m->line_shift;
+	uint64_t cost = 0;
+
+	for (uint64_t line = first; line <= last; line++)
+		cost += cache_access(m, ev->cpu, line, 0);
+	return cost;
+}
+
+/* ntstore: per line, C9's write-back of the cached stores, then one piece
+ * per 8-byte chunk (C8). */
+static uint64_t do_ntstore(struct cache_model *m, const struct trace_event *ev)
+{
+	uint64_t seq = m->seq++, cost = 0, done = 0;
+	uint64_t addr = ev->addr, end = ev->addr + ev->len;
+
+	while (addr < end) {
+		uint64_t line = addr >> m->line_shift;
+		uint64_t lend = (line + 1) << m->line_shift;
+		uint64_t pend = end < lend ? end : lend;
+		struct cache_rec *r;
+		bool dirty = line_purge(m, line, true);	/* evicted: C9 */
+
+		if (dirty) {
+			m->st.writebacks++;
+			wpq_accept(m, now(m));
+		}
+		r = rec_get(m, line);
+		if (r->nwr > r->nwpq && (dirty || m->machine != SIM_MACHINE_EADR)) {
+			/* C9: cached stores (dirty, or flushed but unfenced)
+			 * persist before the NT store */
+			if (rec_write_back(m, r))
+				step(m, "line written back (ntstore to it)");
+		}
+		while (addr < pend) {
+			uint64_t cend = (addr | (CACHE_CHUNK - 1)) + 1;
+			uint32_t off = (uint32_t)(addr & (m->line_size - 1));
+			uint32_t len = (uint32_t)((pend < cend ? pend : cend) - addr);
+			struct cache_wr *w;
+			uint8_t *dst;
+
+			if (nt_product(r, (int)(off / CACHE_CHUNK)) > CACHE_MAX_NTCHOICES) {
+				m->st.capacity_writebacks++;	/* C15 */
+				rec_drain_nt(m, r, r->nnt);
+				step(m, "WC buffer drained (limit)");
+			}
+			w = wr_push(&r->nt, &r->nnt, &r->nt_cap);
+			w->seq = seq;
+			w->tline = ev->line;
+			w->cpu = (uint16_t)ev->cpu;
+			w->off = (uint8_t)off;
+			w->len = (uint8_t)len;
+			w->chunk0 = (uint8_t)(off / CACHE_CHUNK);
+			w->nchunk = 1;
+			dst = rec_bytes(r, len);
+			w = &r->nt[r->nnt - 1];
+			w->at = (uint32_t)(dst - r->bytes);
+			trace_payload_read(&ev->data, done, dst, len);
+			done += len;
+			addr += len;
+		}
+		m->gen++;
+		pend_push(m, ev->cpu, CACHE_PEND_NT, line, 0);
+		{
+			uint64_t t = wpq_accept(m, now(m) + cost);
+			struct cache_cpu *c = &m->cpu[ev->cpu];
+			if (t > c->busy_until)
+				c->busy_until = t;
+		}
+		cost += m->wc_latency;
+		rec_put(m, r);
+	}
+	return cost;
+}
+
+/* clflush (C4), clflushopt and clwb (C5). */
+static uint64_t do_flush(struct cache_model *m, const struct trace_event *ev)
+{
+	uint64_t line = ev->addr >> m->line_shift;
+	bool keep = ev->op == TRACE_CLWB;
+	bool dirty = line_purge(m, line, !keep);
+	uint64_t cost = m->flush_latency, t;
+	struct cache_rec *r;
+
+	if (!dirty)
+		return cost;
+	m->st.writebacks++;
+	t = wpq_accept(m, now(m) + cost);
+	if (ev->op == TRACE_CLFLUSH) {
+		cost = t - now(m);		/* C4: waits for acceptance */
+		r = cache_rec_find(m, line);
+		if (r) {
+			rec_write_back(m, r);
+			rec_put(m, r);
+		}
+		return cost;
+	}
+	if (m->machine != SIM_MACHINE_EADR)
+		pend_push(m, ev->cpu, CACHE_PEND_FLUSH, line, m->seq);
+	if (t > m->cpu[ev->cpu].busy_until)
+		m->cpu[ev->cpu].busy_until = t;
+	return cost;
+}
+
+/* C10: serializing, then every dirty line of every cache out. */
+static uint64_t do_wbinvd(struct cache_model *m, uint32_t cpu)
+{
+	uint64_t cost = m->wbinvd_latency + fence(m, cpu), last = now(m);
+
+	for (uint32_t c = 0; c <= m->ncpu; c++)
+		for (int l = CACHE_L1D; l < CACHE_NLEVELS; l++) {
+			struct cache_level *lv;
+			uint64_t n;
+			if (c == m->ncpu ? l != CACHE_LLC : l == CACHE_LLC)
+				continue;
+			lv = c == m->ncpu ? &m->llc : &m->cpu[c].lv[l];
+			if (!lv->present)
+				continue;
+			n = (lv->set_mask + 1) * lv->ways;
+			for (uint64_t i = 0; i < n; i++) {
+				uint64_t w = lv->word[i];
+				if (w != CACHE_INVALID && (w & 1)) {
+					struct cache_rec *r = cache_rec_find(m, w >> 1);
+					m->st.writebacks++;
+					last = wpq_accept(m, now(m));
+					if (r) {
+						rec_write_back(m, r);
+						rec_put(m, r);
+					}
+				}
+				lv->word[i] = CACHE_INVALID;
+			}
+			if (lv->plru)
+				memset(lv->plru, 0, (lv->set_mask + 1) * sizeof(*lv->plru));
+		}
+	return cost + (last > now(m) ? last - now(m) : 0);
+}
+
+/* C11 */
+static uint64_t do_pcommit(struct cache_model *m, uint32_t cpu)
+{
+	if (m->machine != SIM_MACHINE_PCOMMIT)
+		return 0;			/* a no-op elsewhere */
+	for (uint32_t i = 0; i < m->nrec; i++) {
+		struct cache_rec *r = &m->rec[i];
+		if (r->nwpq)
+			pend_push(m, cpu, CACHE_PEND_COMMIT, r->line,
+				  r->wr[r->nwpq - 1].seq + 1);
+	}
+	if (m->wpq_drain_done > m->cpu[cpu].busy_until)
+		m->cpu[cpu].busy_until = m->wpq_drain_done;
+	return m->pcommit_latency;
+}
+
+static int bad(struct cache_model *m, const char *fmt, uint64_t a, uint64_t b)
+{
+	snprintf(m->env->err->msg, sizeof(m->env->err->msg), fmt, a, b);
+	return -1;
+}
+
+static int cache_event(void *self, const struct trace_event *ev)
+{
+	struct cache_model *m = self;
+	uint64_t cost = 0;
+
+	/* CPU ops are contiguous in enum trace_op: no call into trace.c */
+	if (ev->op >= TRACE_STORE && ev->op <= TRACE_PCOMMIT) {
+		/* validate once, at the edge (STYLE 6) */
+		uint64_t len = (ev->fields & TRACE_F_LEN) ? ev->len : 1;
+		if (ev->cpu >= m->ncpu)
+			return bad(m, "cpu=%" PRIu64 " but the machine has %" PRIu64
+				   " CPUs (set cpus=N)", ev->cpu, m->ncpu);
+		if ((ev->fields & TRACE_F_ADDR) &&
+		    (ev->addr >= m->pmem_size || len > m->pmem_size - ev->addr))
+			return bad(m, "address 0x%" PRIx64 " is outside the pmem namespace "
+				   "(pmem.size=%" PRIu64 ")", ev->addr, m->pmem_size);
+		if ((ev->fields & TRACE_F_LEN) && ev->len == 0)
+			return bad(m, "len=%" PRIu64 " at 0x%" PRIx64 ": nothing to access",
+				   0, ev->addr);
+	}
+	switch (ev->op) {
+	case TRACE_STORE:
+		m->st.stores++;
+		cost = do_store(m, ev);
+		break;
+	case TRACE_RMW:				/* C16 */
+		m->st.rmws++;
+		cost = fence(m, ev->cpu) + m->rmw_latency;
+		cost += do_store(m, ev);
+		break;
+	case TRACE_NTSTORE:
+		m->st.ntstores++;
+		cost = do_ntstore(m, ev);
+		break;
+	case TRACE_LOAD:
+		m->st.loads++;
+		cost = do_load(m, ev);
+		break;
+	case TRACE_CLFLUSH:
+		m->st.clflush++;
+		cost = do_flush(m, ev);
+		break;
+	case TRACE_CLFLUSHOPT:
+		m->st.clflushopt++;
+		cost = do_flush(m, ev);
+		break;
+	case TRACE_CLWB:
+		m->st.clwb++;
+		cost = do_flush(m, ev);
+		break;
+	case TRACE_SFENCE:
+		m->st.sfence++;
+		cost = m->sfence_latency + fence(m, ev->cpu);
+		break;
+	case TRACE_MFENCE:
+		m->st.mfence++;
+		cost = m->mfence_latency + fence(m, ev->cpu);
+		break;
+	case TRACE_WBINVD:
+		m->st.wbinvd++;
+		cost = do_wbinvd(m, ev->cpu);
+		break;
+	case TRACE_PCOMMIT:
+		m->st.pcommit++;
+		cost = do_pcommit(m, ev->cpu);
+		break;
+	case TRACE_THINK:
+		cost = ev->cycles;
+		break;
+	case TRACE_MARK:
+		break;
+	default:
+		snprintf(m->env->err->msg, sizeof(m->env->err->msg),
+			 "%s is not a CPU event", trace_op_name(ev->op));
+		return -1;
+	}
+	m->env->clock->now += cost;
+	m->st.cycles += cost;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Reading the newest contents (I1)
+ * ------------------------------------------------------------------- */
+
+/* Lay R's whole history, then its NT pieces, over BUF (one line),
+ * marking TOUCHED bytes. */
+void cache_rec_overlay(const struct cache_model *m, const struct cache_rec *r,
+		       uint8_t *buf, uint8_t *touched)
+{
+	(void)m;
+	for (uint32_t i = 0; i < r->nwr; i++)
+		cache_copy_piece(buf + r->wr[i].off, touched + r->wr[i].off,
+				 r->bytes + r->wr[i].at, r->wr[i].len);
+	for (uint32_t i = 0; i < r->nnt; i++)
+		cache_copy_piece(buf + r->nt[i].off, touched + r->nt[i].off,
+				 r->bytes + r->nt[i].at, r->nt[i].len);
+}
+
+void cache_read_current(void *self, uint64_t addr, void *buf, size_t n)
+{
+	struct cache_model *m = self;
+	uint8_t *out = buf;
+
+	assert(addr <= m->pmem_size && n <= m->pmem_size - addr);
+	media_read(m->media, addr, buf, n);
+	if (!n)
+		return;
+	for (uint64_t line = addr >> m->line_shift;
+	     line <= (addr + n - 1) >> m->line_shift; line++) {
+		struct cache_rec *r = cache_rec_find(m, line);
+		uint8_t lb[CACHE_MAX_LINE], touched[CACHE_MAX_LINE] = { 0 };
+		uint64_t base = line << m->line_shift;
+
+		if (!r)
+			continue;
+		cache_rec_overlay(m, r, lb, touched);
+		for (uint32_t i = 0; i < m->line_size; i++)
+			if (touched[i] && base + i >= addr && base + i < addr + n)
+				out[base + i - addr] = lb[i];
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Making, reporting, destroying
+ * ------------------------------------------------------------------- */
+
+static const char *const level_name[CACHE_NLEVELS] = { "l1d", "l2", "llc" };
+
+/* Check one level's geometry (STYLE 6: once, up front). */
+static int level_geometry(struct cache_model *m, int id, uint64_t *sets,
+			  uint32_t *ways, uint32_t *lat, bool *present)
+{
+	const struct sim_config *cfg = m->env->cfg;
+	char key[32];
+	uint64_t size;
+
+	snprintf(key, sizeof(key), "%s.size", level_name[id]);
+	size = sim_param(cfg, key);
+	snprintf(key, sizeof(key), "%s.ways", level_name[id]);
+	*ways = (uint32_t)sim_param(cfg, key);
+	snprintf(key, sizeof(key), "%s.latency", level_name[id]);
+	*lat = (uint32_t)sim_param(cfg, key);
+	*present = size != 0;
+	*sets = 0;
+	if (!size) {
+		if (id == CACHE_L1D) {
+			snprintf(m->env->err->msg, sizeof(m->env->err->msg),
+				 "l1d.size=0: the L1D cannot be absent");
+			return -1;
+		}
+		return 0;
+	}
+	if (size % ((uint64_t)m->line_size * *ways)) {
+		snprintf(m->env->err->msg, sizeof(m->env->err->msg),
+			 "%s.size=%" PRIu64 " is not a multiple of cache.line x %s.ways (%" PRIu64 ")",
+			 level_name[id], size, level_name[id], (uint64_t)m->line_size * *ways);
+		return -1;
+	}
+	*sets = size / ((uint64_t)m->line_size * *ways);
+	if (*sets & (*sets - 1)) {
+		snprintf(m->env->err->msg, sizeof(m->env->err->msg),
+			 "%s: %" PRIu64 " sets (size / (line x ways)) is not a power of two",
+			 level_name[id], *sets);
+		return -1;
+	}
+	if (sim_param(cfg, "cache.policy") == CACHE_POLICY_PLRU && (*ways & (*ways - 1))) {
+		snprintf(m->env->err->msg, sizeof(m->env->err->msg),
+			 "%s.ways=%u: tree-PLRU needs a power of two", level_name[id], *ways);
+		return -1;
+	}
+	return 0;
+}
+
+static int level_init(struct cache_model *m, struct cache_level *lv, int id, uint64_t seed)
+{
+	uint64_t sets;
+	enum cache_policy_id pol = (enum cache_policy_id)sim_param(m->env->cfg, "cache.policy");
+
+	memset(lv, 0, sizeof(*lv));
+	if (level_geometry(m, id, &sets, &lv->ways, &lv->latency, &lv->present))
+		return -1;
+	if (!lv->present)
+		return 0;
+	lv->pol = cache_policy_by_id(pol);
+	lv->set_mask = sets - 1;
+	lv->rng = seed * 0x9e3779b97f4a7c15ULL + 0x2545f4914f6cdd1dULL;
+	if (!lv->rng)
+		lv->rng = 1;
+	lv->word = malloc(sets * lv->ways * sizeof(*lv->word));
+	lv->hint = calloc(sets, 1);
+	if (pol == CACHE_POLICY_PLRU)
+		lv->plru = calloc(sets, sizeof(*lv->plru));
+	if (!lv->word || !lv->hint || (pol == CACHE_POLICY_PLRU && !lv->plru)) {
+		snprintf(m->env->err->msg, sizeof(m->env->err->msg),
+			 "%s: out of memory for %" PRIu64 " sets", level_name[id], sets);
+		return -1;
+	}
+	memset(lv->word, 0xff, sets * lv->ways * sizeof(*lv->word));
+	return 0;
+}
+
+static void level_free(struct cache_level *lv)
+{
+	free(lv->word);
+	free(lv->hint);
+	free(lv->plru);
+}
+
+static void cache_destroy(void *self)
+{
+	struct cache_model *m = self;
+
+	if (!m)
+		return;
+	if (m->cpu) {
+		for (uint32_t c = 0; c < m->ncpu; c++) {
+			level_free(&m->cpu[c].lv[0]);
+			level_free(&m->cpu[c].lv[1]);
+			free(m->cpu[c].pend);
+		}
+		free(m->cpu);
+	}
+	level_free(&m->llc);
+	for (uint32_t i = 0; i < m->nrec; i++) {
+		free(m->rec[i].wr);
+		free(m->rec[i].nt);
+		free(m->rec[i].bytes);
+	}
+	free(m->rec);
+	free(m->hash);
+	cache_view_free(m->view);
+	free(m);
+}
+
+int cache_model_create(void **self, const struct sim_env *env)
+{
+	const struct sim_config *cfg = env->cfg;
+	struct cache_model *m = calloc(1, sizeof(*m));
+	uint64_t seed;
+
+	*self = NULL;
+	if (!m) {
+		snprintf(env->err->msg, sizeof(env->err->msg), "cache: out of memory");
+		return -1;
+	}
+	m->env = env;
+	m->media = env->media;
+	m->machine = cfg->machine;
+	m->pmem_size = media_size(env->media);
+	m->line_size = (uint32_t)sim_param(cfg, "cache.line");
+	m->line_shift = (uint32_t)__builtin_ctz(m->line_size);
+	m->ncpu = (uint32_t)sim_param(cfg, "cpus");
+	m->inclusive = sim_param(cfg, "cache.inclusive") != 0;
+	m->mem_latency = (uint32_t)sim_param(cfg, "pmem.read-latency");
+	m->wc_latency = (uint32_t)sim_param(cfg, "wc.latency");
+	m->flush_latency = (uint32_t)sim_param(cfg, "flush.latency");
+	m->sfence_latency = (uint32_t)sim_param(cfg, "sfence.latency");
+	m->mfence_latency = (uint32_t)sim_param(cfg, "mfence.latency");
+	m->rmw_latency = (uint32_t)sim_param(cfg, "rmw.latency");
+	m->wbinvd_latency = (uint32_t)sim_param(cfg, "wbinvd.latency");
+	m->pcommit_latency = (uint32_t)sim_param(cfg, "pcommit.latency");
+	m->wpq_entries = (uint32_t)sim_param(cfg, "wpq.entries");
+	m->wpq_latency = (uint32_t)sim_param(cfg, "wpq.latency");
+	m->wpq_drain = (uint32_t)sim_param(cfg, "wpq.drain");
+	m->history_max = (uint32_t)sim_param(cfg, "cache.history");
+	m->history_total_max = sim_param(cfg, "cache.history-total");
+	seed = sim_param(cfg, "cache.seed");
+	m->free_rec = -1;
+	m->mru_rec = -1;
+	m->cpu = calloc(m->ncpu, sizeof(*m->cpu));
+	m->hash = malloc(1024 * sizeof(*m->hash));
+	m->view = calloc(1, sizeof(*m->view));
+	if (!m->cpu || !m->hash || !m->view) {
+		snprintf(env->err->msg, sizeof(env->err->msg), "cache: out of memory");
+		goto out_free;
+	}
+	memset(m->hash, 0xff, 1024 * sizeof(*m->hash));
+	m->hash_mask = 1023;
+	m->view->gen = UINT64_MAX;
+	for (uint32_t c = 0; c < m->ncpu; c++)
+		if (level_init(m, &m->cpu[c].lv[CACHE_L1D], CACHE_L1D, seed + 3 * c) ||
+		    level_init(m, &m->cpu[c].lv[CACHE_L2], CACHE_L2, seed + 3 * c + 1))
+			goto out_free;
+	if (level_init(m, &m->llc, CACHE_LLC, seed + 3 * m->ncpu + 2))
+		goto out_free;
+	*self = m;
+	return 0;
+out_free:
+	cache_destroy(m);
+	return -1;
+}
+
+static void cache_report(void *self, FILE *out)
+{
+	struct cache_model *m = self;
+	const struct cache_stats *s = &m->st;
+	uint64_t h[CACHE_NLEVELS] = { 0 }, mi[CACHE_NLEVELS] = { 0 };
+
+	for (uint32_t c = 0; c < m->ncpu; c++)
+		for (int l = CACHE_L1D; l <= CACHE_L2; l++) {
+			h[l] += m->cpu[c].lv[l].hits;
+			mi[l] += m->cpu[c].lv[l].misses;
+		}
+	h[CACHE_LLC] = m->llc.hits;
+	mi[CACHE_LLC] = m->llc.misses;
+	fprintf(out, "cache.cycles: %" PRIu64 "\n", s->cycles);
+	fprintf(out, "cache.loads: %" PRIu64 "\n", s->loads);
+	fprintf(out, "cache.stores: %" PRIu64 "\n", s->stores);
+	fprintf(out, "cache.ntstores: %" PRIu64 "\n", s->ntstores);
+	fprintf(out, "cache.rmws: %" PRIu64 "\n", s->rmws);
+	for (int l = CACHE_L1D; l < CACHE_NLEVELS; l++) {
+		if (!(l == CACHE_LLC ? m->llc.present : m->cpu[0].lv[l].present))
+			continue;
+		fprintf(out, "%s.hits: %" PRIu64 "\n", level_name[l], h[l]);
+		fprintf(out, "%s.misses: %" PRIu64 "\n", level_name[l], mi[l]);
+	}
+	fprintf(out, "cache.flushes: %" PRIu64 "\n", s->clflush + s->clflushopt + s->clwb);
+	fprintf(out, "cache.clflush: %" PRIu64 "\n", s->clflush);
+	fprintf(out, "cache.clflushopt: %" PRIu64 "\n", s->clflushopt);
+	fprintf(out, "cache.clwb: %" PRIu64 "\n", s->clwb);
+	fprintf(out, "cache.fences: %" PRIu64 "\n", s->sfence + s->mfence + s->rmws);
+	fprintf(out, "cache.fence-stall-cycles: %" PRIu64 "\n", s->fence_stall);
+	fprintf(out, "cache.wbinvd: %" PRIu64 "\n", s->wbinvd);
+	fprintf(out, "cache.pcommit: %" PRIu64 "\n", s->pcommit);
+	fprintf(out, "cache.writebacks: %" PRIu64 "\n", s->writebacks);
+	fprintf(out, "cache.nt-lines: %" PRIu64 "\n", s->nt_lines);
+	fprintf(out, "cache.capacity-writebacks: %" PRIu64 "\n", s->capacity_writebacks);
+	fprintf(out, "media.bytes: %" PRIu64 "\n", media_bytes_written(m->media));
+}
+
+const struct sim_model_ops cache_model_ops = {
+	.name = "cache",
+	.event = cache_event,
+	.report = cache_report,
+	.destroy = cache_destroy,
+	.crash = &cache_crash_ops,
+};
+
+const struct sim_model_kind cache_model_kind = {
+	.name = "cache",
+	.role = SIM_ROLE_CACHE,
+	.create = cache_model_create,
+	.ops = &cache_model_ops,
+};
+
+/* ---------------------------------------------------------------------
+ * Invariants (tests)
+ * ------------------------------------------------------------------- */
+
+const char *cache_check_invariants(const struct cache_model *m)
+{
+	uint32_t live = 0;
+
+	for (uint32_t i = 0; i < m->nrec; i++) {
+		const struct cache_rec *r = &m->rec[i];
+		uint32_t hc = 1;
+		if (!r->nwr && !r->nnt)
+			continue;
+		live++;
+		for (uint32_t k = 1; k < r->nwr; k++)
+			if (r->wr[k].seq < r->wr[k - 1].seq)
+				return "I3: history out of program order";
+		for (uint32_t k = 0; k < r->nwr; k++)
+			hc += 1 + tears_of(r->wr[k].nchunk);
+		if (hc != r->hchoices)
+			return "hchoices out of date";
+		if (r->nwpq > r->nwr)
+			return "I3: nwpq > nwr";
+		if (m->machine != SIM_MACHINE_PCOMMIT && r->nwpq)
+			return "I3: WPQ entries on a machine whose WPQ is durable";
+		if (r->nnt && r->nwpq != r->nwr)
+			return "I4: NT pieces behind cached stores";
+		if (m->machine == SIM_MACHINE_EADR && r->nwr)
+			return "I5: history on eadr";
+	}
+	if (live != m->hash_used)
+		return "I2: hash and records disagree";
+	return NULL;
+}

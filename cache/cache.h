@@ -1,0 +1,65 @@
+/*
+ * cache.h — the CPU cache hierarchy and the persistent memory behind it.
+ *
+ * What the module promises (the rules themselves, C1..Cn, are in the essay
+ * at the top of cache/cache.c and in docs/semantics.md):
+ *   - It takes every CPU event of the trace format (store, ntstore, load,
+ *     clflush, clflushopt, clwb, sfence, mfence, rmw, wbinvd, pcommit, each
+ *     on cpu=C) through cache_model_ops.event.  Other models (pmem drivers,
+ *     the DAX filesystem) issue CPU operations the same way, with a struct
+ *     trace_event they build themselves (line 0 is fine).
+ *   - Addresses are offsets in the pmem namespace (parameter "pmem.size",
+ *     the size of env->media); an access beyond it is rejected with a
+ *     message in env->err and -1.
+ *   - Everything durable is in env->media.  Everything volatile (dirty cache
+ *     lines, unfenced non-temporal stores and flushes, the WPQ on a pcommit
+ *     machine) is described by cache_model_ops.crash, a struct
+ *     sim_crash_ops: choice 0 of every group is "nothing beyond the base".
+ *   - It calls env->step after every internal step that changes what is
+ *     durable (a line written back, a fence retiring flushes or NT stores,
+ *     a pcommit draining the WPQ).
+ *   - It advances env->clock->now by the cycles each event costs the CPU
+ *     that issued it.
+ *
+ * Invariant: every byte of pmem has exactly one newest value, which is in
+ * at most one of: a dirty cache line (of one CPU's private levels or the
+ * LLC), a write-combining buffer entry (an unfenced ntstore), the WPQ (on a
+ * pcommit machine), or else the media.  cache_read_current() returns it.
+ */
+#ifndef POWERCUT_CACHE_H
+#define POWERCUT_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../sim/config.h"
+#include "../sim/model.h"
+
+/* Make a cache model for env->cfg (parameters from cache_params[]) over
+ * env->media.  0, or -1 with env->err set.  *self is then passed to every
+ * cache_model_ops function. */
+int cache_model_create(void **self, const struct sim_env *env);
+
+/* event, report, destroy, crash (the crash-state interface). */
+extern const struct sim_model_ops cache_model_ops;
+
+/* The registration of this model (role SIM_ROLE_CACHE) for sim/models.c. */
+struct sim_model_kind;
+extern const struct sim_model_kind cache_model_kind;
+
+/* Copy the newest (coherent) contents of [addr, addr+n) into buf, as a load
+ * on any CPU would see them, wherever they are: a cache, a buffer, the WPQ
+ * or the media.  addr + n <= pmem.size (asserted).  No side effects: no
+ * cycles, no statistics, no change to any cache.  O(n / line size). */
+void cache_read_current(void *self, uint64_t addr, void *buf, size_t n);
+
+/* Benchmark (make bench, docs/performance.md): replay N synthetic loads
+ * and stores (0: 20 million) through a default model, print the rate to
+ * OUT and store it in *per_second.  0 or -1. */
+int cache_bench(FILE *out, uint64_t n, double *per_second);
+
+/* The module's parameters (registered in sim/params.c), NULL-terminated. */
+extern const struct sim_param cache_params[];
+
+#endif
