@@ -61,7 +61,16 @@ DEPFLAGS = -MMD -MP
 
 .PHONY: all check check-unit check-e2e demo bench fuzz install clean deps
 
-all: powercut $(TOOL_BINS)
+# Example driver plugins (docs/driver-guide.md).  A fixed directory, not
+# $(BUILD): litmus traces name --device build/plugins/bbwc.so.
+PLUGIN_SRCS := $(wildcard blockq/plugins/*.c)
+PLUGINS     := $(PLUGIN_SRCS:blockq/plugins/%.c=build/plugins/%.so)
+
+all: powercut $(TOOL_BINS) $(PLUGINS)
+
+build/plugins/%.so: blockq/plugins/%.c blockq/bq_plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -shared -fPIC -I. -o $@ $<
 
 # The binary is built per variant and copied to the top of the tree, so
 # ./powercut is always the variant of the last make (SAN=1, CC=clang, ...).

@@ -3,6 +3,7 @@
  */
 #include "params.h"
 
+#include "../blockq/blockq.h"
 #include "../cache/cache.h"
 
 const struct sim_param sim_core_params[] = {
@@ -18,5 +19,6 @@ const struct sim_param sim_core_params[] = {
 const struct sim_param *const sim_param_tables[] = {
 	sim_core_params,
 	cache_params,
+	bq_params,
 };
 const size_t sim_param_ntables = sizeof(sim_param_tables) / sizeof(sim_param_tables[0]);

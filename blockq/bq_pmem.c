@@ -1,0 +1,224 @@
+/*
+ * bq_pmem.c — the two persistent-memory block drivers, built on cache/.
+ *
+ * Both are synchronous, as Linux's drivers/nvdimm/pmem.c is: the copy
+ * happens inside the submission and the bio completes before it returns,
+ * so a wait has nothing left to do.  Neither keeps any volatile state of
+ * its own: every byte goes through the cache model as CPU operations the
+ * driver issues (cache.h), and what is volatile — dirty lines, unfenced
+ * non-temporal stores, the WPQ on a pcommit machine — is the cache
+ * model's to describe.  The namespace is the device: byte offset = pmem
+ * address.
+ *
+ *   B10. pmem: each write is copied with non-temporal stores, then an
+ *        sfence — and on a pcommit machine pcommit + sfence — before the
+ *        bio completes.  Completion means durable, so a flush has nothing
+ *        to do and PREFLUSH/FUA add nothing.  (The 2015 DAX discussion's
+ *        "fully synchronous" driver; pmem.c with memcpy_flushcache.)
+ *   B11. pmem-wb: each write is copied with ordinary stores, through the
+ *        CPU cache.  The driver remembers the lines it dirtied.  PREFLUSH
+ *        (and an empty flush) writes every remembered line back with clwb
+ *        and fences (+ pcommit + sfence where the machine needs it) before
+ *        the data is copied; FUA writes the bio's own lines back the same
+ *        way after the copy.  Nothing else writes them back, except the
+ *        cache itself, whenever it likes (cache.c C2).  (The brief: "a
+ *        driver whose I/O path leaves data in CPU caches must write those
+ *        lines back when it receives them".)
+ *
+ * Faults: F1 ignore-flush drops pmem-wb's PREFLUSH write-back; F2
+ * ignore-fua drops its FUA write-back; F3 early-complete completes the bio
+ * without its closing fence (pmem: the non-temporal stores are still in
+ * the write-combining buffers; pmem-wb: a FUA write-back not yet
+ * finished), so the data is durable only at the driver's next fence; F4
+ * reorder-across-flush omits the fence between pmem-wb's PREFLUSH
+ * write-back and the copy, so the new data may persist before the old.
+ * On pmem, F1, F2 and F4 have nothing to act on.
+ *
+ * Notes:
+ *   - All CPU operations run on cpu 0, the submitter's.
+ *   - Barrier semantics add nothing here: every bio has completed, and is
+ *     durable on pmem, before the next is submitted.
+ *   - A crash point follows each CPU operation group (copy, write-back,
+ *     fence), so the states between them are explored.
+ */
+#include "bq_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cache/cache.h"
+
+static int cpu_op(struct bq_queue *q, enum trace_op op, uint64_t addr,
+		  uint64_t len, const uint8_t *bytes, uint64_t line)
+{
+	struct trace_event ev = { .op = op, .line = line };
+
+	switch (op) {
+	case TRACE_STORE:
+	case TRACE_NTSTORE:
+		ev.fields = TRACE_F_ADDR | TRACE_F_LEN | TRACE_F_DATA;
+		ev.addr = addr;
+		ev.len = len;
+		ev.data.kind = TRACE_PAYLOAD_HEX;
+		ev.data.len = len;
+		ev.data.bytes = bytes;
+		break;
+	case TRACE_CLWB:
+		ev.fields = TRACE_F_ADDR;
+		ev.addr = addr;
+		break;
+	default:
+		break;
+	}
+	return cache_model_ops.event(q->env.cache, &ev);
+}
+
+/* sfence, and pcommit + sfence where the WPQ is volatile (cache.c C11). */
+static int fence(struct bq_queue *q, uint64_t line)
+{
+	int rc = cpu_op(q, TRACE_SFENCE, 0, 0, NULL, line);
+
+	if (!rc && q->env.cfg->machine == SIM_MACHINE_PCOMMIT &&
+	    !(rc = cpu_op(q, TRACE_PCOMMIT, 0, 0, NULL, line)))
+		rc = cpu_op(q, TRACE_SFENCE, 0, 0, NULL, line);
+	return rc;
+}
+
+static int writeback_range(struct bq_queue *q, uint64_t off, uint64_t len, uint64_t line)
+{
+	uint64_t ls = sim_param(q->env.cfg, "cache.line");
+	int rc = 0;
+
+	for (uint64_t a = off & ~(ls - 1); !rc && a < off + len; a += ls)
+		rc = cpu_op(q, TRACE_CLWB, a, 0, NULL, line);
+	return rc;
+}
+
+/* pmem-wb: remember [off, off+len) for the next PREFLUSH. */
+static int remember(struct bq_queue *q, uint64_t off, uint64_t len)
+{
+	if (q->nwb && q->wb_lines[q->nwb - 2] + q->wb_lines[q->nwb - 1] == off) {
+		q->wb_lines[q->nwb - 1] += len;
+		return 0;
+	}
+	if (q->nwb + 2 > q->cap_wb) {
+		size_t c = q->cap_wb ? q->cap_wb * 2 : 64;
+		uint64_t *p = realloc(q->wb_lines, c * sizeof(*p));
+		if (!p)
+			return bq_fail(q, "out of memory");
+		q->wb_lines = p;
+		q->cap_wb = c;
+	}
+	q->wb_lines[q->nwb++] = off;
+	q->wb_lines[q->nwb++] = len;
+	return 0;
+}
+
+int bq_pmem_submit(struct bq_queue *q, const struct bq_bio_desc *d,
+		   bq_read_fn *read, const void *src)
+{
+	bool wb = q->kind == SIM_DEVICE_PMEM_WB;
+	bool data = d->op != TRACE_BIO_FLUSH;
+	uint64_t off = d->sector << 9;
+	int rc;
+
+	if (d->id == UINT64_MAX)
+		return bq_fail(q, "bio id=%" PRIu64 " is reserved", d->id);
+	if (bq_map_get(&q->bios, d->id))
+		return bq_fail(q, "bio id=%" PRIu64 " is already in flight", d->id);
+	if (bq_map_put(&q->bios, d->id, q))
+		return bq_fail(q, "out of memory");
+	q->nflight++;
+	if (q->nflight > q->st.max_in_flight)
+		q->st.max_in_flight = q->nflight;
+	q->st.bios++;
+	if (d->op == TRACE_BIO_WRITE)
+		q->st.writes++;
+	else if (d->op == TRACE_BIO_DISCARD)
+		q->st.discards++;
+	else
+		q->st.flush_bios++;
+	if (d->flags & TRACE_BIO_PREFLUSH)
+		q->st.preflush++;
+	if (d->flags & TRACE_BIO_FUA)
+		q->st.fua++;
+	q->env.clock->now += q->submit_cycles;
+
+	/* B11: PREFLUSH (or an empty flush) writes the remembered lines back */
+	if (wb && (!data || (d->flags & TRACE_BIO_PREFLUSH))) {
+		q->st.flush_cmds++;
+		if (q->faults & SIM_FAULT_IGNORE_FLUSH) {
+			q->st.flushes_dropped++;		/* F1 */
+		} else {
+			for (size_t i = 0; i < q->nwb; i += 2)
+				if ((rc = writeback_range(q, q->wb_lines[i], q->wb_lines[i + 1], d->line)))
+					return rc;
+			q->nwb = 0;
+			if (!(q->faults & SIM_FAULT_REORDER_ACROSS_FLUSH) &&	/* F4 */
+			    (rc = fence(q, d->line)))
+				return rc;
+			bq_step(q, "bio %" PRIu64 ": preflush: lines written back", d->id);
+		}
+	}
+	if (data) {
+		if (q->cap_req < d->len) {
+			uint8_t *p = realloc(q->reqbuf, d->len);
+			if (!p)
+				return bq_fail(q, "out of memory");
+			q->reqbuf = p;
+			q->cap_req = d->len;
+		}
+		if (read)
+			read(src, 0, q->reqbuf, d->len);
+		else
+			memset(q->reqbuf, 0, d->len);
+		q->st.bytes += d->len;
+		if ((rc = cpu_op(q, wb ? TRACE_STORE : TRACE_NTSTORE, off, d->len,
+				 q->reqbuf, d->line)))
+			return rc;
+		bq_step(q, "bio %" PRIu64 ": data copied%s", d->id,
+			wb ? " through the cache" : " with non-temporal stores");
+		if (wb && (rc = remember(q, off, d->len)))
+			return rc;
+		if (!wb && !(q->faults & SIM_FAULT_EARLY_COMPLETE)) {	/* F3 */
+			if ((rc = fence(q, d->line)))
+				return rc;
+			bq_step(q, "bio %" PRIu64 ": fenced", d->id);
+		}
+		/* B11: FUA writes the bio's own lines back */
+		if (wb && (d->flags & TRACE_BIO_FUA)) {
+			q->st.fua_cmds++;
+			if (!(q->faults & SIM_FAULT_IGNORE_FUA)) {		/* F2 */
+				if ((rc = writeback_range(q, off, d->len, d->line)))
+					return rc;
+				if (!(q->faults & SIM_FAULT_EARLY_COMPLETE) &&	/* F3 */
+				    (rc = fence(q, d->line)))
+					return rc;
+				bq_step(q, "bio %" PRIu64 ": FUA: lines written back", d->id);
+			}
+		}
+	}
+	bq_step(q, "bio %" PRIu64 " completed", d->id);
+	return 0;
+}
+
+int bq_pmem_wait(struct bq_queue *q, uint64_t id)
+{
+	if (id == UINT64_MAX) {
+		/* wait all: every bio has completed already */
+		bq_map_fini(&q->bios);
+		q->nflight = 0;
+		return bq_map_init(&q->bios, 64) ? bq_fail(q, "out of memory") : 0;
+	}
+	if (!bq_map_get(&q->bios, id))
+		return bq_fail(q, "wait id=%" PRIu64 ": no bio %" PRIu64 " in flight", id, id);
+	bq_map_del(&q->bios, id);
+	q->nflight--;
+	return 0;
+}
+
+void bq_pmem_read(const struct bq_queue *q, uint64_t off, void *buf, size_t n)
+{
+	cache_read_current(q->env.cache, off, buf, n);
+}

@@ -1,0 +1,743 @@
+/*
+ * check_blockq.c — unit tests of blockq/: the rules B1-B11 and faults
+ * F1-F4 through the submitter API (blockq.h) and the crash-state interface
+ * (sim/crash.h), the example plugin against the built-in devices it
+ * imitates, the plugin loader's checks, the errors, bq_read, and the map.
+ *
+ * The crash-state tests enumerate every state (the product of the groups'
+ * choices), lay each state's bytes over a copy of the base, and compare
+ * the sorted set of distinct contents of the first sectors — each written
+ * with one repeated byte, printed as "11,22" — with the set the rule
+ * allows, written out by hand.  With `each step` the set is the union over
+ * every crash point the model reported, as `outcomes --at all` takes it.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blockq/blockq.h"
+#include "blockq/bq_int.h"
+#include "cache/cache.h"
+#include "sim/config.h"
+#include "sim/crash.h"
+#include "sim/media.h"
+#include "sim/model.h"
+
+/* the example plugin, linked in (the loader is tested with the .so) */
+#include "blockq/plugins/bbwc.c"
+
+#define NSEC 3			/* sectors observed */
+
+struct h {
+	struct sim_config cfg;
+	struct sim_clock clock;
+	struct media *media;
+	struct sim_err err;
+	struct sim_env env;
+	void *cache;
+	struct bq_queue *q;
+	unsigned steps;
+	bool collect;		/* union the outcomes at every step */
+	char seen[256][NSEC * 3];
+	unsigned nseen;
+};
+
+static void collect_now(struct h *h);
+
+/* the explorer's crash point at an internal step */
+static void on_step(void *ctx, const char *what)
+{
+	struct h *h = ctx;
+	(void)what;
+	h->steps++;
+	if (h->collect)
+		collect_now(h);
+}
+
+static struct h *mk(const char *settings)
+{
+	struct h *h = calloc(1, sizeof(*h));
+	char buf[512], err[256], *save = NULL;
+	bool pmem;
+
+	ck_assert_ptr_nonnull(h);
+	sim_config_init(&h->cfg);
+	ck_assert_int_eq(sim_config_set(&h->cfg, "disk.size", "1M", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_set(&h->cfg, "pmem.size", "1M", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	snprintf(buf, sizeof(buf), "%s", settings ? settings : "");
+	for (char *kv = strtok_r(buf, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(kv, '=');
+		ck_assert_ptr_nonnull(eq);
+		*eq = '\0';
+		if (sim_config_set(&h->cfg, kv, eq + 1, SIM_FROM_FLAG, err, sizeof(err)))
+			ck_abort_msg("%s", err);
+	}
+	pmem = h->cfg.device == SIM_DEVICE_PMEM || h->cfg.device == SIM_DEVICE_PMEM_WB;
+	ck_assert_int_eq(media_create(&h->media, 1 << 20), 0);
+	h->env = (struct sim_env){ .cfg = &h->cfg, .clock = &h->clock, .media = h->media,
+				   .err = &h->err, .step = on_step, .step_ctx = h };
+	if (pmem && cache_model_create(&h->cache, &h->env))
+		ck_abort_msg("cache: %s", h->err.msg);
+	h->env.cache = h->cache;
+	if (bq_model_kind.create((void **)&h->q, &h->env))
+		ck_abort_msg("create: %s", h->err.msg);
+	return h;
+}
+
+static void done(struct h *h)
+{
+	bq_model_kind.ops->destroy(h->q);
+	if (h->cache)
+		cache_model_ops.destroy(h->cache);
+	media_destroy(h->media);
+	free(h);
+}
+
+/* ---- submitting ---- */
+
+static int bio(struct h *h, uint64_t id, enum trace_bio_op op, uint64_t sector,
+	       uint64_t len, uint32_t flags, uint8_t fill)
+{
+	static uint8_t data[1 << 16];
+	struct bq_bio_desc d = { .id = id, .op = op, .flags = flags, .sector = sector,
+				 .len = op == TRACE_BIO_FLUSH ? 0 : len,
+				 .data = op == TRACE_BIO_WRITE ? data : NULL };
+	int rc;
+
+	memset(data, fill, sizeof(data));
+	rc = bq_submit(h->q, &d);
+	if (!rc && h->collect)
+		collect_now(h);		/* the loop's point after the event */
+	return rc;
+}
+
+static void wait_for(struct h *h, uint64_t id, bool all)
+{
+	if (all ? bq_wait_all(h->q) : bq_wait(h->q, id))
+		ck_abort_msg("%s", h->err.msg);
+	if (h->collect)
+		collect_now(h);
+}
+
+#define W(h, id, sec, fill)	ck_assert_int_eq(bio(h, id, TRACE_BIO_WRITE, sec, 512, 0, fill), 0)
+#define WF(h, id, sec, fl, fill) ck_assert_int_eq(bio(h, id, TRACE_BIO_WRITE, sec, 512, fl, fill), 0)
+#define FLUSH(h, id)		ck_assert_int_eq(bio(h, id, TRACE_BIO_FLUSH, 0, 0, 0, 0), 0)
+#define WAIT(h, id)		wait_for(h, id, false)
+#define WAITALL(h)		wait_for(h, 0, true)
+enum { PF = TRACE_BIO_PREFLUSH, FUA = TRACE_BIO_FUA };
+
+/* ---- enumerating ---- */
+
+struct img {
+	uint8_t b[NSEC * 512];
+};
+
+static void emit_into(void *ctx, uint64_t off, const void *bytes, size_t n)
+{
+	struct img *im = ctx;
+	for (size_t i = 0; i < n; i++)
+		if (off + i < sizeof(im->b))
+			im->b[off + i] = ((const uint8_t *)bytes)[i];
+}
+
+static void add_seen(struct h *h, const char *s)
+{
+	for (unsigned i = 0; i < h->nseen; i++)
+		if (!strcmp(h->seen[i], s))
+			return;
+	ck_assert_uint_lt(h->nseen, 256);
+	strcpy(h->seen[h->nseen++], s);
+}
+
+/* Every state's first NSEC sectors, as "11,22,00". */
+static void collect_now(struct h *h)
+{
+	const struct sim_crash_ops *ops;
+	const void *self;
+	struct img base, im;
+	size_t ng;
+	uint32_t c[64] = { 0 };
+
+	if (h->cache) {
+		ops = cache_model_ops.crash;
+		self = h->cache;
+	} else {
+		ops = bq_model_kind.ops->crash;
+		self = h->q;
+	}
+	ng = ops->ngroups(self);
+	ck_assert_uint_le(ng, 16);
+	media_read(h->media, 0, base.b, sizeof(base.b));
+	for (;;) {
+		char s[16];
+		im = base;
+		for (size_t g = 0; g < ng; g++)
+			ops->apply(self, g, c[g], emit_into, &im);
+		for (int k = 0; k < NSEC; k++) {
+			for (int i = 1; i < 512; i++)
+				ck_assert_msg(im.b[k * 512 + i] == im.b[k * 512],
+					      "sector %d torn inside", k);
+			snprintf(s + 3 * k, 4, "%02x,", im.b[k * 512]);
+		}
+		s[NSEC * 3 - 1] = '\0';
+		add_seen(h, s);
+		size_t g = 0;
+		while (g < ng && ++c[g] == ops->nchoices(self, g))
+			c[g++] = 0;
+		if (g == ng)
+			break;
+	}
+}
+
+static int cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The outcomes as "x|y|z", sorted. */
+static const char *outcomes(struct h *h)
+{
+	static char out[4096];
+	size_t o = 0;
+
+	collect_now(h);
+	qsort(h->seen, h->nseen, sizeof(h->seen[0]), cmp);
+	out[0] = '\0';
+	for (unsigned i = 0; i < h->nseen; i++)
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i ? "|" : "", h->seen[i]);
+	h->nseen = 0;
+	return out;
+}
+
+#define EXPECT(h, want) ck_assert_str_eq(outcomes(h), want)
+
+/* ---- the rules ---- */
+
+START_TEST(b1_completed_write_is_volatile)
+{
+	struct h *h = mk("device=disk-wc");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	EXPECT(h, "00,00,00|11,00,00");
+	done(h);
+}
+END_TEST
+
+START_TEST(b2_flush_covers_completed_only)
+{
+	struct h *h = mk("device=disk-wc");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	W(h, 2, 1, 0x22);	/* in flight when the flush is submitted */
+	FLUSH(h, 3);
+	WAIT(h, 3);
+	WAIT(h, 2);
+	EXPECT(h, "11,00,00|11,22,00");
+	done(h);
+}
+END_TEST
+
+START_TEST(b2_preflush_orders_at_every_point)
+{
+	struct h *h = mk("device=disk-wc");
+	h->collect = true;
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	WF(h, 2, 1, PF, 0x22);
+	WAIT(h, 2);
+	EXPECT(h, "00,00,00|11,00,00|11,22,00");
+	done(h);
+}
+END_TEST
+
+START_TEST(b2_preflush_nothing_to_flush_not_held)
+{
+	struct h *h = mk("device=disk-wc");
+	WF(h, 1, 0, PF, 0x11);	/* nothing completed: data in flight at once */
+	EXPECT(h, "00,00,00|11,00,00");
+	done(h);
+}
+END_TEST
+
+START_TEST(b3_fua_own_data_only)
+{
+	struct h *h = mk("device=disk-wc");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	WF(h, 2, 1, FUA, 0x22);
+	WAIT(h, 2);
+	EXPECT(h, "00,22,00|11,22,00");
+	done(h);
+}
+END_TEST
+
+START_TEST(b4_same_sector_unordered)
+{
+	struct h *h = mk("device=disk-wt");
+	W(h, 1, 0, 0x11);
+	W(h, 2, 0, 0x22);
+	EXPECT(h, "00,00,00|11,00,00|22,00,00");
+	WAITALL(h);
+	EXPECT(h, "11,00,00|22,00,00");
+	done(h);
+}
+END_TEST
+
+START_TEST(b4_three_way_concurrency)
+{
+	struct h *h = mk("device=disk-wc");
+	W(h, 1, 0, 0x11);
+	W(h, 2, 0, 0x22);
+	W(h, 3, 0, 0x33);
+	WAITALL(h);
+	FLUSH(h, 4);
+	WAIT(h, 4);
+	/* all three durable, in an order nobody fixed */
+	EXPECT(h, "11,00,00|22,00,00|33,00,00");
+	done(h);
+}
+END_TEST
+
+START_TEST(b4_wait_orders)
+{
+	struct h *h = mk("device=disk-wc");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	W(h, 2, 0, 0x22);
+	WAIT(h, 2);
+	EXPECT(h, "00,00,00|11,00,00|22,00,00");
+	FLUSH(h, 3);
+	WAIT(h, 3);
+	EXPECT(h, "22,00,00");
+	ck_assert_uint_eq(h->q->active[0]->nver, 0);	/* folded away */
+	ck_assert_uint_eq(bq_model_kind.ops->crash->ngroups(h->q), 0);
+	done(h);
+}
+END_TEST
+
+START_TEST(b4_durable_then_concurrent_overlap)
+{
+	/* bio 2 in flight while bio 1 becomes durable: either order */
+	struct h *h = mk("device=disk-wc");
+	W(h, 2, 0, 0x22);
+	WF(h, 1, 0, FUA, 0x11);
+	WAIT(h, 1);
+	EXPECT(h, "11,00,00|22,00,00");
+	done(h);
+}
+END_TEST
+
+START_TEST(b5_barrier_drain_and_hold)
+{
+	struct h *h = mk("device=disk-wc block-semantics=barrier");
+	h->collect = true;
+	W(h, 1, 0, 0x11);
+	WF(h, 2, 1, FUA, 0x22);
+	W(h, 3, 2, 0x33);
+	WAITALL(h);
+	/* never bio 2 without bio 1, never bio 3 without bio 2 */
+	EXPECT(h, "00,00,00|11,00,00|11,22,00|11,22,33");
+	done(h);
+}
+END_TEST
+
+START_TEST(b6_emulated_fua_postflush)
+{
+	struct h *h = mk("device=disk-wc disk.fua=off");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	WF(h, 2, 1, FUA, 0x22);
+	WAIT(h, 2);
+	EXPECT(h, "11,22,00");
+	ck_assert_uint_eq(h->q->st.flush_cmds, 1);
+	ck_assert_uint_eq(h->q->st.fua_cmds, 0);
+	done(h);
+}
+END_TEST
+
+START_TEST(b7_b8_torn_and_atomic)
+{
+	struct h *h = mk("device=disk-wt");
+	ck_assert_int_eq(bio(h, 1, TRACE_BIO_WRITE, 0, 1024, 0, 0x11), 0);
+	EXPECT(h, "00,00,00|00,11,00|11,00,00|11,11,00");
+	done(h);
+	h = mk("device=disk-wt disk.atomic_unit=1024");
+	ck_assert_int_eq(bio(h, 1, TRACE_BIO_WRITE, 0, 1024, 0, 0x11), 0);
+	EXPECT(h, "00,00,00|11,11,00");
+	done(h);
+}
+END_TEST
+
+START_TEST(b8_subunit_merge)
+{
+	struct h *h = mk("device=disk-wc disk.atomic_unit=1024");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	W(h, 2, 1, 0x22);
+	WAIT(h, 2);
+	EXPECT(h, "00,00,00|11,00,00|11,22,00");
+	done(h);
+}
+END_TEST
+
+START_TEST(b9_cache_full_destages_oldest)
+{
+	struct h *h = mk("device=disk-wc disk.cache_size=512");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	W(h, 2, 1, 0x22);
+	WAIT(h, 2);
+	EXPECT(h, "11,00,00|11,22,00");
+	ck_assert_uint_eq(h->q->st.destages, 1);
+	done(h);
+}
+END_TEST
+
+START_TEST(discard_reads_zero)
+{
+	struct h *h = mk("device=disk-wt");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	ck_assert_int_eq(bio(h, 2, TRACE_BIO_DISCARD, 0, 512, 0, 0), 0);
+	WAIT(h, 2);
+	EXPECT(h, "00,00,00");
+	done(h);
+}
+END_TEST
+
+/* ---- faults ---- */
+
+START_TEST(f1_ignore_flush)
+{
+	struct h *h = mk("device=disk-wc fault=ignore-flush");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	FLUSH(h, 2);
+	WAIT(h, 2);
+	EXPECT(h, "00,00,00|11,00,00");
+	ck_assert_uint_eq(h->q->st.flushes_dropped, 1);
+	done(h);
+}
+END_TEST
+
+START_TEST(f2_ignore_fua)
+{
+	struct h *h = mk("device=disk-wc fault=ignore-fua");
+	WF(h, 1, 0, FUA, 0x11);
+	WAIT(h, 1);
+	EXPECT(h, "00,00,00|11,00,00");
+	done(h);
+}
+END_TEST
+
+START_TEST(f3_early_complete)
+{
+	struct h *h = mk("device=disk-wc fault=early-complete");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	FLUSH(h, 2);
+	WAIT(h, 2);
+	EXPECT(h, "00,00,00|11,00,00");
+	FLUSH(h, 3);
+	WAIT(h, 3);
+	EXPECT(h, "11,00,00");
+	ck_assert_uint_eq(h->q->st.late_arrivals, 1);
+	done(h);
+}
+END_TEST
+
+START_TEST(f4_reorder_across_flush)
+{
+	struct h *h = mk("device=disk-wc fault=reorder-across-flush");
+	h->collect = true;
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	WF(h, 2, 1, PF, 0x22);
+	WAIT(h, 2);
+	EXPECT(h, "00,00,00|00,22,00|11,00,00|11,22,00");
+	done(h);
+}
+END_TEST
+
+/* ---- pmem drivers ---- */
+
+START_TEST(b10_pmem_sync)
+{
+	struct h *h = mk("device=pmem");
+	uint8_t b[512];
+	W(h, 1, 0, 0x11);
+	EXPECT(h, "11,00,00");
+	bq_read(h->q, 0, b, sizeof(b));
+	ck_assert_uint_eq(b[0], 0x11);
+	WAIT(h, 1);
+	ck_assert_int_eq(bq_wait(h->q, 1), -1);
+	done(h);
+}
+END_TEST
+
+START_TEST(b11_pmemwb_flush_and_fua)
+{
+	struct h *h = mk("device=pmem-wb");
+	uint8_t b[512];
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	media_read(h->media, 0, b, sizeof(b));
+	ck_assert_uint_eq(b[0], 0x00);		/* still in the CPU cache */
+	bq_read(h->q, 0, b, sizeof(b));
+	ck_assert_uint_eq(b[0], 0x11);		/* but a read sees it */
+	FLUSH(h, 2);
+	WAIT(h, 2);
+	EXPECT(h, "11,00,00");
+	WF(h, 3, 1, FUA, 0x22);
+	WAIT(h, 3);
+	EXPECT(h, "11,22,00");
+	done(h);
+}
+END_TEST
+
+/* ---- the example plugin against what it imitates ---- */
+
+static void scenario(struct h *h)
+{
+	h->collect = true;
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	WF(h, 2, 1, PF | FUA, 0x22);
+	W(h, 3, 2, 0x33);
+	WAIT(h, 2);
+	FLUSH(h, 4);
+	WAIT(h, 4);
+	WAITALL(h);
+}
+
+static void same_as(const char *builtin, const char *plugin_settings)
+{
+	char a[4096];
+	struct h *h = mk(builtin);
+	scenario(h);
+	snprintf(a, sizeof(a), "%s", outcomes(h));
+	done(h);
+	bq_device_force(&bq_plugin_entry);
+	h = mk(plugin_settings);
+	bq_device_force(NULL);
+	scenario(h);
+	ck_assert_str_eq(outcomes(h), a);
+	done(h);
+}
+
+START_TEST(plugin_bbwc_imitates)
+{
+	same_as("device=disk-wt", "plugin.arg=0");
+	same_as("device=disk-wc", "plugin.arg=1");
+	same_as("device=disk-wc fault=ignore-flush", "plugin.arg=1 fault=ignore-flush");
+	same_as("device=disk-wc fault=early-complete", "plugin.arg=1 fault=early-complete");
+	same_as("device=disk-wc block-semantics=barrier", "plugin.arg=1 block-semantics=barrier");
+}
+END_TEST
+
+START_TEST(plugin_loader_checks)
+{
+	struct bq_plugin bad = bq_plugin_entry;
+	struct h *h = calloc(1, sizeof(*h));
+	char err[256];
+	void *q = NULL;
+
+	sim_config_init(&h->cfg);
+	ck_assert_int_eq(media_create(&h->media, 1 << 20), 0);
+	h->env = (struct sim_env){ .cfg = &h->cfg, .clock = &h->clock, .media = h->media,
+				   .err = &h->err, .step = on_step, .step_ctx = h };
+	bad.api_version = 99;
+	bq_device_force(&bad);
+	ck_assert_int_eq(bq_model_kind.create(&q, &h->env), -1);
+	ck_assert_ptr_nonnull(strstr(h->err.msg, "API version 99"));
+	bad = bq_plugin_entry;
+	bad.write = NULL;
+	ck_assert_int_eq(bq_model_kind.create(&q, &h->env), -1);
+	ck_assert_ptr_nonnull(strstr(h->err.msg, "write()"));
+	bq_device_force(&bq_plugin_entry);
+	ck_assert_int_eq(sim_config_set(&h->cfg, "plugin.arg", "7", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_int_eq(bq_model_kind.create(&q, &h->env), -1);
+	ck_assert_ptr_nonnull(strstr(h->err.msg, "plugin.arg"));
+	bq_device_force(NULL);
+
+	/* the real loader, on the built plugin when there is one */
+	if (access("build/plugins/bbwc.so", R_OK) == 0) {
+		ck_assert_int_eq(sim_config_set(&h->cfg, "plugin.arg", "1", SIM_FROM_FLAG, err, sizeof(err)), 0);
+		ck_assert_int_eq(sim_config_set(&h->cfg, "device", "build/plugins/bbwc.so", SIM_FROM_FLAG, err, sizeof(err)), 0);
+		if (bq_model_kind.create(&q, &h->env))
+			ck_abort_msg("%s", h->err.msg);
+		ck_assert_str_eq(((struct bq_queue *)q)->dev.ops->name, "bbwc");
+		bq_model_kind.ops->destroy(q);
+	} else {
+		fprintf(stderr, "check_blockq: build/plugins/bbwc.so not built; dlopen path untested\n");
+	}
+	ck_assert_int_eq(sim_config_set(&h->cfg, "device", "./no-such-plugin.so", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_int_eq(bq_model_kind.create(&q, &h->env), -1);
+	ck_assert_ptr_nonnull(strstr(h->err.msg, "no-such-plugin.so"));
+	media_destroy(h->media);
+	free(h);
+}
+END_TEST
+
+/* ---- edges ---- */
+
+START_TEST(errors)
+{
+	struct h *h = mk("device=disk-wc");
+	W(h, 1, 0, 0x11);
+	ck_assert_int_eq(bio(h, 1, TRACE_BIO_WRITE, 1, 512, 0, 0x22), -1);
+	ck_assert_str_eq(h->err.msg, "bio id=1 is already in flight");
+	ck_assert_int_eq(bq_wait(h->q, 9), -1);
+	ck_assert_str_eq(h->err.msg, "wait id=9: no bio 9 in flight");
+	ck_assert_int_eq(bio(h, 2, TRACE_BIO_WRITE, 2048, 512, 0, 0x22), -1);
+	ck_assert_ptr_nonnull(strstr(h->err.msg, "beyond the device"));
+	ck_assert_int_eq(bio(h, 3, TRACE_BIO_WRITE, 0, 100, 0, 0x22), -1);
+	ck_assert_ptr_nonnull(strstr(h->err.msg, "multiple of 512"));
+	for (int i = 0; i < BQ_UNIT_MAX_VERSIONS - 1; i++)
+		W(h, 10 + i, 0, 0x20);
+	ck_assert_int_eq(bio(h, 99, TRACE_BIO_WRITE, 0, 512, 0, 0x22), -1);
+	ck_assert_ptr_nonnull(strstr(h->err.msg, "pending writes"));
+	done(h);
+}
+END_TEST
+
+START_TEST(read_current_and_describe)
+{
+	struct h *h = mk("device=disk-wc");
+	const struct sim_crash_ops *ops = bq_model_kind.ops->crash;
+	uint8_t b[1024];
+	char d[256];
+
+	W(h, 1, 1, 0x11);
+	W(h, 2, 0, 0x22);
+	W(h, 3, 1, 0x33);
+	bq_read(h->q, 0, b, sizeof(b));
+	ck_assert_uint_eq(b[0], 0x22);
+	ck_assert_uint_eq(b[600], 0x33);	/* submission order */
+	ck_assert_uint_eq(bq_in_flight(h->q), 3);
+	ck_assert_uint_eq(ops->ngroups(h->q), 2);
+	ck_assert_uint_eq(ops->nchoices(h->q, 0), 2);
+	ck_assert_uint_eq(ops->nchoices(h->q, 1), 3);	/* base, 11, 33 */
+	ops->describe(h->q, 1, 1, d, sizeof(d));
+	ck_assert_ptr_nonnull(strstr(d, "device bytes 512..1023"));
+	ck_assert_ptr_nonnull(strstr(d, "bio 1"));
+	ops->describe(h->q, 0, 0, d, sizeof(d));
+	ck_assert_ptr_nonnull(strstr(d, "none of"));
+	done(h);
+}
+END_TEST
+
+START_TEST(report_and_cycles)
+{
+	struct h *h = mk("device=disk-wc bq.depth=1");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	W(h, 1, 0, 0x11);
+	W(h, 2, 1, 0x22);	/* depth 1: stalls for bio 1's tag */
+	ck_assert_uint_gt(h->q->st.stall_cycles, 0);
+	WAITALL(h);
+	ck_assert_uint_gt(h->clock.now, 60000);
+	f = open_memstream(&buf, &len);
+	bq_model_kind.ops->report(h->q, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "bq.bios: 2\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "bq.device: disk-wc\n"));
+	free(buf);
+	ck_assert_uint_ge(h->steps, 4);
+	done(h);
+}
+END_TEST
+
+START_TEST(random_order_same_outcomes)
+{
+	char a[4096];
+	struct h *h = mk("device=disk-wc");
+	scenario(h);
+	snprintf(a, sizeof(a), "%s", outcomes(h));
+	done(h);
+	h = mk("device=disk-wc bq.order=random bq.seed=7");
+	scenario(h);
+	ck_assert_str_eq(outcomes(h), a);
+	done(h);
+}
+END_TEST
+
+START_TEST(map_put_get_del)
+{
+	struct bq_map m;
+	uint64_t x = 1;
+	ck_assert_int_eq(bq_map_init(&m, 4), 0);
+	for (uint64_t i = 0; i < 5000; i++)
+		ck_assert_int_eq(bq_map_put(&m, i * 7, (void *)(uintptr_t)(i + 1)), 0);
+	for (uint64_t i = 0; i < 5000; i += 2)
+		bq_map_del(&m, i * 7);
+	for (uint64_t i = 0; i < 5000; i++)
+		ck_assert_ptr_eq(bq_map_get(&m, i * 7), i % 2 ? (void *)(uintptr_t)(i + 1) : NULL);
+	ck_assert_uint_eq(m.n, 2500);
+	for (int i = 0; i < 10000; i++) {
+		uint64_t k = trace_splitmix64(&x) % 3000;
+		if (i % 3)
+			bq_map_put(&m, k, &m);
+		else
+			bq_map_del(&m, k);
+	}
+	bq_map_fini(&m);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("blockq");
+	TCase *rules = tcase_create("rules"), *faults = tcase_create("faults");
+	TCase *dev = tcase_create("devices"), *edge = tcase_create("edges");
+
+	tcase_add_test(rules, b1_completed_write_is_volatile);
+	tcase_add_test(rules, b2_flush_covers_completed_only);
+	tcase_add_test(rules, b2_preflush_orders_at_every_point);
+	tcase_add_test(rules, b2_preflush_nothing_to_flush_not_held);
+	tcase_add_test(rules, b3_fua_own_data_only);
+	tcase_add_test(rules, b4_same_sector_unordered);
+	tcase_add_test(rules, b4_three_way_concurrency);
+	tcase_add_test(rules, b4_wait_orders);
+	tcase_add_test(rules, b4_durable_then_concurrent_overlap);
+	tcase_add_test(rules, b5_barrier_drain_and_hold);
+	tcase_add_test(rules, b6_emulated_fua_postflush);
+	tcase_add_test(rules, b7_b8_torn_and_atomic);
+	tcase_add_test(rules, b8_subunit_merge);
+	tcase_add_test(rules, b9_cache_full_destages_oldest);
+	tcase_add_test(rules, discard_reads_zero);
+	suite_add_tcase(s, rules);
+	tcase_add_test(faults, f1_ignore_flush);
+	tcase_add_test(faults, f2_ignore_fua);
+	tcase_add_test(faults, f3_early_complete);
+	tcase_add_test(faults, f4_reorder_across_flush);
+	suite_add_tcase(s, faults);
+	tcase_add_test(dev, b10_pmem_sync);
+	tcase_add_test(dev, b11_pmemwb_flush_and_fua);
+	tcase_add_test(dev, plugin_bbwc_imitates);
+	tcase_add_test(dev, plugin_loader_checks);
+	suite_add_tcase(s, dev);
+	tcase_add_test(edge, errors);
+	tcase_add_test(edge, read_current_and_describe);
+	tcase_add_test(edge, report_and_cycles);
+	tcase_add_test(edge, random_order_same_outcomes);
+	tcase_add_test(edge, map_put_get_del);
+	suite_add_tcase(s, edge);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int nf;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf ? 1 : 0;
+}
