@@ -116,6 +116,7 @@ check-unit: $(TEST_BINS)
 
 check-e2e: all
 	$(PYTHON) tests/run_e2e.py --powercut ./powercut --build $(BUILD)
+	$(PYTHON) tests/test_record.py --powercut ./powercut
 
 # Set up (install what is missing), build, and run the bundled examples.
 # Sub-makes, so that the build sees the packages install-deps just added.
@@ -128,6 +129,7 @@ demo:
 
 bench: all
 	$(PYTHON) tools/bench.py --powercut ./powercut --build $(BUILD)
+	$(PYTHON) tools/bench_record.py --powercut ./powercut
 
 # libFuzzer targets: tests/fuzz_*.c, built with clang against the sources.
 FUZZ_SRCS := $(wildcard tests/fuzz_*.c)

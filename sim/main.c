@@ -23,6 +23,7 @@
 #include "check.h"
 #include "json.h"
 #include "../traces/import.h"
+#include "../tools/record/record.h"
 
 static void help_run(FILE *out)
 {
@@ -75,6 +76,8 @@ static void help_main(FILE *out)
 		"  check TRACE [crash options]        cut the power everywhere, judge every state\n"
 		"  merge REPORT... -o REPORT          combine the --json reports of shards\n"
 		"  import FORMAT INPUT -o TRACE       convert a foreign trace (jlang, ...)\n"
+		"  record -o TRACE [--pmem PATH]... -- PROGRAM [ARGS...]\n"
+		"                                     record a real program's file calls and pmem stores\n"
 		"  help [COMMAND]                     this text, or a command's\n"
 		"  version                            the version\n"
 		"\n"
@@ -460,6 +463,8 @@ int main(int argc, char **argv)
 		return sim_check_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "import"))
 		return cmd_import(argc - 1, argv + 1);
+	if (!strcmp(cmd, "record"))
+		return record_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "merge"))
 		return sim_merge_main(argc - 1, argv + 1);
 	return cli_usage_error("unknown command '%s' (see powercut --help)", cmd);
