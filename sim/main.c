@@ -20,6 +20,7 @@
 #include "observe.h"
 #include "sim.h"
 #include "cli.h"
+#include "../fs_model/jfs.h"
 #include "check.h"
 #include "json.h"
 #include "../traces/import.h"
@@ -166,6 +167,8 @@ struct outcomes_ctx {
 	struct sim_explorer *x;
 	struct strset set;
 	uint8_t *scratch;
+	struct jfs_view *view;		/* file: observations */
+	bool need_view;
 	char *line;
 	size_t line_cap;
 	uint64_t points, states;
@@ -179,12 +182,15 @@ static int outcome_state(void *ctx, const struct sim_state *st)
 	struct outcomes_ctx *o = ctx;
 	size_t n = 0;
 
+	/* recover once per state, whatever the number of file: specs */
+	if (o->need_view)
+		jfs_view_load(o->view, sim_obs_read_image, st->image, sim_image_size(st->image));
 	for (size_t i = 0; i < o->nobs; i++) {
 		int k;
 		if (i)
 			o->line[n++] = ' ';
-		k = sim_obs_eval(&o->obs[i], st->image, o->scratch, o->line + n,
-				 o->line_cap - n, o->err, sizeof(o->err));
+		k = sim_obs_eval(&o->obs[i], st->image, o->need_view ? o->view : NULL,
+				 o->scratch, o->line + n, o->line_cap - n, o->err, sizeof(o->err));
 		if (k < 0)
 			return -1;
 		n += (size_t)k;
@@ -255,6 +261,8 @@ static int cmd_outcomes(int argc, char **argv)
 		}
 		if (o.obs[o.nobs].kind == SIM_OBS_MEM)
 			o.line_cap += 2 * o.obs[o.nobs].len;
+		if (o.obs[o.nobs].kind == SIM_OBS_FILE)
+			o.need_view = true;
 		o.nobs++;
 	}
 	if (!o.nobs) {
@@ -269,7 +277,8 @@ static int cmd_outcomes(int argc, char **argv)
 		}
 		o.line = nl;
 	}
-	if (sim_create(&s, &cl.cfg, err, sizeof(err)) || sim_explorer_create(&o.x)) {
+	if (sim_create(&s, &cl.cfg, err, sizeof(err)) || sim_explorer_create(&o.x) ||
+	    (o.need_view && jfs_view_create(&o.view))) {
 		rc = cli_usage_error("out of memory");
 		goto out;
 	}
@@ -324,6 +333,7 @@ out:
 		free(o.set.slot[i]);
 	free(o.set.slot);
 	sim_explorer_destroy(o.x);
+	jfs_view_destroy(o.view);
 	sim_destroy(s);
 	free(o.scratch);
 	free(o.line);

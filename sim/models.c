@@ -6,10 +6,12 @@
 
 #include "../blockq/blockq.h"
 #include "../cache/cache.h"
+#include "../fs_model/jfs.h"
 
 const struct sim_model_kind *const sim_model_kinds[] = {
 	&cache_model_kind,
 	&bq_model_kind,
+	&jfs_model_kind,
 	NULL			/* keeps the array non-empty */
 };
 const size_t sim_model_nkinds =

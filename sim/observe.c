@@ -10,6 +10,7 @@
 
 #include "crc32.h"
 #include "media.h"
+#include "../fs_model/jfs.h"
 
 static int parse_num(const char *s, const char *end, uint64_t *out)
 {
@@ -90,9 +91,11 @@ int sim_obs_check(const struct sim_obs *o, struct sim *s, char *err, size_t errl
 				 "filesystem model", o->spec);
 			return -1;
 		}
-		snprintf(err, errlen, "observation '%s': the filesystem model offers no "
-			 "file lookup", o->spec);
-		return -1;
+		if (o->path[0] != '/') {
+			snprintf(err, errlen, "observation '%s': the path must be absolute", o->spec);
+			return -1;
+		}
+		return 0;
 	}
 	if (!m) {
 		snprintf(err, errlen, "observation '%s': the trace has no CPU, block or file "
@@ -115,13 +118,34 @@ int sim_obs_check(const struct sim_obs *o, struct sim *s, char *err, size_t errl
 	return 0;
 }
 
+void sim_obs_read_image(const void *im, uint64_t off, void *dst, size_t n)
+{
+	sim_image_read(im, off, dst, n);
+}
+
 int sim_obs_eval(const struct sim_obs *o, const struct sim_image *im,
-		 uint8_t *scratch, char *out, size_t outlen, char *err, size_t errlen)
+		 struct jfs_view *view, uint8_t *scratch, char *out, size_t outlen,
+		 char *err, size_t errlen)
 {
 	static const char hexd[] = "0123456789abcdef";
 	size_t n = strlen(o->spec), need;
 	uint64_t v = 0;
+	int k;
 
+	if (o->kind == SIM_OBS_FILE) {
+		if (!view || n + 2 > outlen) {
+			snprintf(err, errlen, "observation '%s' cannot be evaluated here", o->spec);
+			return -1;
+		}
+		memcpy(out, o->spec, n);
+		out[n++] = '=';
+		k = jfs_view_lookup(view, o->path, out + n, outlen - n);
+		if (k < 0) {
+			snprintf(err, errlen, "observations too long for one line");
+			return -1;
+		}
+		return (int)n + k;
+	}
 	switch (o->kind) {
 	case SIM_OBS_MEM:
 		need = n + 1 + 2 * o->len;

@@ -5,7 +5,8 @@
  *   mem:ADDR:LEN   LEN durable bytes at pmem offset ADDR, in hex
  *   u64:ADDR       the durable little-endian 64-bit value at ADDR, decimal
  *   blk:OFF:LEN    crc32=XXXXXXXX of LEN device bytes at byte offset OFF
- *   file:PATH      absent, or SIZE:XXXXXXXX (needs the filesystem model)
+ *   file:PATH      absent, or SIZE:XXXXXXXX of the file after the
+ *                  filesystem model recovered the image (journal replay)
  */
 #ifndef POWERCUT_OBSERVE_H
 #define POWERCUT_OBSERVE_H
@@ -38,10 +39,18 @@ int sim_obs_parse(const char *spec, struct sim_obs *o, char *err, size_t errlen)
 /* Can this observation be made in S's world?  0, or -1 with a message. */
 int sim_obs_check(const struct sim_obs *o, struct sim *s, char *err, size_t errlen);
 
+struct jfs_view;
+
+/* A jfs_read_fn over a struct sim_image (fs_model/jfs.h). */
+void sim_obs_read_image(const void *im, uint64_t off, void *dst, size_t n);
+
 /* Append "SPEC=VALUE" for the image to out (at most outlen bytes, NUL
- * included).  SCRATCH holds at least SIM_OBS_MAX_LEN bytes.  Returns the
- * number of characters appended, or -1 with a message in err. */
+ * included).  SCRATCH holds at least SIM_OBS_MAX_LEN bytes.  VIEW is the
+ * image recovered by the filesystem model (jfs_view_load() with
+ * sim_obs_read_image), needed by file: observations, else NULL.
+ * Returns the number of characters appended, or -1 with a message. */
 int sim_obs_eval(const struct sim_obs *o, const struct sim_image *im,
-		 uint8_t *scratch, char *out, size_t outlen, char *err, size_t errlen);
+		 struct jfs_view *view, uint8_t *scratch, char *out, size_t outlen,
+		 char *err, size_t errlen);
 
 #endif

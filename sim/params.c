@@ -5,6 +5,7 @@
 
 #include "../blockq/blockq.h"
 #include "../cache/cache.h"
+#include "../fs_model/jfs.h"
 
 const struct sim_param sim_core_params[] = {
 	{ .name = "pmem.size", .kind = SIM_PARAM_SIZE, .def = 1ull << 30,
@@ -20,5 +21,6 @@ const struct sim_param *const sim_param_tables[] = {
 	sim_core_params,
 	cache_params,
 	bq_params,
+	jfs_params,
 };
 const size_t sim_param_ntables = sizeof(sim_param_tables) / sizeof(sim_param_tables[0]);

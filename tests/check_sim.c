@@ -381,7 +381,7 @@ static int eval_state(void *ctx, const struct sim_state *st)
 	char err[128];
 
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_gt(sim_obs_eval(&e->obs[i], st->image, scratch, e->out[i],
+		ck_assert_int_gt(sim_obs_eval(&e->obs[i], st->image, NULL, scratch, e->out[i],
 					      sizeof(e->out[i]), err, sizeof(err)), 0);
 	return 0;
 }

@@ -1,0 +1,94 @@
+/*
+ * jfs.h — the ext4/jbd2-like filesystem model: what it promises the
+ * simulator and the oracle.
+ *
+ * The model (jfs_model_kind, role SIM_ROLE_FS) takes every file event of
+ * the trace format and, in a file trace, every CPU event (addresses inside
+ * its mmap ranges).  Its rules, F1..Fn, are in the essay at the top of
+ * fs_model/jfs_model.c and in docs/semantics.md ("Filesystem").
+ *
+ *   - Everything it writes to its device goes through blockq/ when that
+ *     model is made (env->blockq), else through a built-in write-through
+ *     device (F17).  The durable image is a real byte image in the
+ *     on-media format of jfs_int.h: a crash image is recovered by reading
+ *     it, never from the model's memory.
+ *   - Its own volatility — the commit timer and the page write-back the
+ *     kernel may do between any two events (--background on) — is a set of
+ *     independent crash groups (F15), sim_crash_ops in jfs_model_ops.
+ *   - After each internal step (a bio submitted, waited for, a commit
+ *     block completing) it calls env->step.
+ *
+ * The oracle's half: a jfs_view recovers a crash image (jbd2's scan,
+ * revoke and replay passes, F13, then orphan cleanup) into an overlay,
+ * without touching the image, answers path lookups and runs fsck.
+ */
+#ifndef POWERCUT_JFS_H
+#define POWERCUT_JFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../sim/config.h"
+#include "../sim/models.h"
+
+extern const struct sim_model_kind jfs_model_kind;
+extern const struct sim_model_ops jfs_model_ops;
+
+/* Parameters (jfs.*), registered in sim/params.c. */
+extern const struct sim_param jfs_params[];
+
+/* ---- recovered views of crash images ---- */
+
+/* Reads N bytes at byte offset OFF of an image. */
+typedef void jfs_read_fn(const void *img, uint64_t off, void *dst, size_t n);
+
+struct jfs_view;
+
+/* An empty view.  0 or -ENOMEM.  Reuse it for many images: after the
+ * first few, loading allocates nothing. */
+int jfs_view_create(struct jfs_view **v);
+void jfs_view_destroy(struct jfs_view *v);
+
+/*
+ * Recover the image read by READ(IMG, ...) of IMG_BYTES bytes: decode the
+ * superblock, run jbd2's three passes over the journal into an overlay
+ * (the image itself is never written), then free orphan inodes (links 0)
+ * in the overlay as ext4's orphan cleanup would.  Returns 0, or -1 when
+ * the image holds no filesystem of ours (lookups then say "absent" and
+ * fsck reports the reason).  O(journal + replayed blocks).
+ */
+int jfs_view_load(struct jfs_view *v, jfs_read_fn *read, const void *img,
+		  uint64_t img_bytes);
+
+/*
+ * Look PATH (absolute) up in the recovered view: writes "absent" or
+ * "SIZE:XXXXXXXX" (decimal size, crc32 of the whole content, lowercase
+ * hex) to OUT.  A symlink is reported as itself (its target's length and
+ * crc32), as lstat would see it.  Returns the characters written, or -1 if
+ * OUTLEN is too small.  O(path depth * directory size + file size).
+ */
+int jfs_view_lookup(struct jfs_view *v, const char *path, char *out, size_t outlen);
+
+/* Reads the content of PATH into BUF (at most N bytes); returns the file's
+ * size, or -1 if absent.  For the oracle's expected-content checks. */
+int64_t jfs_view_read_file(struct jfs_view *v, const char *path, void *buf, size_t n);
+
+/* Called once per problem fsck finds, with a one-line description. */
+typedef void jfs_problem_fn(void *ctx, const char *problem);
+
+/*
+ * fsck (F14) of the recovered view: bitmaps agree with references, no
+ * block referenced twice or outside the data area, directory entries name
+ * live inodes, link counts match entries, sizes cover mapped written
+ * blocks.  Returns the number of problems (0 = consistent), calling FN
+ * (may be NULL) for each.  O(inodes + blocks).
+ */
+unsigned jfs_view_fsck(struct jfs_view *v, jfs_problem_fn *fn, void *ctx);
+
+/* Transactions the last load replayed, and blocks it wrote to the overlay. */
+unsigned jfs_view_replayed(const struct jfs_view *v, unsigned *blocks);
+
+/* Convenience: a jfs_read_fn over a struct media (the live durable image). */
+void jfs_read_media(const void *media, uint64_t off, void *dst, size_t n);
+
+#endif

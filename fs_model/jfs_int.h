@@ -1,0 +1,437 @@
+/*
+ * jfs_int.h — the filesystem model's private structures, shared by
+ * the fs_model/ sources and tests/check_fs_model.c.  Nothing else includes it.
+ *
+ * The on-media format (all integers little-endian; F-rules cite
+ * docs/semantics.md, "Filesystem"):
+ *
+ *   block 0                 superblock (JFS_SB_*)
+ *   bbm_start ..            block allocation bitmap, one bit per block
+ *   ibm_start ..            inode allocation bitmap, one bit per inode
+ *   it_start ..             inode table, JFS_INODE_SIZE bytes per inode
+ *   j_start .. +j_blocks    the journal: block 0 its superblock (JFS_JSB_*),
+ *                           blocks 1 .. j_blocks-1 a circular log of
+ *                           descriptor, revoke, journaled and commit blocks
+ *   data_start ..           data: file blocks, directory blocks, indirect
+ *                           blocks, xattr blocks, symlink targets
+ *
+ * Metadata is every block outside the data area plus directory, indirect,
+ * xattr and symlink blocks inside it; it is journaled.  File data is
+ * journaled only under data=journal (F9).
+ *
+ * Invariants of the in-memory model (asserted where cheap):
+ *   M1  Every metadata block the model ever touched has exactly one buffer
+ *       (buf_of_blk[blk] != 0) whose data is its current contents; the
+ *       filesystem never reads metadata from the device after mkfs.
+ *   M2  A buffer or a data=journal page is in the running transaction iff
+ *       its jtid equals run.tid; then it appears once in run.jb[].
+ *   M3  A page exists for every byte of a regular file below i_size that
+ *       was ever written since mkfs; pages are never evicted.  A page is
+ *       dirty iff its contents may differ from its block on the device.
+ *   M4  A block freed by transaction T is not reallocated before T
+ *       commits (busy[] holds T's tid), so uncommitted frees never let new
+ *       data overwrite blocks the durable metadata still references.
+ *   M5  cp_of_blk[blk] != 0 iff a committed, not yet checkpointed
+ *       transaction journaled blk; the image is what that commit logged.
+ */
+#ifndef POWERCUT_JFS_INT_H
+#define POWERCUT_JFS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "jfs.h"
+#include "jfs_opts.h"
+#include "../sim/model.h"
+
+/* ---- on-media format ---- */
+
+#define JFS_MAGIC	0x53464350u	/* "PCFS" */
+#define JFS_VERSION	1u
+#define JFS_JMAGIC	0xc03b3998u	/* jbd2's JBD2_MAGIC_NUMBER */
+
+enum {					/* superblock, u32 words */
+	JFS_SB_MAGIC, JFS_SB_VERSION, JFS_SB_BSIZE, JFS_SB_NBLOCKS,
+	JFS_SB_NINODES, JFS_SB_BBM_START, JFS_SB_BBM_BLOCKS, JFS_SB_IBM_START,
+	JFS_SB_IBM_BLOCKS, JFS_SB_IT_START, JFS_SB_IT_BLOCKS, JFS_SB_J_START,
+	JFS_SB_J_BLOCKS, JFS_SB_DATA_START, JFS_SB_ROOT, JFS_SB_FEATURES,
+	JFS_SB_NWORDS
+};
+
+enum {					/* journal superblock, u32 words */
+	JFS_JSB_MAGIC, JFS_JSB_TYPE, JFS_JSB_SEQ, JFS_JSB_BSIZE,
+	JFS_JSB_MAXLEN, JFS_JSB_FIRST, JFS_JSB_SEQUENCE, JFS_JSB_START,
+	JFS_JSB_FEATURES
+};
+
+#define JFS_FEAT_CSUM	1u		/* journal_checksum */
+#define JFS_FEAT_ASYNC	2u		/* journal_async_commit */
+
+enum jfs_jtype {			/* journal block types, as jbd2's */
+	JFS_JT_DESC = 1,
+	JFS_JT_COMMIT = 2,
+	JFS_JT_SB = 4,
+	JFS_JT_REVOKE = 5,
+};
+
+/* Journal block header: magic, type, sequence (3 u32), then per type:
+ * descriptor: u32 ntags, tags from byte 16 {u64 blk, u32 flags, u32 csum};
+ * revoke: u32 count, u64 block numbers from byte 16;
+ * commit: u32 csum_type (0 none, 1 crc32), u32 csum, u32 nblocks. */
+#define JFS_JHDR	16u
+#define JFS_TAG_SIZE	16u
+#define JFS_TAG_ESCAPE	1u		/* first 4 bytes were JFS_JMAGIC */
+#define JFS_TAG_LAST	8u
+
+/* Inodes: JFS_INODE_SIZE bytes at it_start * bsize + ino * size. */
+#define JFS_INODE_SIZE	128u
+#define JFS_NDIRECT	12u
+enum {					/* byte offsets in an inode */
+	JFS_I_MODE = 0,			/* u16: JFS_T_* (0 = free) */
+	JFS_I_LINKS = 2,		/* u16 */
+	JFS_I_FLAGS = 4,		/* u32 */
+	JFS_I_SIZE = 8,			/* u64: i_disksize */
+	JFS_I_BLOCK = 16,		/* u32[12] direct */
+	JFS_I_IND = 64,			/* u32 single indirect */
+	JFS_I_DIND = 68,		/* u32 double indirect */
+	JFS_I_XATTR = 72,		/* u32 xattr block */
+	JFS_I_PARENT = 76,		/* u32 parent directory (directories) */
+	JFS_I_MTIME = 80,		/* u64 modification time (cycles) */
+};
+enum { JFS_T_NONE, JFS_T_REG, JFS_T_DIR, JFS_T_LNK };
+#define JFS_UNWRITTEN	0x80000000u	/* block pointer flag: reads as zeros */
+#define JFS_BLKMASK	0x7fffffffu
+#define JFS_ROOT_INO	1u
+
+/* Directory blocks: fixed entries {u32 ino, u16 name_len, u8 type, pad,
+ * name[256]}; ino 0 is a free slot. */
+#define JFS_DIRENT	264u
+#define JFS_NAME_MAX	255u
+
+/* xattr block: u32 count, then {u8 name_len, u16 value_len, name, value}. */
+
+static inline uint16_t jfs_get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t jfs_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t jfs_get64(const uint8_t *p)
+{
+	return (uint64_t)jfs_get32(p) | (uint64_t)jfs_get32(p + 4) << 32;
+}
+static inline void jfs_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void jfs_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline void jfs_put64(uint8_t *p, uint64_t v) { jfs_put32(p, (uint32_t)v); jfs_put32(p + 4, (uint32_t)(v >> 32)); }
+
+/* The geometry, as the superblock records it. */
+struct jfs_geom {
+	uint32_t bsize;			/* bytes per block */
+	uint32_t nblocks;
+	uint32_t ninodes;
+	uint32_t bbm_start, bbm_blocks;
+	uint32_t ibm_start, ibm_blocks;
+	uint32_t it_start, it_blocks;
+	uint32_t j_start, j_blocks;
+	uint32_t data_start;
+	uint32_t features;		/* JFS_FEAT_* */
+};
+
+/* Decode a superblock; 0, or -1 if it is not one of ours. */
+int jfs_geom_decode(struct jfs_geom *g, const uint8_t *sb, uint64_t dev_bytes);
+
+/* crc32 of a journal tag: sequence then the block (F8). */
+uint32_t jfs_tag_csum(uint32_t seq, const uint8_t *blk, uint32_t bsize);
+
+/* ---- the block device under the filesystem ---- */
+
+/*
+ * Everything the filesystem does to its device goes through this table, so
+ * that plugging in blockq/ is one file (jfs_bdev.c).  Bios are numbered by
+ * the filesystem.  submit copies DATA.
+ */
+struct jfs_bdev {
+	const char *name;
+	int (*submit)(void *ctx, uint64_t id, enum trace_bio_op op, uint32_t flags,
+		      uint64_t off, uint64_t len, const void *data);
+	int (*wait)(void *ctx, uint64_t id);
+	int (*wait_all)(void *ctx);
+	void *ctx;
+};
+
+/* The device for ENV: blockq/ when it is registered and made, else the
+ * built-in write-through device (completion = durable, F17). */
+void jfs_bdev_init(struct jfs_bdev *b, const struct sim_env *env);
+
+/* ---- in-memory model ---- */
+
+struct jfs_buf {			/* a metadata buffer (M1) */
+	uint32_t blk;
+	uint32_t jtid;			/* running txn that holds it, or 0 (M2) */
+	uint8_t *data;
+};
+
+enum {					/* jfs_page.flags */
+	JFS_PG_DIRTY = 1u << 0,		/* newer than its block */
+};
+
+struct jfs_page {
+	uint32_t ino;
+	uint32_t pgno;
+	uint32_t flags;
+	uint32_t jtid;			/* data=journal: running txn holding it */
+	uint8_t *data;
+};
+
+enum {					/* jfs_inode.flags */
+	JFS_IN_DA_ALLOC_CLOSE = 1u << 0,	/* F12: allocate on close */
+	JFS_IN_ORDERED = 1u << 1,	/* in run.ordered[] */
+	JFS_IN_COMMIT_ORDERED = 1u << 2, /* in the committing txn's ordered[] */
+};
+
+struct jfs_inode {			/* the in-memory half of an inode */
+	uint64_t size;			/* i_size (the on-disk field is i_disksize) */
+	uint32_t nopen;			/* open file descriptions */
+	uint32_t nmap;			/* live mappings */
+	uint32_t flags;			/* JFS_IN_* */
+	uint32_t sync_tid;		/* last txn that changed the inode */
+	uint32_t datasync_tid;		/* last txn that changed what data needs */
+	uint32_t *pages;		/* page slot + 1 by page number; 0 none */
+	uint32_t npages;		/* capacity of pages[] */
+	uint32_t ndirty;		/* dirty pages */
+};
+
+struct jfs_fd {
+	bool open;
+	uint32_t ino;
+	uint32_t flags;			/* TRACE_O_* */
+	uint64_t pos;
+};
+
+struct jfs_map {
+	bool live;
+	uint64_t addr, len, off;
+	uint32_t ino;
+};
+
+struct jfs_jb {				/* one block a transaction journals */
+	uint32_t blk;
+	uint32_t src;			/* buffer index, or page slot (data) */
+	bool data;			/* data=journal page */
+};
+
+/* F3: a transaction's life, one state per case of jfs_commit_step(). */
+enum jfs_tstate {
+	JFS_T_RUNNING,			/* handles add blocks */
+	JFS_T_LOCKED,			/* no new handles; log position fixed */
+	JFS_T_FLUSH,			/* ordered data submitted */
+	JFS_T_LOGGING,			/* revoke, descriptor, metadata blocks */
+	JFS_T_WAIT_DATA,		/* wait for ordered data */
+	JFS_T_WAIT_LOG,			/* wait for the journal blocks */
+	JFS_T_COMMIT_RECORD,		/* commit block written and waited */
+	JFS_T_COMMITTED,		/* durable (modulo the device) */
+	JFS_T_FINISHED,			/* bookkeeping done; awaits checkpoint */
+};
+
+struct jfs_u32v {			/* a growable array of u32 */
+	uint32_t *v;
+	uint32_t n, cap;
+};
+
+struct jfs_txn {
+	uint32_t tid;
+	enum jfs_tstate state;
+	struct jfs_jb *jb;		/* blocks to journal, in order */
+	uint32_t njb, jbcap;
+	struct jfs_u32v revoke;		/* blocks revoked (F7) */
+	struct jfs_u32v ordered;	/* inodes whose data goes first (F4) */
+	struct jfs_u32v freed;		/* blocks busy until commit (M4) */
+	uint32_t log_start;		/* first log block */
+	uint32_t crc;			/* F8: running crc32 of its log blocks */
+	uint32_t nlog;			/* log blocks written so far */
+	uint64_t commit_id;		/* bio id of the commit block */
+};
+
+/* Where jfs_out_block sends a block: the device, or a patch list (what a
+ * background action would have made durable, F15). */
+struct jfs_patch {
+	uint64_t off;			/* byte offset on the device */
+	uint32_t len;
+	uint32_t at;			/* offset in jfs_patches.bytes */
+};
+
+struct jfs_patches {
+	struct jfs_patch *p;
+	uint32_t n, cap;
+	uint32_t base;			/* patches before it belong to others */
+	uint8_t *bytes;
+	size_t nbytes, bcap;
+};
+
+/* A background group (F15). */
+struct jfs_bg_group {
+	uint32_t kind;			/* 0 commit, 1 page write-back */
+	uint32_t nchoices;
+	uint32_t first;			/* commit: index of choice 1 in bg_choice */
+	uint32_t page;			/* write-back: page slot */
+	uint64_t off;			/* write-back: device offset */
+};
+
+struct jfs_bg_choice {			/* patches [p0, p1) of bg_patches */
+	uint32_t p0, p1;
+	uint32_t subset;		/* delalloc inodes written back (bits) */
+};
+
+#define JFS_MAX_FD	1024u
+#define JFS_MAX_MAPS	256u
+
+struct jfs_fs {
+	const struct sim_env *env;
+	struct jfs_opts o;
+	struct jfs_geom g;
+	struct jfs_bdev dev;
+	uint64_t dev_bytes;
+	uint32_t pperblk;		/* block pointers per block */
+
+	/* buffers (M1) */
+	struct jfs_buf *bufs;		/* index 0 unused */
+	uint32_t nbufs, bufcap;
+	uint32_t *buf_of_blk;		/* nblocks entries */
+	struct jfs_u32v free_bufs;
+
+	/* pages (M3) */
+	struct jfs_page *pages;		/* index 0 unused */
+	uint32_t npages, pagecap;
+	struct jfs_u32v free_pages;
+
+	struct jfs_inode *ino;		/* ninodes entries */
+	uint32_t *busy;			/* M4: tid that freed the block, 0 */
+	uint32_t alloc_goal;		/* next block to try */
+	struct jfs_fd fd[JFS_MAX_FD];
+	struct jfs_map map[JFS_MAX_MAPS];
+
+	/* the journal */
+	struct jfs_txn txn[2];
+	struct jfs_txn *run;		/* the running transaction */
+	struct jfs_txn *commit;		/* the committing one, or NULL */
+	uint32_t head;			/* next log block (1 .. j_blocks-1) */
+	uint32_t tail;			/* oldest live log block (jsb s_start) */
+	uint32_t tail_seq;		/* its sequence (jsb s_sequence) */
+	uint32_t last_committed;	/* highest committed tid */
+	uint32_t max_txn;		/* blocks a transaction may journal */
+	uint32_t *cp_of_blk;		/* M5: checkpoint image index + 1 */
+	uint8_t **cp_img;		/* images by index */
+	uint32_t *cp_blk;		/* home block by index */
+	struct jfs_u32v cp_list;	/* indexes in use */
+	struct jfs_u32v cp_free;
+	uint32_t cp_cap;
+	struct jfs_u32v data_ios;	/* ids of ordered-data bios in flight */
+	struct jfs_u32v log_ios;	/* ids of journal bios in flight */
+	struct jfs_u32v wb_ios;		/* ids of write-back bios in flight */
+	uint64_t next_bio;
+	uint8_t *scratch;		/* one block */
+	uint8_t *scratch2;		/* one block */
+	uint64_t last_commit_clock;	/* for the commit timer */
+	uint64_t commit_interval;	/* cycles */
+
+	/* the dry mode of background what-ifs (F15): metadata writes go to
+	 * shadow copies, data writes and journal blocks to a patch list */
+	bool dry;
+	struct jfs_patches *out;	/* dry: where blocks go */
+	uint32_t *shadow_of_blk;	/* shadow index + 1 */
+	uint8_t **shadow;		/* shadow images */
+	uint32_t *shadow_blk;
+	uint32_t nshadow, shadow_cap;
+	uint32_t *dry_jb;		/* dry commit: extra metadata blocks */
+
+	/* background crash groups (F15), rebuilt when gen changes */
+	bool in_event;
+	uint64_t gen, bg_gen;
+	struct jfs_bg_group *bg;
+	uint32_t nbg, bgcap;
+	struct jfs_bg_choice *bgc;
+	uint32_t nbgc, bgccap;
+	struct jfs_patches bgp;
+	uint32_t max_subset_inodes;
+
+	/* costs and statistics */
+	uint64_t syscall_cycles, copy_cycles, bio_cycles, flush_cycles;
+	uint64_t *lat;			/* fsync/fdatasync/msync latencies */
+	uint32_t nlat, latcap;
+	uint64_t commits, checkpoints, bios, journal_blocks, failed_calls;
+	uint64_t failed_by_errno[8];
+	char ename[64];			/* scratch for messages */
+};
+
+/* ---- jfs_fs.c: buffers, allocation, inodes, directories, pages ---- */
+
+int jfs_fs_init(struct jfs_fs *fs, const struct sim_env *env, const struct jfs_opts *o,
+		uint32_t bsize, uint32_t nblocks, uint32_t ninodes, uint32_t jblocks);
+void jfs_fs_free(struct jfs_fs *fs);
+/* Write the formatted image straight to media (before the trace). */
+void jfs_mkfs_write(struct jfs_fs *fs, struct media *m);
+
+const uint8_t *jfs_meta_read(struct jfs_fs *fs, uint32_t blk);
+/* Get write access to metadata block BLK in the running txn (F5). */
+uint8_t *jfs_meta_write(struct jfs_fs *fs, uint32_t blk);
+uint8_t *jfs_inode_write(struct jfs_fs *fs, uint32_t ino);
+const uint8_t *jfs_inode_read(struct jfs_fs *fs, uint32_t ino);
+
+/* The block mapped at logical block LBLK (with JFS_UNWRITTEN), 0 a hole.
+ * With ALLOC, allocate a missing one (UNWRITTEN gives it that flag). */
+int jfs_bmap(struct jfs_fs *fs, uint32_t ino, uint64_t lblk, bool alloc,
+	     bool unwritten, uint32_t *pblk);
+/* Clear the unwritten flag of LBLK. */
+void jfs_bmap_set_written(struct jfs_fs *fs, uint32_t ino, uint64_t lblk);
+
+/* Write back INO's dirty pages (allocating delayed ones, F11).  WAIT
+ * waits for the bios.  In dry mode, to fs->out. */
+int jfs_writeback_inode(struct jfs_fs *fs, uint32_t ino, bool wait);
+bool jfs_inode_needs_alloc(struct jfs_fs *fs, uint32_t ino);
+
+/* The namespace events.  0, 1 (the call failed with an errno the trace
+ * recorded, counted in the report), or -1 with env->err set. */
+int jfs_do_event(struct jfs_fs *fs, const struct trace_event *ev);
+
+/* ---- jfs_journal.c ---- */
+
+/* Make a block journaled in the running transaction (M2, F5). */
+void jfs_journal_buf(struct jfs_fs *fs, uint32_t bufidx);
+void jfs_journal_page(struct jfs_fs *fs, uint32_t slot, uint32_t blk);
+/* A block was freed: revoke it if it was journaled (F7), mark it busy. */
+void jfs_journal_forget(struct jfs_fs *fs, uint32_t blk, bool meta);
+void jfs_journal_add_ordered(struct jfs_fs *fs, uint32_t ino);
+/* Before a handle that may journal up to NBLK blocks (start_this_handle). */
+int jfs_handle_start(struct jfs_fs *fs, uint32_t nblk);
+bool jfs_txn_empty(const struct jfs_txn *t);
+
+/* F3: one step of the committing transaction's state machine. */
+int jfs_commit_step(struct jfs_fs *fs);
+/* Commit the running transaction and wait for it (fsync, sync). */
+int jfs_commit_and_wait(struct jfs_fs *fs);
+/* F6: write back every checkpoint image, flush, move the tail. */
+int jfs_checkpoint(struct jfs_fs *fs);
+/* An empty flush bio (barrier only), waited for. */
+int jfs_flush_dev(struct jfs_fs *fs);
+
+/* Write one block (device offset OFF, BSIZE bytes) to the device (a bio,
+ * id returned in *id when id != NULL) or to the dry patch list. */
+int jfs_out_block(struct jfs_fs *fs, uint64_t off, const void *data, uint32_t flags,
+		  struct jfs_u32v *ios, const char *what);
+int jfs_wait_ios(struct jfs_fs *fs, struct jfs_u32v *ios);
+
+/* Dry commit of the running txn plus shadow blocks (F15). */
+int jfs_dry_commit(struct jfs_fs *fs);
+
+void jfs_u32v_push(struct jfs_u32v *v, uint32_t x);
+void jfs_patches_add(struct jfs_patches *p, uint64_t off, const void *data, uint32_t len);
+
+/* ---- jfs_model.c ---- */
+int jfs_errf(struct jfs_fs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void jfs_step(struct jfs_fs *fs, const char *what);
+
+#endif

@@ -1,0 +1,468 @@
+/*
+ * jfs_model.c — the filesystem model as the simulator sees it: its rules,
+ * its parameters, its events, its report and its crash groups.
+ *
+ * Method.  An ext4-like filesystem with a jbd2-like journal, written as a
+ * real byte image (jfs_int.h) on the machine's device.  The rules, cited
+ * in the code as Fn and listed with sources and tests in docs/semantics.md
+ * ("Filesystem"):
+ *
+ *   F1  The image is real: superblock, bitmaps, inode table, journal and
+ *       data blocks in the format of jfs_int.h; recovery and fsck read
+ *       only the crash image (jfs_recover.c).
+ *   F2  mkfs runs before the trace: the formatted image is durable at
+ *       point 0, with the journal empty (s_start = 1, sequence 1).
+ *   F3  A commit follows jbd2_journal_commit_transaction's order, one
+ *       state per step (jfs_journal.c): ordered data submitted; revoke,
+ *       descriptor and metadata blocks written; wait for the data; wait
+ *       for the journal blocks; the commit block with PREFLUSH|FUA, waited.
+ *   F4  data=ordered: the transaction's ordered inodes (those with blocks
+ *       newly allocated in it) have their dirty allocated pages written
+ *       and waited for before the commit block.
+ *   F5  One global running transaction: every metadata change of every
+ *       file joins it, so any commit (an unrelated fsync included) makes
+ *       every earlier metadata change durable.
+ *   F6  Checkpoint: committed blocks are written home only when the log
+ *       needs the space; then wait, flush (barrier), and only then the
+ *       journal superblock moves the tail (FUA with barrier).
+ *   F7  Revoke: a freed metadata block (or data=journal block) is revoked
+ *       in the running transaction; journaling it again cancels that;
+ *       recovery never replays a block from a transaction older than or
+ *       equal to its newest revoke.
+ *   F8  journal_checksum: tags carry crc32(sequence, block); the commit
+ *       block carries crc32 of every log block of its transaction.
+ *       journal_async_commit (implies journal_checksum): the commit block
+ *       is submitted after the ordered data completed but without
+ *       waiting for the journal blocks and without PREFLUSH/FUA, then one
+ *       flush; its checksum covers journal blocks, not ordered data.
+ *       Linux forbids it with data=ordered since 2014; it is accepted
+ *       here to show why.
+ *   F9  data=journal: file data is journaled with the metadata in the
+ *       running transaction at write() (delalloc is off, as ext4 forces);
+ *       fsync commits.
+ *   F10 fsync/fdatasync (ext4_sync_file): write back the file's dirty
+ *       pages and wait; if the inode changed in the running transaction
+ *       (fdatasync: its size or blocks changed) commit it, else flush
+ *       the device (barrier).  sync writes back every file, then commits
+ *       (or flushes).  O_SYNC/O_DSYNC write runs fsync/fdatasync after
+ *       each write; msync(MS_SYNC) runs fdatasync, MS_ASYNC nothing.
+ *       O_DIRECT writes the data and waits (no flush, no commit).
+ *   F11 delalloc: write() only dirties pages; blocks are allocated at
+ *       write-back, and i_disksize grows then (to the end of the written
+ *       block, at most i_size).  nodelalloc: write() allocates at once
+ *       (the inode joins the ordered list) and i_disksize follows i_size
+ *       for allocated blocks (ext4_da_should_update_i_disksize).
+ *   F12 auto_da_alloc (with delalloc): rename over an existing file
+ *       starts write-back (allocation) of the source first
+ *       (ext4_alloc_da_blocks in ext4_rename); truncating a file to zero
+ *       does it at close (EXT4_STATE_DA_ALLOC_CLOSE).  Neither waits.
+ *   F13 Recovery (fs/jbd2/recovery.c): PASS_SCAN from s_start expecting
+ *       s_sequence ends at the first block that is not a journal block of
+ *       the expected sequence, or at a commit whose checksum is bad;
+ *       PASS_REVOKE collects revokes; PASS_REPLAY writes the tagged
+ *       blocks of whole transactions home (into an overlay), unescaped,
+ *       skipping revoked ones and, with checksums, ones whose tag
+ *       checksum fails.  Then orphans (in use, no links) are freed.
+ *   F14 fsck: bitmaps agree with references, no block referenced twice or
+ *       outside the data area, entries name live inodes, link counts
+ *       match, sizes cover every written block.
+ *   F15 Background work (--background on): at every point between two
+ *       events the explorer may take (a) a commit of the running
+ *       transaction by the timer, after the flusher wrote back any subset
+ *       of the files that need allocation (delayed or unwritten blocks),
+ *       or (b) the write-back of any dirty page whose block is allocated.
+ *       (a) is one group whose choices are the subsets; each (b) is one
+ *       group.  A choice emits everything that work makes durable.
+ *   F16 nobarrier: no PREFLUSH/FUA on the commit block or the journal
+ *       superblock, no flushes.
+ *   F17 Without a block-queue model the device is write-through:
+ *       submitted = durable (jfs_bdev.c).
+ *   F18 data=writeback: no ordered data; metadata may commit before the
+ *       data it points to.
+ *   F19 A block freed by a transaction is not reused until that
+ *       transaction commits (ext4 frees blocks at commit).
+ *   F20 The commit timer: with --background on, an event that starts at
+ *       least jfs.commit_interval cycles (default commit= seconds at
+ *       3 GHz) after the last commit commits the running transaction
+ *       first.
+ *   F21 What the model rejects (exit 2) and what it records as the
+ *       system call's own failure: see docs/semantics.md.
+ *
+ * Notes:
+ *   - The failure-atomic unit of the filesystem is the device's (blockq/);
+ *     a journal block torn by the device is caught only with
+ *     journal_checksum (F8, F13), as in jbd2.
+ *   - Background work is explored as what the kernel could have done just
+ *     before the power cut (F15); a history in which background work ran
+ *     earlier and the trace then went on is not explored separately.
+ *   - DAX (the dax option) is not modelled yet: it is refused.
+ */
+#include "jfs_int.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../sim/crash.h"
+#include "../sim/media.h"
+
+const struct sim_param jfs_params[] = {
+	{ .name = "jfs.block_size", .kind = SIM_PARAM_SIZE, .def = 4096, .min = 1024,
+	  .max = 65536, .pow2 = true, .unit = "bytes",
+	  .help = "filesystem block (and page) size" },
+	{ .name = "jfs.blocks", .kind = SIM_PARAM_UINT, .def = 4096, .min = 64,
+	  .max = 1u << 30, .unit = "blocks",
+	  .help = "filesystem size; it must fit the device (disk.size or pmem.size)" },
+	{ .name = "jfs.inodes", .kind = SIM_PARAM_UINT, .def = 256, .min = 8,
+	  .max = 1u << 20, .unit = "inodes", .help = "inode table size" },
+	{ .name = "jfs.journal_blocks", .kind = SIM_PARAM_UINT, .def = 1024, .min = 16,
+	  .max = 1u << 20, .unit = "blocks",
+	  .help = "journal size; a transaction holds at most a quarter of it" },
+	{ .name = "jfs.commit_interval", .kind = SIM_PARAM_UINT, .def = 0, .min = 0,
+	  .max = UINT64_MAX, .unit = "cycles",
+	  .help = "commit timer; 0 = the commit= mount option at 3 GHz" },
+	{ .name = "jfs.syscall_cycles", .kind = SIM_PARAM_UINT, .def = 1000, .min = 0,
+	  .max = 1ull << 32, .unit = "cycles", .help = "cost of entering a file system call" },
+	{ .name = "jfs.copy_cycles", .kind = SIM_PARAM_UINT, .def = 1000, .min = 0,
+	  .max = 1ull << 32, .unit = "cycles", .help = "cost of copying 4 KiB into the page cache" },
+	{ .name = "jfs.bio_cycles", .kind = SIM_PARAM_UINT, .def = 20000, .min = 0,
+	  .max = 1ull << 32, .unit = "cycles",
+	  .help = "cost of one bio on the built-in write-through device (no blockq)" },
+	{ .name = "jfs.flush_cycles", .kind = SIM_PARAM_UINT, .def = 100000, .min = 0,
+	  .max = 1ull << 32, .unit = "cycles",
+	  .help = "cost of one flush on the built-in write-through device (no blockq)" },
+	{ .name = "jfs.bg_subset_inodes", .kind = SIM_PARAM_UINT, .def = 6, .min = 0,
+	  .max = 12, .unit = "inodes",
+	  .help = "background commit: files whose write-back subsets are enumerated "
+		  "(beyond them: none or all)" },
+	{ .name = NULL }
+};
+
+int jfs_errf(struct jfs_fs *fs, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(fs->env->err->msg, sizeof(fs->env->err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void jfs_step(struct jfs_fs *fs, const char *what)
+{
+	fs->gen++;
+	fs->env->step(fs->env->step_ctx, what);
+}
+
+/* ---- create, destroy ---- */
+
+static int jfs_create(void **self, const struct sim_env *env)
+{
+	struct jfs_fs *fs = calloc(1, sizeof(*fs));
+	const struct sim_config *c = env->cfg;
+	struct jfs_opts o;
+	char err[256];
+	uint64_t bs, nb;
+
+	*self = NULL;
+	if (!fs) {
+		snprintf(env->err->msg, sizeof(env->err->msg), "out of memory");
+		return -1;
+	}
+	fs->env = env;
+	jfs_opts_default(&o);
+	if (jfs_opts_parse(c->fs_opts, &o, err, sizeof(err))) {
+		jfs_errf(fs, "%s", err);
+		goto out_free;
+	}
+	if (o.dax) {
+		jfs_errf(fs, "the dax option is not modelled yet (fs_model/ has no DAX path)");
+		goto out_free;
+	}
+	if (o.data == JFS_DATA_JOURNAL)
+		o.delalloc = false;		/* F9, as ext4 forces */
+	bs = sim_param(c, "jfs.block_size");
+	nb = sim_param(c, "jfs.blocks");
+	if (!env->media || nb * bs > media_size(env->media)) {
+		jfs_errf(fs, "the filesystem (jfs.blocks=%" PRIu64 " x jfs.block_size=%" PRIu64
+			 ") does not fit the %" PRIu64 "-byte device", nb, bs,
+			 env->media ? media_size(env->media) : 0);
+		goto out_free;
+	}
+	fs->syscall_cycles = sim_param(c, "jfs.syscall_cycles");
+	fs->copy_cycles = sim_param(c, "jfs.copy_cycles");
+	fs->bio_cycles = sim_param(c, "jfs.bio_cycles");
+	fs->flush_cycles = sim_param(c, "jfs.flush_cycles");
+	fs->max_subset_inodes = (uint32_t)sim_param(c, "jfs.bg_subset_inodes");
+	fs->commit_interval = sim_param(c, "jfs.commit_interval");
+	if (!fs->commit_interval)
+		fs->commit_interval = (uint64_t)o.commit_s * 3000000000ull;
+	fs->next_bio = 1ull << 32;
+	if (jfs_fs_init(fs, env, &o, (uint32_t)bs, (uint32_t)nb,
+			(uint32_t)sim_param(c, "jfs.inodes"),
+			(uint32_t)sim_param(c, "jfs.journal_blocks")))
+		goto out_fini;
+	jfs_bdev_init(&fs->dev, env);
+	if (!fs->dev.ctx)
+		fs->dev.ctx = fs;
+	fs->dev_bytes = media_size(env->media);
+	jfs_mkfs_write(fs, env->media);		/* F2 */
+	*self = fs;
+	return 0;
+out_fini:
+	jfs_fs_free(fs);
+out_free:
+	free(fs);
+	return -1;
+}
+
+static void jfs_destroy(void *self)
+{
+	struct jfs_fs *fs = self;
+
+	if (!fs)
+		return;
+	jfs_fs_free(fs);
+	free(fs);
+}
+
+/* ---- events ---- */
+
+static int jfs_event(void *self, const struct trace_event *ev)
+{
+	struct jfs_fs *fs = self;
+	int r = 0;
+
+	fs->in_event = true;
+	fs->gen++;
+	if (fs->env->cfg->background && !jfs_txn_empty(fs->run) &&
+	    fs->env->clock->now - fs->last_commit_clock >= fs->commit_interval)
+		r = jfs_commit_and_wait(fs);		/* F20 */
+	if (!r)
+		r = jfs_do_event(fs, ev);
+	fs->in_event = false;
+	fs->gen++;
+	return r < 0 ? -1 : 0;
+}
+
+/* ---- report ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void jfs_report(void *self, FILE *out)
+{
+	struct jfs_fs *fs = self;
+	char opts[256];
+
+	jfs_opts_format(&fs->o, opts, sizeof(opts));
+	fprintf(out, "mount options: %s\n", opts);
+	fprintf(out, "device: %s\n", fs->dev.name);
+	fprintf(out, "transactions committed: %" PRIu64 "\n", fs->commits);
+	fprintf(out, "checkpoints: %" PRIu64 "\n", fs->checkpoints);
+	fprintf(out, "journal blocks written: %" PRIu64 "\n", fs->journal_blocks);
+	fprintf(out, "bios: %" PRIu64 "\n", fs->bios);
+	fprintf(out, "failed calls (recorded): %" PRIu64 "\n", fs->failed_calls);
+	fprintf(out, "fsync/fdatasync/msync calls: %" PRIu32 "\n", fs->nlat);
+	if (fs->nlat) {
+		qsort(fs->lat, fs->nlat, sizeof(*fs->lat), cmp_u64);
+		fprintf(out, "fsync/msync latency p50: %" PRIu64 " cycles\n",
+			fs->lat[(fs->nlat - 1) / 2]);
+		fprintf(out, "fsync/msync latency p99: %" PRIu64 " cycles\n",
+			fs->lat[(uint32_t)(((uint64_t)fs->nlat * 99 + 99) / 100) - 1]);
+	}
+}
+
+/* ---- background crash groups (F15) ---- */
+
+static void bg_group_push(struct jfs_fs *fs, struct jfs_bg_group g)
+{
+	if (fs->nbg == fs->bgcap) {
+		fs->bgcap = fs->bgcap ? fs->bgcap * 2 : 16;
+		fs->bg = realloc(fs->bg, fs->bgcap * sizeof(*fs->bg));
+		if (!fs->bg)
+			abort();
+	}
+	fs->bg[fs->nbg++] = g;
+}
+
+static void bg_choice_push(struct jfs_fs *fs, struct jfs_bg_choice c)
+{
+	if (fs->nbgc == fs->bgccap) {
+		fs->bgccap = fs->bgccap ? fs->bgccap * 2 : 16;
+		fs->bgc = realloc(fs->bgc, fs->bgccap * sizeof(*fs->bgc));
+		if (!fs->bgc)
+			abort();
+	}
+	fs->bgc[fs->nbgc++] = c;
+}
+
+/* One what-if: write back the inodes of D selected by SUBSET (ALL: every
+ * one), then commit.  Emits into fs->bgp; nothing else changes. */
+static int bg_dry(struct jfs_fs *fs, const uint32_t *d, uint32_t nd, uint32_t subset,
+		  bool all)
+{
+	uint32_t goal = fs->alloc_goal;
+	int r = 0;
+
+	fs->dry = true;
+	fs->out = &fs->bgp;
+	fs->bgp.base = fs->bgp.n;
+	for (uint32_t i = 0; i < nd && !r; i++)
+		if (all || (subset >> i & 1))
+			r = jfs_writeback_inode(fs, d[i], false);
+	if (!r)
+		r = jfs_dry_commit(fs);
+	for (uint32_t i = 0; i < fs->nshadow; i++)
+		fs->shadow_of_blk[fs->shadow_blk[i]] = 0;
+	fs->nshadow = 0;
+	fs->alloc_goal = goal;
+	fs->dry = false;
+	fs->out = NULL;
+	return r;
+}
+
+static void bg_build(struct jfs_fs *fs)
+{
+	uint32_t d[32], nd = 0, k, bs = fs->g.bsize;
+
+	fs->nbg = fs->nbgc = 0;
+	fs->bgp.n = 0;
+	fs->bgp.nbytes = 0;
+	fs->bg_gen = fs->gen;
+	if (!fs->env->cfg->background || fs->in_event)
+		return;
+	/* (a) the commit timer, after write-back of a subset of the files
+	 * that need allocation */
+	for (uint32_t i = 1; i <= fs->g.ninodes && nd < 32; i++)
+		if (fs->ino[i].ndirty && jfs_inode_needs_alloc(fs, i))
+			d[nd++] = i;
+	k = nd < fs->max_subset_inodes ? nd : fs->max_subset_inodes;
+	{
+		struct jfs_bg_group g = { .kind = 0, .nchoices = 1, .first = fs->nbgc };
+		for (uint32_t s = 0; s < (1u << k); s++) {
+			struct jfs_bg_choice c = { .p0 = fs->bgp.n, .subset = s };
+			if (bg_dry(fs, d, nd, s, false))
+				break;
+			c.p1 = fs->bgp.n;
+			if (c.p1 > c.p0) {
+				bg_choice_push(fs, c);
+				g.nchoices++;
+			}
+		}
+		if (nd > k) {
+			struct jfs_bg_choice c = { .p0 = fs->bgp.n, .subset = UINT32_MAX };
+			if (!bg_dry(fs, d, nd, 0, true)) {
+				c.p1 = fs->bgp.n;
+				bg_choice_push(fs, c);
+				g.nchoices++;
+			}
+		}
+		if (g.nchoices > 1)
+			bg_group_push(fs, g);
+	}
+	/* (b) write-back of each dirty page with an allocated, written block */
+	if (fs->o.data == JFS_DATA_JOURNAL)
+		return;
+	for (uint32_t i = 1; i <= fs->g.ninodes; i++) {
+		struct jfs_inode *in = &fs->ino[i];
+		uint64_t end = (in->size + bs - 1) / bs;
+		for (uint64_t pg = 0; in->ndirty && pg < in->npages && pg < end; pg++) {
+			uint32_t s = in->pages[pg], b;
+			if (!s || !(fs->pages[s].flags & JFS_PG_DIRTY))
+				continue;
+			if (jfs_bmap(fs, i, pg, false, false, &b) || !b || (b & JFS_UNWRITTEN))
+				continue;
+			bg_group_push(fs, (struct jfs_bg_group){ .kind = 1, .nchoices = 2,
+				.page = s, .off = (uint64_t)b * bs });
+		}
+	}
+}
+
+static struct jfs_fs *bg_fresh(const void *self)
+{
+	struct jfs_fs *fs = (struct jfs_fs *)self;	/* the cache is ours */
+
+	if (fs->bg_gen != fs->gen || !fs->gen)
+		bg_build(fs);
+	return fs;
+}
+
+static size_t jfs_ngroups(const void *self)
+{
+	return bg_fresh(self)->nbg;
+}
+
+static uint32_t jfs_nchoices(const void *self, size_t g)
+{
+	return bg_fresh(self)->bg[g].nchoices;
+}
+
+static void jfs_apply(const void *self, size_t g, uint32_t c, sim_emit_fn *emit, void *ctx)
+{
+	struct jfs_fs *fs = bg_fresh(self);
+	const struct jfs_bg_group *gr = &fs->bg[g];
+
+	if (c == 0)
+		return;
+	if (gr->kind == 1) {
+		emit(ctx, gr->off, fs->pages[gr->page].data, fs->g.bsize);
+		return;
+	}
+	{
+		const struct jfs_bg_choice *ch = &fs->bgc[gr->first + c - 1];
+		for (uint32_t i = ch->p0; i < ch->p1; i++)
+			emit(ctx, fs->bgp.p[i].off, fs->bgp.bytes + fs->bgp.p[i].at,
+			     fs->bgp.p[i].len);
+	}
+}
+
+static int jfs_describe(const void *self, size_t g, uint32_t c, char *buf, size_t len)
+{
+	struct jfs_fs *fs = bg_fresh(self);
+	const struct jfs_bg_group *gr = &fs->bg[g];
+
+	if (gr->kind == 1) {
+		const struct jfs_page *p = &fs->pages[gr->page];
+		return snprintf(buf, len, "background write-back of inode %" PRIu32 " page %"
+				PRIu32 ": %s", p->ino, p->pgno, c ? "done" : "not done");
+	}
+	if (c == 0)
+		return snprintf(buf, len, "background commit of transaction %" PRIu32
+				": not done", fs->run->tid);
+	{
+		const struct jfs_bg_choice *ch = &fs->bgc[gr->first + c - 1];
+		if (ch->subset == UINT32_MAX)
+			return snprintf(buf, len, "background commit of transaction %" PRIu32
+					" after write-back of every file", fs->run->tid);
+		return snprintf(buf, len, "background commit of transaction %" PRIu32
+				" after write-back of file subset 0x%" PRIx32, fs->run->tid,
+				ch->subset);
+	}
+}
+
+static const struct sim_crash_ops jfs_crash_ops = {
+	.ngroups = jfs_ngroups,
+	.nchoices = jfs_nchoices,
+	.apply = jfs_apply,
+	.describe = jfs_describe,
+};
+
+const struct sim_model_ops jfs_model_ops = {
+	.name = "jfs",
+	.event = jfs_event,
+	.report = jfs_report,
+	.destroy = jfs_destroy,
+	.crash = &jfs_crash_ops,
+};
+
+const struct sim_model_kind jfs_model_kind = {
+	.name = "fs_model",
+	.role = SIM_ROLE_FS,
+	.create = jfs_create,
+	.ops = &jfs_model_ops,
+};

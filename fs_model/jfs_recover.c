@@ -1,0 +1,828 @@
+/*
+ * jfs_recover.c — recovering a crash image and judging it: jbd2's three
+ * passes into an overlay, orphan cleanup, path lookups and fsck.
+ *
+ * Method (fs/jbd2/recovery.c, do_one_pass).  The image is never written:
+ * every block recovery would write goes to an overlay, and every later
+ * read looks there first.
+ *
+ *   PASS_SCAN    from the journal superblock's s_start, expecting
+ *                s_sequence: a block that is not a journal block (magic)
+ *                of the expected sequence ends the log; a descriptor's
+ *                tagged blocks are skipped; a commit block ends a
+ *                transaction — with journal_checksum, only if its crc32
+ *                over the transaction's log blocks matches, else the log
+ *                ends before it (F8, F13).
+ *   PASS_REVOKE  every revoke record of a complete transaction: block ->
+ *                the newest sequence that revoked it.
+ *   PASS_REPLAY  every tagged block of a complete transaction is written
+ *                home (unescaped) unless a revoke of an equal or newer
+ *                sequence covers it, or (with checksums) its tag's crc32
+ *                fails (jbd2 skips such a block and reports it).
+ *
+ * Then ext4's orphan cleanup: inodes in use with no links (files unlinked
+ * while open) are freed.
+ *
+ * Cost: O(journal blocks + replayed blocks) per load; the overlay and the
+ * revoke table are hash tables kept across loads (no allocation once
+ * warm).
+ */
+#include "jfs_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../sim/crc32.h"
+#include "../sim/media.h"
+
+struct jfs_hent {
+	uint32_t blk;
+	uint32_t gen;			/* == view gen: in use */
+	uint32_t val;			/* overlay slot, or revoke sequence */
+};
+
+struct jfs_hash {
+	struct jfs_hent *e;
+	uint32_t cap;			/* power of two */
+	uint32_t n;
+};
+
+struct jfs_view {
+	jfs_read_fn *read;
+	const void *img;
+	uint64_t img_bytes;
+	bool ok;
+	char why[160];
+	struct jfs_geom g;
+	uint32_t gen;			/* load generation (hash validity) */
+	struct jfs_hash ovh;		/* block -> overlay slot */
+	struct jfs_hash rvh;		/* block -> revoke sequence */
+	uint8_t *ov;			/* overlay blocks */
+	uint32_t nov, ovcap;
+	uint8_t *b1, *b2, *b3, *b4;	/* scratch blocks */
+	uint8_t *itc;			/* the last inode-table block read */
+	uint32_t itc_blk;		/* its number, 0 = none */
+	uint32_t bcap;			/* their size */
+	uint8_t *ref;			/* fsck: references per block */
+	uint32_t *links;		/* fsck: entries per inode */
+	uint32_t *subdirs;		/* fsck */
+	uint32_t *parent;		/* fsck: directory holding the entry */
+	uint32_t refcap, inocap;
+	unsigned replayed_tx, replayed_blocks;
+};
+
+void jfs_read_media(const void *media, uint64_t off, void *dst, size_t n)
+{
+	media_read(media, off, dst, n);
+}
+
+int jfs_view_create(struct jfs_view **out)
+{
+	struct jfs_view *v = calloc(1, sizeof(*v));
+
+	*out = v;
+	return v ? 0 : -ENOMEM;
+}
+
+void jfs_view_destroy(struct jfs_view *v)
+{
+	if (!v)
+		return;
+	free(v->ovh.e);
+	free(v->rvh.e);
+	free(v->ov);
+	free(v->b1);
+	free(v->b2);
+	free(v->b3);
+	free(v->b4);
+	free(v->itc);
+	free(v->ref);
+	free(v->links);
+	free(v->subdirs);
+	free(v->parent);
+	free(v);
+}
+
+/* ---- hash tables (keyed by block; generation-stamped, never cleared) ---- */
+
+static struct jfs_hent *h_find(struct jfs_hash *h, uint32_t gen, uint32_t blk, bool add)
+{
+	uint32_t i;
+
+	if (add && (h->n + 1) * 2 > h->cap) {
+		struct jfs_hash nh = { .cap = h->cap ? h->cap * 2 : 64 };
+		nh.e = calloc(nh.cap, sizeof(*nh.e));
+		if (!nh.e)
+			abort();
+		for (uint32_t k = 0; k < h->cap; k++)
+			if (h->e[k].gen == gen) {
+				struct jfs_hent *d = h_find(&nh, gen, h->e[k].blk, true);
+				d->val = h->e[k].val;
+			}
+		free(h->e);
+		*h = nh;
+	}
+	if (!h->cap)
+		return NULL;
+	for (i = (blk * 2654435761u) & (h->cap - 1);; i = (i + 1) & (h->cap - 1)) {
+		struct jfs_hent *e = &h->e[i];
+		if (e->gen != gen) {
+			if (!add)
+				return NULL;
+			e->gen = gen;
+			e->blk = blk;
+			e->val = 0;
+			h->n++;
+			return e;
+		}
+		if (e->blk == blk)
+			return e;
+	}
+}
+
+/* ---- reading through the overlay ---- */
+
+static void raw_read(struct jfs_view *v, uint32_t blk, uint8_t *dst)
+{
+	uint64_t off = (uint64_t)blk * v->g.bsize;
+
+	if (off + v->g.bsize > v->img_bytes) {
+		memset(dst, 0, v->g.bsize);
+		return;
+	}
+	v->read(v->img, off, dst, v->g.bsize);
+}
+
+/* Block BLK as recovered: in the overlay, or read into BUF. */
+static const uint8_t *vblk(struct jfs_view *v, uint32_t blk, uint8_t *buf)
+{
+	struct jfs_hent *e = h_find(&v->ovh, v->gen, blk, false);
+
+	if (e)
+		return v->ov + (size_t)e->val * v->g.bsize;
+	raw_read(v, blk, buf);
+	return buf;
+}
+
+/* A writable overlay copy of BLK. */
+static uint8_t *vwrite(struct jfs_view *v, uint32_t blk)
+{
+	struct jfs_hent *e = h_find(&v->ovh, v->gen, blk, false);
+
+	if (e)
+		return v->ov + (size_t)e->val * v->g.bsize;
+	if (v->nov == v->ovcap) {
+		v->ovcap = v->ovcap ? v->ovcap * 2 : 32;
+		v->ov = realloc(v->ov, (size_t)v->ovcap * v->g.bsize);
+		if (!v->ov)
+			abort();
+	}
+	e = h_find(&v->ovh, v->gen, blk, true);
+	e->val = v->nov++;
+	if (blk == v->itc_blk)
+		v->itc_blk = 0;
+	raw_read(v, blk, v->ov + (size_t)e->val * v->g.bsize);
+	return v->ov + (size_t)e->val * v->g.bsize;
+}
+
+/* ---- the three passes (F13) ---- */
+
+enum pass { PASS_SCAN, PASS_REVOKE, PASS_REPLAY };
+
+static uint32_t jnext(const struct jfs_view *v, uint32_t lb)
+{
+	return lb + 1 >= v->g.j_blocks ? 1 : lb + 1;
+}
+
+static uint32_t jblk(const struct jfs_view *v, uint32_t lb)
+{
+	return v->g.j_start + lb;
+}
+
+/* One pass from START expecting SEQ; for SCAN returns the first
+ * sequence that did not commit completely (*end). */
+static void do_one_pass(struct jfs_view *v, enum pass pass, uint32_t start, uint32_t seq,
+			uint32_t *end)
+{
+	uint32_t bs = v->g.bsize, lb = start, crc = 0, steps = 0;
+	uint32_t td = (bs - JFS_JHDR) / JFS_TAG_SIZE, rb = (bs - JFS_JHDR) / 8;
+	bool csum = v->g.features & JFS_FEAT_CSUM;
+
+	for (;;) {
+		const uint8_t *h;
+		uint32_t type, n;
+
+		if (pass != PASS_SCAN && seq == *end)
+			break;
+		if (++steps > v->g.j_blocks)
+			break;			/* the whole log seen once */
+		raw_read(v, jblk(v, lb), v->b1);
+		h = v->b1;
+		if (jfs_get32(h) != JFS_JMAGIC || jfs_get32(h + 8) != seq)
+			break;
+		type = jfs_get32(h + 4);
+		n = jfs_get32(h + 12);
+		if (type == JFS_JT_DESC) {
+			uint32_t dlb;
+			if (n == 0 || n > td)
+				break;
+			memcpy(v->b2, v->b1, bs);		/* keep the tags */
+			if (pass == PASS_SCAN && csum)
+				crc = crc32_update(crc, v->b2, bs);
+			dlb = jnext(v, lb);
+			for (uint32_t i = 0; i < n; i++, dlb = jnext(v, dlb)) {
+				const uint8_t *tag = v->b2 + JFS_JHDR + JFS_TAG_SIZE * i;
+				uint64_t blk = jfs_get64(tag);
+				uint32_t fl = jfs_get32(tag + 8);
+				struct jfs_hent *r;
+				uint8_t *dst;
+
+				if (pass == PASS_SCAN) {
+					if (csum) {
+						raw_read(v, jblk(v, dlb), v->b3);
+						crc = crc32_update(crc, v->b3, bs);
+					}
+					continue;
+				}
+				if (pass != PASS_REPLAY || blk >= v->g.nblocks)
+					continue;
+				r = h_find(&v->rvh, v->gen, (uint32_t)blk, false);
+				if (r && r->val >= seq)
+					continue;	/* F7: revoked */
+				raw_read(v, jblk(v, dlb), v->b3);
+				if (csum && jfs_get32(tag + 12) != jfs_tag_csum(seq, v->b3, bs))
+					continue;	/* jbd2: block skipped */
+				if (fl & JFS_TAG_ESCAPE)
+					jfs_put32(v->b3, JFS_JMAGIC);
+				dst = vwrite(v, (uint32_t)blk);
+				memcpy(dst, v->b3, bs);
+				v->replayed_blocks++;
+			}
+			lb = dlb;
+			continue;
+		}
+		if (type == JFS_JT_REVOKE) {
+			if (n > rb)
+				break;
+			if (pass == PASS_SCAN && csum)
+				crc = crc32_update(crc, v->b1, bs);
+			if (pass == PASS_REVOKE)
+				for (uint32_t i = 0; i < n; i++) {
+					uint64_t blk = jfs_get64(h + JFS_JHDR + 8 * i);
+					struct jfs_hent *r;
+					if (blk >= v->g.nblocks)
+						continue;
+					r = h_find(&v->rvh, v->gen, (uint32_t)blk, true);
+					if (r->val < seq)
+						r->val = seq;
+				}
+			lb = jnext(v, lb);
+			continue;
+		}
+		if (type == JFS_JT_COMMIT) {
+			if (pass == PASS_SCAN && csum &&
+			    (jfs_get32(h + 12) != 1 || jfs_get32(h + 16) != crc))
+				break;			/* F8: a bad checksum ends the log */
+			if (pass == PASS_REPLAY)
+				v->replayed_tx++;
+			crc = 0;
+			seq++;
+			lb = jnext(v, lb);
+			if (pass == PASS_SCAN)
+				*end = seq;
+			continue;
+		}
+		break;
+	}
+}
+
+/* ---- inodes through the view ---- */
+
+/* Inodes are read through a one-block cache: scans of the table read
+ * each block once (measured: recovery of a 256-inode image went from
+ * 1 MiB to 16 KiB of image reads). */
+static const uint8_t *vinode(struct jfs_view *v, uint32_t ino, uint8_t *buf)
+{
+	uint64_t b = (uint64_t)ino * JFS_INODE_SIZE;
+	uint32_t blk = v->g.it_start + (uint32_t)(b / v->g.bsize);
+	struct jfs_hent *e = h_find(&v->ovh, v->gen, blk, false);
+
+	(void)buf;
+	if (e)
+		return v->ov + (size_t)e->val * v->g.bsize + b % v->g.bsize;
+	if (v->itc_blk != blk) {
+		raw_read(v, blk, v->itc);
+		v->itc_blk = blk;
+	}
+	return v->itc + b % v->g.bsize;
+}
+
+static uint8_t *vinode_w(struct jfs_view *v, uint32_t ino)
+{
+	uint64_t b = (uint64_t)ino * JFS_INODE_SIZE;
+	return vwrite(v, v->g.it_start + (uint32_t)(b / v->g.bsize)) + b % v->g.bsize;
+}
+
+static bool vbit(struct jfs_view *v, uint32_t start, uint32_t bit)
+{
+	uint32_t per = v->g.bsize * 8;
+	const uint8_t *b = vblk(v, start + bit / per, v->b4);
+	return b[(bit % per) / 8] >> (bit % 8) & 1;
+}
+
+static void vbit_clear(struct jfs_view *v, uint32_t start, uint32_t bit)
+{
+	uint32_t per = v->g.bsize * 8;
+	uint8_t *b = vwrite(v, start + bit / per);
+	b[(bit % per) / 8] &= (uint8_t)~(1u << (bit % 8));
+}
+
+/* The pointer of logical block L of the inode INODE (a copy). */
+static uint32_t vbmap(struct jfs_view *v, const uint8_t *inode, uint64_t l)
+{
+	uint32_t P = v->g.bsize / 4, ind;
+
+	if (l < JFS_NDIRECT)
+		return jfs_get32(inode + JFS_I_BLOCK + 4 * l);
+	l -= JFS_NDIRECT;
+	if (l < P) {
+		ind = jfs_get32(inode + JFS_I_IND);
+	} else {
+		l -= P;
+		if (l >= (uint64_t)P * P)
+			return 0;
+		ind = jfs_get32(inode + JFS_I_DIND);
+		if (!ind || ind >= v->g.nblocks)
+			return 0;
+		ind = jfs_get32(vblk(v, ind, v->b4) + 4 * (l / P));
+		l %= P;
+	}
+	if (!ind || ind >= v->g.nblocks)
+		return 0;
+	return jfs_get32(vblk(v, ind, v->b4) + 4 * l);
+}
+
+/* Call FN for every block INODE references (data, indirect, xattr). */
+typedef void blk_fn(struct jfs_view *v, void *ctx, uint32_t blk, uint64_t lblk, bool meta);
+
+static void for_each_block(struct jfs_view *v, const uint8_t *inode, blk_fn *fn, void *ctx)
+{
+	uint32_t P = v->g.bsize / 4, ind, dind, x;
+	uint8_t *ib = v->b3;
+
+	for (uint32_t i = 0; i < JFS_NDIRECT; i++)
+		if ((x = jfs_get32(inode + JFS_I_BLOCK + 4 * i)))
+			fn(v, ctx, x, i, false);
+	ind = jfs_get32(inode + JFS_I_IND);
+	if (ind) {
+		fn(v, ctx, ind, UINT64_MAX, true);
+		if (ind < v->g.nblocks) {
+			memcpy(ib, vblk(v, ind, v->b4), v->g.bsize);
+			for (uint32_t i = 0; i < P; i++)
+				if ((x = jfs_get32(ib + 4 * i)))
+					fn(v, ctx, x, JFS_NDIRECT + i, false);
+		}
+	}
+	dind = jfs_get32(inode + JFS_I_DIND);
+	if (dind) {
+		fn(v, ctx, dind, UINT64_MAX, true);
+		if (dind < v->g.nblocks) {
+			uint8_t *db = malloc(v->g.bsize);
+			if (!db)
+				abort();
+			memcpy(db, vblk(v, dind, v->b4), v->g.bsize);
+			for (uint32_t j = 0; j < P; j++) {
+				uint32_t i2 = jfs_get32(db + 4 * j);
+				if (!i2)
+					continue;
+				fn(v, ctx, i2, UINT64_MAX, true);
+				if (i2 >= v->g.nblocks)
+					continue;
+				memcpy(ib, vblk(v, i2, v->b4), v->g.bsize);
+				for (uint32_t i = 0; i < P; i++)
+					if ((x = jfs_get32(ib + 4 * i)))
+						fn(v, ctx, x, JFS_NDIRECT + P +
+						   (uint64_t)j * P + i, false);
+			}
+			free(db);
+		}
+	}
+	if ((x = jfs_get32(inode + JFS_I_XATTR)))
+		fn(v, ctx, x, UINT64_MAX, true);
+}
+
+static void free_one(struct jfs_view *v, void *ctx, uint32_t blk, uint64_t l, bool meta)
+{
+	(void)ctx;
+	(void)l;
+	(void)meta;
+	blk &= JFS_BLKMASK;
+	if (blk >= v->g.data_start && blk < v->g.nblocks)
+		vbit_clear(v, v->g.bbm_start, blk);
+}
+
+/* ext4_orphan_cleanup: inodes in use with no links are freed. */
+static void orphan_cleanup(struct jfs_view *v)
+{
+	uint8_t ino_copy[JFS_INODE_SIZE];
+
+	for (uint32_t i = JFS_ROOT_INO + 1; i <= v->g.ninodes; i++) {
+		const uint8_t *in = vinode(v, i, v->b2);
+		if (!jfs_get16(in + JFS_I_MODE) || jfs_get16(in + JFS_I_LINKS))
+			continue;
+		memcpy(ino_copy, in, JFS_INODE_SIZE);
+		for_each_block(v, ino_copy, free_one, NULL);
+		memset(vinode_w(v, i), 0, JFS_INODE_SIZE);
+		vbit_clear(v, v->g.ibm_start, i);
+	}
+}
+
+int jfs_view_load(struct jfs_view *v, jfs_read_fn *read, const void *img, uint64_t img_bytes)
+{
+	uint8_t sb[4 * JFS_SB_NWORDS];
+	uint32_t start, seq, end;
+
+	v->read = read;
+	v->img = img;
+	v->img_bytes = img_bytes;
+	v->ok = false;
+	v->gen++;
+	if (!v->gen)
+		v->gen = 1;			/* 0 marks free hash slots */
+	v->ovh.n = 0;
+	v->rvh.n = 0;
+	v->nov = 0;
+	v->itc_blk = 0;
+	v->replayed_tx = v->replayed_blocks = 0;
+	if (img_bytes < sizeof(sb)) {
+		snprintf(v->why, sizeof(v->why), "the image is too small for a superblock");
+		return -1;
+	}
+	read(img, 0, sb, sizeof(sb));
+	if (jfs_geom_decode(&v->g, sb, img_bytes)) {
+		snprintf(v->why, sizeof(v->why), "no valid superblock at block 0");
+		return -1;
+	}
+	if (v->bcap < v->g.bsize) {
+		free(v->b1);
+		free(v->b2);
+		free(v->b3);
+		free(v->b4);
+		v->b1 = malloc(v->g.bsize);
+		v->b2 = malloc(v->g.bsize);
+		v->b3 = malloc(v->g.bsize);
+		v->b4 = malloc(v->g.bsize);
+		free(v->itc);
+		v->itc = malloc(v->g.bsize);
+		if (!v->b1 || !v->b2 || !v->b3 || !v->b4 || !v->itc)
+			abort();
+		v->bcap = v->g.bsize;
+		/* the overlay's block size may have changed */
+		free(v->ov);
+		v->ov = NULL;
+		v->ovcap = 0;
+	}
+	raw_read(v, v->g.j_start, v->b1);
+	if (jfs_get32(v->b1 + 4 * JFS_JSB_MAGIC) != JFS_JMAGIC ||
+	    jfs_get32(v->b1 + 4 * JFS_JSB_TYPE) != JFS_JT_SB) {
+		snprintf(v->why, sizeof(v->why), "no valid journal superblock at block %" PRIu32,
+			 v->g.j_start);
+		return -1;
+	}
+	start = jfs_get32(v->b1 + 4 * JFS_JSB_START);
+	seq = jfs_get32(v->b1 + 4 * JFS_JSB_SEQUENCE);
+	v->ok = true;
+	if (start && start < v->g.j_blocks) {
+		end = seq;
+		do_one_pass(v, PASS_SCAN, start, seq, &end);
+		if (end != seq) {
+			do_one_pass(v, PASS_REVOKE, start, seq, &end);
+			do_one_pass(v, PASS_REPLAY, start, seq, &end);
+		}
+	}
+	orphan_cleanup(v);
+	return 0;
+}
+
+unsigned jfs_view_replayed(const struct jfs_view *v, unsigned *blocks)
+{
+	if (blocks)
+		*blocks = v->replayed_blocks;
+	return v->replayed_tx;
+}
+
+/* ---- lookups ---- */
+
+static uint32_t vdir_find(struct jfs_view *v, uint32_t dir, const char *name, size_t len)
+{
+	uint8_t inode[JFS_INODE_SIZE];
+	uint64_t size;
+	uint32_t per = v->g.bsize / JFS_DIRENT;
+
+	memcpy(inode, vinode(v, dir, v->b2), JFS_INODE_SIZE);
+	size = jfs_get64(inode + JFS_I_SIZE);
+	for (uint64_t l = 0; l < size / v->g.bsize; l++) {
+		uint32_t b = vbmap(v, inode, l) & JFS_BLKMASK;
+		const uint8_t *d;
+		if (!b || b >= v->g.nblocks)
+			continue;
+		d = vblk(v, b, v->b1);
+		for (uint32_t k = 0; k < per; k++) {
+			const uint8_t *e = d + k * JFS_DIRENT;
+			if (jfs_get32(e) && jfs_get16(e + 4) == len && !memcmp(e + 8, name, len))
+				return jfs_get32(e);
+		}
+	}
+	return 0;
+}
+
+static uint32_t vlookup(struct jfs_view *v, const char *path)
+{
+	uint32_t cur = JFS_ROOT_INO;
+	const char *p = path;
+
+	if (!v->ok || *p != '/')
+		return 0;
+	for (;;) {
+		const char *e;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			return cur;
+		e = p;
+		while (*e && *e != '/')
+			e++;
+		n = (size_t)(e - p);
+		if (cur == 0 || cur > v->g.ninodes ||
+		    jfs_get16(vinode(v, cur, v->b2) + JFS_I_MODE) != JFS_T_DIR)
+			return 0;
+		if (n == 1 && *p == '.')
+			;
+		else if (n == 2 && p[0] == '.' && p[1] == '.')
+			cur = jfs_get32(vinode(v, cur, v->b2) + JFS_I_PARENT);
+		else if (n > JFS_NAME_MAX || !(cur = vdir_find(v, cur, p, n)))
+			return 0;
+		if (cur > v->g.ninodes)
+			return 0;
+		p = e;
+	}
+}
+
+/* Stream the content of INO: crc32 and an optional copy. */
+static uint64_t vcontent(struct jfs_view *v, uint32_t ino, uint32_t *crc, uint8_t *buf,
+			 size_t n)
+{
+	uint8_t inode[JFS_INODE_SIZE];
+	uint64_t size, done = 0;
+	uint32_t c = 0, bs = v->g.bsize;
+
+	memcpy(inode, vinode(v, ino, v->b2), JFS_INODE_SIZE);
+	size = jfs_get64(inode + JFS_I_SIZE);
+	if (jfs_get16(inode + JFS_I_MODE) == JFS_T_DIR)
+		size = 0;			/* a directory's content is not its data */
+	for (uint64_t l = 0; done < size; l++) {
+		uint32_t b = vbmap(v, inode, l);
+		uint64_t k = size - done < bs ? size - done : bs;
+		const uint8_t *d;
+		if (!b || (b & JFS_UNWRITTEN) || b >= v->g.nblocks) {
+			memset(v->b1, 0, bs);
+			d = v->b1;
+		} else {
+			d = vblk(v, b, v->b1);
+		}
+		c = crc32_update(c, d, (size_t)k);
+		if (buf && done < n)
+			memcpy(buf + done, d, (size_t)(n - done < k ? n - done : k));
+		done += k;
+	}
+	if (crc)
+		*crc = c;
+	return size;
+}
+
+int jfs_view_lookup(struct jfs_view *v, const char *path, char *out, size_t outlen)
+{
+	uint32_t ino = vlookup(v, path), crc;
+	uint64_t size;
+	int n;
+
+	if (!ino || !jfs_get16(vinode(v, ino, v->b2) + JFS_I_MODE))
+		n = snprintf(out, outlen, "absent");
+	else {
+		size = vcontent(v, ino, &crc, NULL, 0);
+		n = snprintf(out, outlen, "%" PRIu64 ":%08" PRIx32, size, crc);
+	}
+	return n < 0 || (size_t)n >= outlen ? -1 : n;
+}
+
+int64_t jfs_view_read_file(struct jfs_view *v, const char *path, void *buf, size_t n)
+{
+	uint32_t ino = vlookup(v, path);
+
+	if (!ino || !jfs_get16(vinode(v, ino, v->b2) + JFS_I_MODE))
+		return -1;
+	return (int64_t)vcontent(v, ino, NULL, buf, n);
+}
+
+/* ---- fsck (F14) ---- */
+
+struct fsck_ctx {
+	jfs_problem_fn *fn;
+	void *ctx;
+	unsigned n;
+	uint32_t ino;
+	uint32_t type;
+	uint64_t size;
+};
+
+static void problem(struct fsck_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(struct fsck_ctx *c, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	c->n++;
+	if (!c->fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->fn(c->ctx, msg);
+}
+
+static void ref_one(struct jfs_view *v, void *ctx, uint32_t blk, uint64_t l, bool meta)
+{
+	struct fsck_ctx *c = ctx;
+	uint32_t b = blk & JFS_BLKMASK;
+
+	if (meta && (blk & JFS_UNWRITTEN))
+		problem(c, "inode %" PRIu32 ": metadata block pointer %" PRIu32 " is marked "
+			"unwritten", c->ino, b);
+	if (b < v->g.data_start || b >= v->g.nblocks) {
+		problem(c, "inode %" PRIu32 ": block %" PRIu32 " is outside the data area",
+			c->ino, b);
+		return;
+	}
+	if (v->ref[b])
+		problem(c, "block %" PRIu32 " is referenced twice (again by inode %" PRIu32 ")",
+			b, c->ino);
+	v->ref[b] = 1;
+	if (!meta && c->type == JFS_T_REG && !(blk & JFS_UNWRITTEN) &&
+	    l * v->g.bsize >= c->size)
+		problem(c, "inode %" PRIu32 ": written block %" PRIu32 " at logical block %"
+			PRIu64 " lies beyond its size %" PRIu64, c->ino, b, l, c->size);
+}
+
+unsigned jfs_view_fsck(struct jfs_view *v, jfs_problem_fn *fn, void *ctx)
+{
+	struct fsck_ctx c = { .fn = fn, .ctx = ctx };
+	uint8_t inode[JFS_INODE_SIZE];
+	uint32_t per = 0;
+
+	if (!v->ok) {
+		problem(&c, "no filesystem: %s", v->why);
+		return c.n;
+	}
+	per = v->g.bsize / JFS_DIRENT;
+	if (v->refcap < v->g.nblocks) {
+		free(v->ref);
+		v->ref = malloc(v->g.nblocks);
+		if (!v->ref)
+			abort();
+		v->refcap = v->g.nblocks;
+	}
+	if (v->inocap < v->g.ninodes + 1) {
+		free(v->links);
+		free(v->subdirs);
+		free(v->parent);
+		v->links = malloc((v->g.ninodes + 1) * sizeof(uint32_t));
+		v->subdirs = malloc((v->g.ninodes + 1) * sizeof(uint32_t));
+		v->parent = malloc((v->g.ninodes + 1) * sizeof(uint32_t));
+		if (!v->links || !v->subdirs || !v->parent)
+			abort();
+		v->inocap = v->g.ninodes + 1;
+	}
+	memset(v->ref, 0, v->g.nblocks);
+	memset(v->links, 0, (v->g.ninodes + 1) * sizeof(uint32_t));
+	memset(v->subdirs, 0, (v->g.ninodes + 1) * sizeof(uint32_t));
+	memset(v->parent, 0, (v->g.ninodes + 1) * sizeof(uint32_t));
+
+	/* inodes, their blocks, and directory entries */
+	for (uint32_t i = 1; i <= v->g.ninodes; i++) {
+		uint32_t mode;
+		bool used;
+
+		memcpy(inode, vinode(v, i, v->b2), JFS_INODE_SIZE);
+		mode = jfs_get16(inode + JFS_I_MODE);
+		used = vbit(v, v->g.ibm_start, i);
+		if (mode && !used)
+			problem(&c, "inode %" PRIu32 " is in use but free in the inode bitmap", i);
+		if (!mode && used)
+			problem(&c, "inode %" PRIu32 " is marked in the inode bitmap but free", i);
+		if (!mode)
+			continue;
+		if (mode > JFS_T_LNK) {
+			problem(&c, "inode %" PRIu32 " has a bad type %" PRIu32, i, mode);
+			continue;
+		}
+		c.ino = i;
+		c.type = mode;
+		c.size = jfs_get64(inode + JFS_I_SIZE);
+		for_each_block(v, inode, ref_one, &c);
+		if (mode == JFS_T_DIR) {
+			if (c.size % v->g.bsize)
+				problem(&c, "directory %" PRIu32 ": size %" PRIu64 " is not a "
+					"multiple of the block size", i, c.size);
+			for (uint64_t l = 0; l < c.size / v->g.bsize; l++) {
+				uint32_t b = vbmap(v, inode, l) & JFS_BLKMASK;
+				const uint8_t *d;
+				if (!b || b < v->g.data_start || b >= v->g.nblocks) {
+					problem(&c, "directory %" PRIu32 ": block %" PRIu64
+						" is missing", i, l);
+					continue;
+				}
+				d = vblk(v, b, v->b1);
+				for (uint32_t k = 0; k < per; k++) {
+					const uint8_t *e = d + k * JFS_DIRENT;
+					uint32_t t = jfs_get32(e), nl = jfs_get16(e + 4);
+					const uint8_t *ci;
+					if (!t)
+						continue;
+					if (t > v->g.ninodes || nl == 0 || nl > JFS_NAME_MAX) {
+						problem(&c, "directory %" PRIu32 ": a bad entry "
+							"(inode %" PRIu32 ", name length %" PRIu32 ")",
+							i, t, nl);
+						continue;
+					}
+					ci = vinode(v, t, v->b4);
+					if (!jfs_get16(ci + JFS_I_MODE)) {
+						problem(&c, "directory %" PRIu32 ": entry '%.*s' names "
+							"free inode %" PRIu32, i, (int)nl,
+							(const char *)e + 8, t);
+						continue;
+					}
+					if (jfs_get16(ci + JFS_I_MODE) != e[6])
+						problem(&c, "directory %" PRIu32 ": entry '%.*s' has "
+							"the wrong type", i, (int)nl,
+							(const char *)e + 8);
+					v->links[t]++;
+					if (jfs_get16(ci + JFS_I_MODE) == JFS_T_DIR) {
+						v->subdirs[i]++;
+						v->parent[t] = i;
+					}
+				}
+			}
+		} else if (mode == JFS_T_LNK && (c.size == 0 || c.size > v->g.bsize)) {
+			problem(&c, "symlink %" PRIu32 ": bad size %" PRIu64, i, c.size);
+		}
+	}
+	/* link counts */
+	for (uint32_t i = 1; i <= v->g.ninodes; i++) {
+		uint32_t mode, links;
+
+		memcpy(inode, vinode(v, i, v->b2), JFS_INODE_SIZE);
+		mode = jfs_get16(inode + JFS_I_MODE);
+		if (!mode || mode > JFS_T_LNK)
+			continue;
+		links = jfs_get16(inode + JFS_I_LINKS);
+		if (mode == JFS_T_DIR) {
+			uint32_t want = i == JFS_ROOT_INO ? 0 : 1;
+			if (v->links[i] != want)
+				problem(&c, "directory %" PRIu32 " has %" PRIu32 " entries naming "
+					"it (want %" PRIu32 ")", i, v->links[i], want);
+			if (links != 2 + v->subdirs[i])
+				problem(&c, "directory %" PRIu32 ": link count %" PRIu32 ", want %"
+					PRIu32, i, links, 2 + v->subdirs[i]);
+			if (i != JFS_ROOT_INO && v->links[i] == 1 &&
+			    jfs_get32(inode + JFS_I_PARENT) != v->parent[i])
+				problem(&c, "directory %" PRIu32 ": parent %" PRIu32 " but its "
+					"entry is in %" PRIu32, i, jfs_get32(inode + JFS_I_PARENT),
+					v->parent[i]);
+		} else if (links != v->links[i]) {
+			problem(&c, "inode %" PRIu32 ": link count %" PRIu32 " but %" PRIu32
+				" directory entries", i, links, v->links[i]);
+		}
+	}
+	/* the block bitmap, one bitmap block read per 8 * bsize blocks */
+	for (uint32_t b = 0, bits = v->g.bsize * 8; b < v->g.nblocks; b++) {
+		const uint8_t *bm;
+		bool used, want;
+		if (b % bits == 0)
+			memcpy(v->b3, vblk(v, v->g.bbm_start + b / bits, v->b4), v->g.bsize);
+		bm = v->b3;
+		used = bm[(b % bits) / 8] >> (b % 8) & 1;
+		want = b < v->g.data_start || v->ref[b];
+		if (used && !want)
+			problem(&c, "block %" PRIu32 " is marked in the block bitmap but "
+				"unreferenced", b);
+		else if (!used && want)
+			problem(&c, "block %" PRIu32 " is in use but free in the block bitmap", b);
+	}
+	return c.n;
+}

@@ -1,0 +1,703 @@
+/*
+ * check_fs_model.c — unit tests of fs_model/: mkfs and recovery of the
+ * real image, the namespace events, fsync/commit, revoke, checkpoint and
+ * wrap-around, checksums, fsck, the background crash groups, and the
+ * litmus traces of tests/litmus/fs/ (each run here through a machine of
+ * blockq/ + fs_model/ with its own small `outcomes`, so the expected sets
+ * are checked before the simulator wires file: observations).
+ */
+#include <check.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blockq/blockq.h"
+#include "fs_model/jfs.h"
+#include "fs_model/jfs_int.h"
+#include "sim/config.h"
+#include "sim/crc32.h"
+#include "sim/explore.h"
+#include "sim/media.h"
+#include "traces/trace.h"
+
+/* ---- a machine: media, blockq (optional), fs_model ---- */
+
+#define MAX_PATHS 8
+
+struct mach {
+	struct sim_config cfg;
+	struct sim_clock clock;
+	struct sim_err err;
+	struct media *media;
+	struct sim_env env;
+	void *bq;
+	void *fs;
+	bool use_bq;
+	struct sim_explorer *x;
+	struct jfs_view *view;
+	const char *paths[MAX_PATHS];
+	unsigned npaths;
+	bool at_all;
+	bool collect;			/* explore at crash points */
+	char **lines;
+	size_t nlines, cap;
+	uint64_t states;
+	unsigned fsck_bad;		/* states whose image failed fsck */
+	char fsck_first[300];
+	uint64_t points;
+};
+
+static void add_line(struct mach *m, const char *l)
+{
+	for (size_t i = 0; i < m->nlines; i++)
+		if (!strcmp(m->lines[i], l))
+			return;
+	if (m->nlines == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 16;
+		m->lines = realloc(m->lines, m->cap * sizeof(*m->lines));
+	}
+	m->lines[m->nlines++] = strdup(l);
+}
+
+static void img_read(const void *img, uint64_t off, void *dst, size_t n)
+{
+	sim_image_read(img, off, dst, n);
+}
+
+static void first_problem(void *ctx, const char *p)
+{
+	struct mach *m = ctx;
+	if (!m->fsck_first[0])
+		snprintf(m->fsck_first, sizeof(m->fsck_first), "%s", p);
+}
+
+static int on_state(void *ctx, const struct sim_state *st)
+{
+	struct mach *m = ctx;
+	char line[1024] = "", val[64];
+
+	m->states++;
+	jfs_view_load(m->view, img_read, st->image, sim_image_size(st->image));
+	for (unsigned i = 0; i < m->npaths; i++) {
+		ck_assert_int_gt(jfs_view_lookup(m->view, m->paths[i], val, sizeof(val)), 0);
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), "%sfile:%s=%s",
+			 i ? " " : "", m->paths[i], val);
+	}
+	add_line(m, line);
+	if (jfs_view_fsck(m->view, first_problem, m))
+		m->fsck_bad++;
+	return 0;
+}
+
+static void explore_here(struct mach *m)
+{
+	struct sim_crash_source src[2];
+	size_t n = 0;
+	struct sim_states_policy pol = { .mode = SIM_STATES_EXHAUSTIVE, .max_states = 1000000 };
+	struct sim_point_result res;
+	char err[256];
+
+	if (m->bq && bq_model_kind.ops->crash)
+		src[n++] = (struct sim_crash_source){ bq_model_kind.ops->crash, m->bq };
+	if (m->fs)
+		src[n++] = (struct sim_crash_source){ jfs_model_ops.crash, m->fs };
+	ck_assert_msg(sim_explore(m->x, m->media, src, n, &pol, m->points, on_state, m, &res,
+				  err, sizeof(err)) == 0, "%s", err);
+}
+
+static void on_step(void *ctx, const char *what)
+{
+	struct mach *m = ctx;
+	(void)what;
+	m->points++;
+	if (m->collect && m->at_all)
+		explore_here(m);
+}
+
+static void mach_init(struct mach *m)
+{
+	memset(m, 0, sizeof(*m));
+	sim_config_init(&m->cfg);
+	m->use_bq = true;
+	ck_assert_int_eq(sim_explorer_create(&m->x), 0);
+	ck_assert_int_eq(jfs_view_create(&m->view), 0);
+}
+
+static void mach_set(struct mach *m, const char *k, const char *v)
+{
+	char err[256];
+	ck_assert_msg(sim_config_set(&m->cfg, k, v, SIM_FROM_FLAG, err, sizeof(err)) == 0,
+		      "%s=%s: %s", k, v, err);
+}
+
+/* Make the models; returns 0, or -1 with m->err set. */
+static int mach_start(struct mach *m)
+{
+	char err[256];
+
+	ck_assert_msg(sim_config_check(&m->cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(media_create(&m->media, sim_param(&m->cfg, "disk.size")), 0);
+	m->env = (struct sim_env){ .cfg = &m->cfg, .clock = &m->clock, .media = m->media,
+				   .err = &m->err, .step = on_step, .step_ctx = m };
+	if (m->use_bq) {
+		ck_assert_msg(bq_model_kind.create(&m->bq, &m->env) == 0, "%s", m->err.msg);
+		m->env.blockq = m->bq;
+	}
+	if (jfs_model_kind.create(&m->fs, &m->env))
+		return -1;
+	if (m->collect && m->at_all)
+		explore_here(m);		/* point 0: the fresh filesystem */
+	return 0;
+}
+
+static void mach_fini(struct mach *m)
+{
+	if (m->fs)
+		jfs_model_ops.destroy(m->fs);
+	if (m->bq)
+		bq_model_kind.ops->destroy(m->bq);
+	media_destroy(m->media);
+	sim_explorer_destroy(m->x);
+	jfs_view_destroy(m->view);
+	for (size_t i = 0; i < m->nlines; i++)
+		free(m->lines[i]);
+	free(m->lines);
+}
+
+/* Feed a trace.  Returns 0, or -1 with the message in m->err. */
+static int mach_run(struct mach *m, const char *name, const char *text)
+{
+	struct trace_reader *r;
+	struct trace_event ev;
+	int rc;
+
+	ck_assert_int_eq(trace_open_mem(&r, name, text, strlen(text)), 0);
+	while ((rc = trace_next(r, &ev)) == 1) {
+		enum trace_layer l = trace_op_layer(ev.op);
+		char err[256];
+		if (l == TRACE_LAYER_HEADER) {
+			for (unsigned i = 0; i < ev.nkv; i++)
+				ck_assert_int_eq(sim_config_set(&m->cfg, ev.kv[i].key.s,
+								ev.kv[i].value.s, SIM_FROM_TRACE,
+								err, sizeof(err)), 0);
+			continue;
+		}
+		if (!m->fs && mach_start(m)) {
+			trace_close(r);
+			return -1;
+		}
+		if (l == TRACE_LAYER_FILE || l == TRACE_LAYER_CPU) {
+			m->err.msg[0] = '\0';
+			if (jfs_model_ops.event(m->fs, &ev)) {
+				snprintf(m->err.msg + strlen(m->err.msg),
+					 sizeof(m->err.msg) - strlen(m->err.msg), " (line %" PRIu64 ")",
+					 ev.line);
+				trace_close(r);
+				return -1;
+			}
+		} else if (ev.op == TRACE_THINK) {
+			m->clock.now += ev.cycles;
+		}
+		m->points++;
+		if (m->collect && m->at_all)
+			explore_here(m);
+	}
+	ck_assert_msg(rc == 0, "%s", trace_reader_error(r));
+	trace_close(r);
+	if (!m->fs)
+		ck_assert_int_eq(mach_start(m), 0);
+	if (m->collect && !m->at_all)
+		explore_here(m);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The current durable image (no volatile choice) recovered. */
+static void view_base(struct mach *m)
+{
+	jfs_view_load(m->view, jfs_read_media, m->media, media_size(m->media));
+}
+
+static const char *lookup(struct mach *m, const char *path)
+{
+	static char buf[64];
+	jfs_view_lookup(m->view, path, buf, sizeof(buf));
+	return buf;
+}
+
+static void fsck_print(void *ctx, const char *p)
+{
+	(void)ctx;
+	fprintf(stderr, "fsck: %s\n", p);
+}
+
+static char *crcval(uint64_t len, int fill)
+{
+	static char buf[64];
+	uint8_t *b = malloc(len ? len : 1);
+	memset(b, fill, len);
+	snprintf(buf, sizeof(buf), "%" PRIu64 ":%08" PRIx32, len, crc32_update(0, b, len));
+	free(b);
+	return buf;
+}
+
+/* ---- unit tests ---- */
+
+START_TEST(mkfs_recovers_clean)
+{
+	struct mach m;
+
+	mach_init(&m);
+	m.use_bq = false;
+	ck_assert_int_eq(mach_run(&m, "t", "sync\n"), 0);
+	view_base(&m);
+	ck_assert_uint_eq(jfs_view_fsck(m.view, fsck_print, NULL), 0);
+	ck_assert_str_eq(lookup(&m, "/nothing"), "absent");
+	ck_assert_str_eq(lookup(&m, "/"), "0:00000000");
+	mach_fini(&m);
+}
+END_TEST
+
+START_TEST(namespace_events)
+{
+	struct mach m;
+	const char *t =
+		"open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+		"write fd=3 len=5000 data=fill:0x41\n"
+		"mkdir path=/d\n"
+		"mkdir path=/d/e\n"
+		"link from=/a to=/d/a2\n"
+		"symlink from=/a to=/s\n"
+		"open fd=4 path=/d/f flags=O_CREAT|O_RDWR\n"
+		"pwrite fd=4 off=8192 len=10 data=fill:0x42\n"
+		"ftruncate fd=4 len=100\n"
+		"setxattr fd=4 name=user.k len=3 data=fill:0x7a\n"
+		"fallocate fd=4 off=4096 len=8192 mode=KEEP_SIZE\n"
+		"rename from=/d/e to=/e\n"
+		"rmdir path=/e\n"
+		"unlink path=/a\n"
+		"open fd=5 path=/missing\n"		/* ENOENT: recorded, not an error */
+		"sync\n";
+
+	mach_init(&m);
+	ck_assert_int_eq(mach_run(&m, "t", t), 0);
+	view_base(&m);
+	ck_assert_uint_eq(jfs_view_fsck(m.view, fsck_print, NULL), 0);
+	ck_assert_str_eq(lookup(&m, "/a"), "absent");
+	ck_assert_str_eq(lookup(&m, "/d/a2"), crcval(5000, 0x41));
+	ck_assert_str_eq(lookup(&m, "/d/f"), crcval(100, 0));
+	ck_assert_str_eq(lookup(&m, "/e"), "absent");
+	ck_assert_str_eq(lookup(&m, "/s"), "2:69707b5c");	/* "/a" */
+	mach_fini(&m);
+}
+END_TEST
+
+START_TEST(bad_input_is_an_error)
+{
+	struct mach m;
+
+	mach_init(&m);
+	ck_assert_int_eq(mach_run(&m, "t", "write fd=9 len=1 data=fill:1\n"), -1);
+	ck_assert_str_eq(m.err.msg, "fd 9 is not open (line 1)");
+	mach_fini(&m);
+	mach_init(&m);
+	ck_assert_int_eq(mach_run(&m, "t", "mkdir path=/d\nopen fd=3 path=/d flags=O_DIRECTORY\n"
+				  "write fd=3 len=1 data=fill:1\n"), -1);
+	ck_assert_ptr_nonnull(strstr(m.err.msg, "is a directory"));
+	mach_fini(&m);
+	mach_init(&m);
+	m.use_bq = false;
+	mach_set(&m, "fs-opts", "dax");
+	mach_set(&m, "device", "pmem");
+	ck_assert_int_eq(mach_run(&m, "t", "sync\n"), -1);
+	mach_fini(&m);
+}
+END_TEST
+
+/* fsync commits the whole running transaction (F5) and an fsync'ed
+ * file survives whatever the device does afterwards (every crash state at
+ * the end). */
+START_TEST(fsync_durable_every_state)
+{
+	struct mach m;
+
+	mach_init(&m);
+	m.collect = true;
+	m.paths[m.npaths++] = "/a";
+	m.paths[m.npaths++] = "/b";
+	ck_assert_int_eq(mach_run(&m, "t",
+				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				  "write fd=3 len=4096 data=fill:0x11\n"
+				  "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"
+				  "fsync fd=3\n"), 0);
+	ck_assert_uint_eq(m.fsck_bad, 0);
+	ck_assert_uint_eq(m.nlines, 1);
+	{
+		char want[200];
+		snprintf(want, sizeof(want), "file:/a=%s file:/b=0:00000000", crcval(4096, 0x11));
+		ck_assert_str_eq(m.lines[0], want);
+	}
+	mach_fini(&m);
+}
+END_TEST
+
+/* A tiny journal: commits wrap around the log and force checkpoints;
+ * every crash point's every state recovers and passes fsck. */
+START_TEST(journal_wraps_and_checkpoints)
+{
+	struct mach m;
+	char t[8192] = "";
+
+	mach_init(&m);
+	m.use_bq = false;		/* the write-through device: every point */
+	m.collect = true;
+	m.at_all = true;
+	m.paths[m.npaths++] = "/f";
+	mach_set(&m, "jfs.journal_blocks", "16");
+	mach_set(&m, "background", "off");
+	strcat(t, "open fd=3 path=/f flags=O_CREAT|O_WRONLY|O_APPEND\n");
+	for (int i = 0; i < 12; i++) {
+		char l[128];
+		snprintf(l, sizeof(l), "write fd=3 len=100 data=fill:%d\nmkdir path=/d%d\nfsync fd=3\n",
+			 i + 1, i);
+		strcat(t, l);
+	}
+	ck_assert_int_eq(mach_run(&m, "t", t), 0);
+	ck_assert_msg(m.fsck_bad == 0, "%u bad states; first: %s", m.fsck_bad, m.fsck_first);
+	ck_assert_uint_gt(((struct jfs_fs *)m.fs)->checkpoints, 1);
+	ck_assert_uint_eq(m.nlines, 14);	/* absent, empty, then 1..12 records */
+	view_base(&m);
+	/* F10: the last fsync found /f's changes committed (the tiny journal
+	 * made mkdir's handle commit them) and only flushed: /d11 is still in
+	 * the running transaction */
+	ck_assert_str_eq(lookup(&m, "/d10"), "0:00000000");
+	ck_assert_str_eq(lookup(&m, "/d11"), "absent");
+	mach_fini(&m);
+}
+END_TEST
+
+/* F7: a directory block journaled, freed (revoked) and reused for file
+ * data must not be overwritten by replaying the old transaction. */
+START_TEST(revoke_protects_reused_block)
+{
+	struct mach m;
+	const char *t =
+		"mkdir path=/d\n"
+		"open fd=3 path=/d/x flags=O_CREAT|O_WRONLY\n"
+		"close fd=3\n"
+		"sync\n"
+		"unlink path=/d/x\n"
+		"rmdir path=/d\n"
+		"sync\n"
+		"open fd=4 path=/h flags=O_CREAT|O_WRONLY\n"
+		"write fd=4 len=4096 data=fill:0x77\n"
+		"fsync fd=4\n";
+
+	mach_init(&m);
+	m.use_bq = false;
+	mach_set(&m, "fs-opts", "nodelalloc");
+	ck_assert_int_eq(mach_run(&m, "t", t), 0);
+	view_base(&m);
+	ck_assert_uint_ge(jfs_view_replayed(m.view, NULL), 3);
+	ck_assert_str_eq(lookup(&m, "/h"), crcval(4096, 0x77));
+	ck_assert_uint_eq(jfs_view_fsck(m.view, fsck_print, NULL), 0);
+	mach_fini(&m);
+}
+END_TEST
+
+/* F8, F13: with journal_checksum a corrupted journal block makes its
+ * transaction's commit checksum fail: the log ends there. */
+START_TEST(bad_checksum_ends_the_log)
+{
+	struct mach m;
+	struct jfs_fs *fs;
+	struct media *copy;
+	uint8_t b[4096];
+	uint32_t lb;
+
+	mach_init(&m);
+	m.use_bq = false;
+	mach_set(&m, "fs-opts", "journal_checksum,nodelalloc");
+	ck_assert_int_eq(mach_run(&m, "t",
+				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				  "fsync fd=3\n"
+				  "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"
+				  "fsync fd=4\n"), 0);
+	fs = m.fs;
+	view_base(&m);
+	ck_assert_uint_eq(jfs_view_replayed(m.view, NULL), 2);
+	ck_assert_str_eq(lookup(&m, "/b"), "0:00000000");
+	/* flip a byte of the second transaction's first journaled block:
+	 * the log block after its descriptor, two before the head's commit */
+	ck_assert_int_eq(media_clone(&copy, m.media), 0);
+	lb = fs->head;				/* next free log block */
+	/* walk back to the second transaction's descriptor: it is the block
+	 * right after the first commit; find it by type */
+	for (uint32_t i = 1; i < fs->g.j_blocks; i++) {
+		media_read(copy, ((uint64_t)fs->g.j_start + i) * 4096, b, sizeof(b));
+		if (jfs_get32(b) == JFS_JMAGIC && jfs_get32(b + 4) == JFS_JT_DESC &&
+		    jfs_get32(b + 8) == 2) {
+			lb = i + 1;
+			break;
+		}
+	}
+	media_read(copy, ((uint64_t)fs->g.j_start + lb) * 4096, b, sizeof(b));
+	b[100] ^= 0xff;
+	media_write(copy, ((uint64_t)fs->g.j_start + lb) * 4096, b, sizeof(b));
+	jfs_view_load(m.view, jfs_read_media, copy, media_size(copy));
+	ck_assert_uint_eq(jfs_view_replayed(m.view, NULL), 1);
+	ck_assert_str_eq(lookup(&m, "/a"), "0:00000000");
+	ck_assert_str_eq(lookup(&m, "/b"), "absent");
+	ck_assert_uint_eq(jfs_view_fsck(m.view, fsck_print, NULL), 0);
+	media_destroy(copy);
+	mach_fini(&m);
+}
+END_TEST
+
+/* fsck finds a block referenced twice and a bitmap disagreement. */
+START_TEST(fsck_finds_problems)
+{
+	struct mach m;
+	struct jfs_fs *fs;
+	uint8_t b[4096];
+	uint32_t ia, ib;
+
+	mach_init(&m);
+	m.use_bq = false;
+	mach_set(&m, "fs-opts", "nodelalloc");
+	ck_assert_int_eq(mach_run(&m, "t",
+				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				  "write fd=3 len=4096 data=fill:1\n"
+				  "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"
+				  "write fd=4 len=4096 data=fill:2\n"
+				  "sync\n"), 0);
+	fs = m.fs;
+	/* write home every inode-table block as the model holds it, then make
+	 * /b's first block pointer equal /a's */
+	jfs_checkpoint(fs);
+	ia = 2;
+	ib = 3;
+	media_read(m.media, (uint64_t)fs->g.it_start * 4096, b, sizeof(b));
+	jfs_put32(b + ib * JFS_INODE_SIZE + JFS_I_BLOCK,
+		  jfs_get32(b + ia * JFS_INODE_SIZE + JFS_I_BLOCK));
+	media_write(m.media, (uint64_t)fs->g.it_start * 4096, b, sizeof(b));
+	view_base(&m);
+	ck_assert_uint_ge(jfs_view_fsck(m.view, NULL, NULL), 2);	/* twice + leak */
+	mach_fini(&m);
+}
+END_TEST
+
+/* The background groups at a point: a commit choice per subset of files
+ * needing allocation, and one group per dirty allocated page. */
+START_TEST(background_groups)
+{
+	struct mach m;
+	const struct sim_crash_ops *c = jfs_model_ops.crash;
+
+	mach_init(&m);
+	m.use_bq = false;
+	ck_assert_int_eq(mach_run(&m, "t",
+				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				  "write fd=3 len=10 data=fill:1\n"
+				  "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"
+				  "write fd=4 len=10 data=fill:2\n"), 0);
+	ck_assert_uint_eq(c->ngroups(m.fs), 1);
+	ck_assert_uint_eq(c->nchoices(m.fs, 0), 1 + 4);	/* none + 4 subsets */
+	mach_fini(&m);
+
+	mach_init(&m);
+	m.use_bq = false;
+	mach_set(&m, "background", "off");
+	ck_assert_int_eq(mach_run(&m, "t",
+				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				  "write fd=3 len=10 data=fill:1\n"), 0);
+	ck_assert_uint_eq(c->ngroups(m.fs), 0);
+	mach_fini(&m);
+}
+END_TEST
+
+/* ---- litmus traces: tests/litmus/fs/NAME.trace vs NAME.expected ---- */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		n = 0;
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static char litmus_paths[MAX_PATHS][256];
+
+/* "# observe: file:/a,file:/b --fs-opts X --device Y --at all ..." */
+static void litmus_options(struct mach *m, char *line)
+{
+	char *save = NULL, *tok = strtok_r(line, " \t\n", &save);
+
+	ck_assert_ptr_nonnull(tok);
+	{
+		char *s2 = NULL, *spec = strtok_r(tok, ",", &s2);
+		for (; spec; spec = strtok_r(NULL, ",", &s2)) {
+			ck_assert_msg(!strncmp(spec, "file:", 5), "only file: specs here");
+			snprintf(litmus_paths[m->npaths], 256, "%s", spec + 5);
+			m->paths[m->npaths] = litmus_paths[m->npaths];
+			m->npaths++;
+		}
+	}
+	while ((tok = strtok_r(NULL, " \t\n", &save))) {
+		char *arg = strtok_r(NULL, " \t\n", &save);
+		ck_assert_ptr_nonnull(arg);
+		if (!strcmp(tok, "--at"))
+			m->at_all = !strcmp(arg, "all");
+		else if (!strcmp(tok, "--set")) {
+			char *eq = strchr(arg, '=');
+			*eq = '\0';
+			mach_set(m, arg, eq + 1);
+		} else {
+			ck_assert_msg(!strncmp(tok, "--", 2), "bad option %s", tok);
+			mach_set(m, tok + 2, arg);
+		}
+	}
+}
+
+static void run_litmus(const char *dir, const char *name)
+{
+	char path[512], *text, *exp, *obs, *e;
+	struct mach m;
+	size_t n = 0;
+	char got[8192] = "";
+
+	snprintf(path, sizeof(path), "%s/%s.trace", dir, name);
+	text = slurp(path);
+	ck_assert_ptr_nonnull(text);
+	snprintf(path, sizeof(path), "%s/%s.expected", dir, name);
+	exp = slurp(path);
+	ck_assert_msg(exp != NULL, "%s has no .expected", name);
+	obs = strstr(text, "# observe: ");
+	ck_assert_ptr_nonnull(obs);
+	e = strchr(obs, '\n');
+	obs = strndup(obs + 11, (size_t)(e - obs - 11));
+	mach_init(&m);
+	m.collect = true;
+	litmus_options(&m, obs);
+	ck_assert_msg(mach_run(&m, name, text) == 0, "%s: %s", name, m.err.msg);
+	qsort(m.lines, m.nlines, sizeof(*m.lines), cmp_str);
+	for (size_t i = 0; i < m.nlines; i++) {
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s\n", m.lines[i]);
+	}
+	ck_assert_msg(!strcmp(got, exp), "litmus %s:\n--- expected\n%s--- got\n%s", name, exp, got);
+	ck_assert_msg(m.fsck_bad == 0, "litmus %s: %u states fail fsck; first: %s", name,
+		      m.fsck_bad, m.fsck_first);
+	mach_fini(&m);
+	free(obs);
+	free(text);
+	free(exp);
+}
+
+START_TEST(litmus_fs)
+{
+	const char *dir = "tests/litmus/fs";
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		char name[256];
+		if (l < 7 || strcmp(de->d_name + l - 6, ".trace"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(l - 6), de->d_name);
+		run_litmus(dir, name);
+		n++;
+	}
+	closedir(d);
+	ck_assert_uint_ge(n, 3);
+}
+END_TEST
+
+/* Every example file trace replays; at its end every crash state
+ * recovers and passes fsck. */
+START_TEST(examples_replay_and_fsck)
+{
+	const char *dir = "traces/examples";
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		char path[512], *text;
+		struct mach m;
+		size_t l = strlen(de->d_name);
+
+		if (l < 7 || strcmp(de->d_name + l - 6, ".trace"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		text = slurp(path);
+		if (!strstr(text, "\nopen ") || strstr(text, "dax")) {
+			free(text);	/* not a file trace, or DAX (not modelled) */
+			continue;
+		}
+		mach_init(&m);
+		m.collect = true;
+		m.paths[m.npaths++] = "/";
+		ck_assert_msg(mach_run(&m, de->d_name, text) == 0, "%s: %s", de->d_name, m.err.msg);
+		ck_assert_msg(m.fsck_bad == 0, "%s: %u states fail fsck; first: %s", de->d_name,
+			      m.fsck_bad, m.fsck_first);
+		mach_fini(&m);
+		free(text);
+		n++;
+	}
+	closedir(d);
+	ck_assert_uint_ge(n, 1);
+}
+END_TEST
+
+static Suite *fs_suite(void)
+{
+	Suite *s = suite_create("fs_model");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, mkfs_recovers_clean);
+	tcase_add_test(tc, namespace_events);
+	tcase_add_test(tc, bad_input_is_an_error);
+	tcase_add_test(tc, fsync_durable_every_state);
+	tcase_add_test(tc, journal_wraps_and_checkpoints);
+	tcase_add_test(tc, revoke_protects_reused_block);
+	tcase_add_test(tc, bad_checksum_ends_the_log);
+	tcase_add_test(tc, fsck_finds_problems);
+	tcase_add_test(tc, background_groups);
+	tcase_add_test(tc, litmus_fs);
+	tcase_add_test(tc, examples_replay_and_fsck);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(fs_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
