@@ -52,9 +52,11 @@
 #include "json.h"
 #include "media.h"
 #include "oracle.h"
+#include "promise.h"
 #include "sim.h"
 
 #define MAX_PRINTED 20
+#define SEEN_MAX (1u << 22)		/* images remembered per point: 4M, ~170 MiB */
 
 struct viol {
 	uint64_t point, state_index, seq;
@@ -83,7 +85,9 @@ struct check {
 	const struct sim_point *pt;
 	char event_text[256];
 	uint64_t point_states;
-	struct hset seen;		/* images judged at this point */
+	struct hset seen;		/* images judged at this point (bounded) */
+	struct hset reported;		/* (invariant, path) reported at this point */
+	uint64_t violating_states;	/* states with a violation, reported or not */
 	struct hset checker_cache;	/* whole-image hash -> 0 consistent, or
 					   1 + index in bad_msg */
 	char **bad_msg;			/* the checker's words, per bad image */
@@ -96,8 +100,10 @@ struct check {
 	bool total_known, exhaustive;
 	uint64_t seq;
 	uint64_t cur_state_index;
+	const struct sim_state *cur_state;
 	const char *cur_state_id;
 	char state_buf[4096];
+	struct sim_promises *promises;	/* a block trace's contract */
 	/* the checker */
 	char checker_cmd[8192];		/* CMD, its first word made absolute */
 	char checker_out[512];
@@ -140,6 +146,15 @@ static void hset_free(struct hset *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* The bucket: a summed hash's low bits are weak, so avalanche first. */
+static inline size_t hset_index(const uint64_t key[2], size_t cap)
+{
+	uint64_t z = key[0] ^ (key[1] * 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (size_t)(z ^ (z >> 31)) & (cap - 1);
+}
+
 /* Find KEY; insert with VAL if absent.  Returns a pointer to the value,
  * and *found. */
 static uint32_t *hset_put(struct hset *h, const uint64_t key[2], uint32_t val, bool *found)
@@ -162,7 +177,7 @@ static uint32_t *hset_put(struct hset *h, const uint64_t key[2], uint32_t val, b
 		hset_free(h);
 		*h = nh;
 	}
-	for (i = key[0] & (h->cap - 1); h->used[i]; i = (i + 1) & (h->cap - 1))
+	for (i = hset_index(key, h->cap); h->used[i]; i = (i + 1) & (h->cap - 1))
 		if (h->key[i][0] == key[0] && h->key[i][1] == key[1]) {
 			*found = true;
 			return &h->val[i];
@@ -281,11 +296,46 @@ static struct viol *new_viol(struct check *c)
 	return v;
 }
 
+/* The current state's ID, printed on first need (most states are never
+ * reported: formatting each cost 2-3% of a check). */
+static const char *state_id(struct check *c)
+{
+	if (!c->cur_state_id) {
+		sim_state_format(c->cur_state->choice, c->cur_state->ngroups, c->state_buf,
+				 sizeof(c->state_buf));
+		c->cur_state_id = c->state_buf;
+	}
+	return c->cur_state_id;
+}
+
+static uint64_t str_hash64(const char *s, uint64_t h)
+{
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
 static int record(void *ctx, const struct sim_violation *sv)
 {
 	struct check *c = ctx;
-	struct viol *v = new_viol(c);
+	struct viol *v;
 	char replay[8192];
+	uint64_t key[2];
+	bool found;
+
+	/* K4: once per point per (invariant, path), at the first state that
+	 * shows it; the other states are counted.  Reporting every state let
+	 * a faulty device's check grow to 24 GiB of violations. */
+	key[0] = str_hash64(sv->path, str_hash64(sv->invariant, 0xcbf29ce484222325ULL));
+	key[1] = str_hash64(sv->invariant, str_hash64(sv->path, 0x84222325cbf29ce4ULL));
+	hset_put(&c->reported, key, 0, &found);
+	if (found) {
+		c->violating_states++;
+		return 0;
+	}
+	c->violating_states++;
+	v = new_viol(c);
+	state_id(c);
 
 	v->point = c->pt->index;
 	v->state_index = c->cur_state_index;
@@ -488,14 +538,21 @@ static int judge_state(void *ctx, const struct sim_state *st)
 			sim_state_describe(c->s, st->choice, st->ngroups, stdout);
 	}
 	sim_image_diff_hash(st->image, h);
-	hset_put(&c->seen, h, 0, &found);
-	if (found)
-		return 0;
+	/* K2: judge each image once per point -- up to SEEN_MAX images; past
+	 * that every state is judged (correct, slower, bounded memory) */
+	if (c->seen.n < SEEN_MAX) {
+		hset_put(&c->seen, h, 0, &found);
+		if (found)
+			return 0;
+	}
 	c->images_judged++;
 	c->cur_state_index = st->index;
-	sim_state_format(st->choice, st->ngroups, c->state_buf, sizeof(c->state_buf));
-	c->cur_state_id = c->state_buf;
+	c->cur_state = st;		/* its ID is printed only if it is reported */
+	c->cur_state_id = NULL;
 
+	if (sim_world(c->s) == SIM_WORLD_BLOCK && c->promises &&
+	    (rc = sim_promises_judge(c->promises, st->image, record, c)))
+		return rc;
 	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
 		const struct sim_model_ops *ops = sim_model_ops(c->s, (enum sim_role)r);
 		if (!ops || !ops->oracle)
@@ -538,8 +595,8 @@ static int judge_state(void *ctx, const struct sim_state *st)
 			snprintf(sv.actual, sizeof(sv.actual), "%.250s", c->bad_msg[v - 1]);
 			snprintf(sv.explanation, sizeof(sv.explanation),
 				 "The application's checker judged this crash image inconsistent; "
-				 "state %s is the set of volatile items that persisted.",
-				 c->cur_state_id);
+				 "state %.300s is the set of volatile items that persisted.",
+				 state_id(c));
 			record(c, &sv);
 		}
 	}
@@ -565,8 +622,8 @@ static void show_progress(struct check *c, bool final)
  * with the message in c->err. */
 static int check_judges(struct check *c)
 {
-	bool any = c->cl->checker != NULL;
 	enum sim_world w = sim_world(c->s);
+	bool any = c->cl->checker != NULL || w == SIM_WORLD_BLOCK;	/* promise.h */
 
 	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
 		const struct sim_model_ops *ops = sim_model_ops(c->s, (enum sim_role)r);
@@ -600,6 +657,7 @@ static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
 	c->pt = p;
 	c->point_states = 0;
 	hset_clear(&c->seen);
+	hset_clear(&c->reported);
 	event_text(c, p);
 	c->points_checked++;
 	if (!c->judges_checked) {
@@ -632,6 +690,19 @@ static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
 
 /* ---- running one process's share ---- */
 
+/* Follow the block contract (promise.h).  Made at the first event, when
+ * the trace's config lines (block-semantics) have been applied. */
+static int observe(void *ctx, const struct trace_event *ev)
+{
+	struct check *c = ctx;
+
+	if (!c->promises &&
+	    sim_promises_create(&c->promises,
+				sim_config(c->s)->block_semantics == SIM_BLOCK_BARRIER))
+		return -1;
+	return sim_promises_event(c->promises, ev);
+}
+
 static int check_run(struct check *c)
 {
 	int rc, cb = 0;
@@ -639,6 +710,7 @@ static int check_run(struct check *c)
 
 	if (sim_create(&c->s, &c->cl->cfg, err, sizeof(err)) || sim_explorer_create(&c->x))
 		return cli_usage_error("out of memory");
+	sim_set_observer(c->s, observe, c);
 	if (c->cl->base_image)
 		sim_set_base_image(c->s, c->cl->base_image);
 	sim_set_crash_point(c->s, check_point, c);
@@ -729,6 +801,7 @@ static int absorb(struct check *c, const char *path)
 			c->states_checked += jnum(s, "states_checked");
 			c->states_total += jnum(s, "states_total");
 			c->images_judged += jnum(s, "images_judged");
+			c->violating_states += jnum(s, "violating");
 			if (!json_get(s, "total_known")->b)
 				c->total_known = false;
 			rc = 0;
@@ -772,9 +845,10 @@ static int write_job_results(struct check *c, const char *path)
 	}
 	fprintf(f, "{\"stats\": {\"points_total\": %" PRIu64 ", \"points_checked\": %" PRIu64
 		", \"states_checked\": %" PRIu64 ", \"states_total\": %" PRIu64
-		", \"images_judged\": %" PRIu64 ", \"total_known\": %s}}\n",
+		", \"images_judged\": %" PRIu64 ", \"violating\": %" PRIu64
+		", \"total_known\": %s}}\n",
 		c->points_total, c->points_checked, c->states_checked, c->states_total,
-		c->images_judged, c->total_known ? "true" : "false");
+		c->images_judged, c->violating_states, c->total_known ? "true" : "false");
 	return fclose(f) ? -1 : 0;
 }
 
@@ -850,7 +924,8 @@ static int write_json(struct check *c, double elapsed)
 				 SIM_STATES_BOUNDED ? "bounded" : "sample", c->cl->states.k);
 		json_put_str(f, pol);
 	}
-	fprintf(f, ",\n    \"images_judged\": %" PRIu64 "\n  },\n  \"violations\": [", c->images_judged);
+	fprintf(f, ",\n    \"images_judged\": %" PRIu64 ",\n    \"violating\": %" PRIu64
+		"\n  },\n  \"violations\": [", c->images_judged, c->violating_states);
 	for (size_t i = 0; i < c->nv; i++) {
 		fputs(i ? ",\n    " : "\n    ", f);
 		put_viol_json(f, &c->v[i], false);
@@ -952,7 +1027,11 @@ static void print_summary(const struct check *c)
 		printf(" (sample:%" PRIu64 " per point, seed %" PRIu64 ": not exhaustive)\n",
 		       c->cl->states.k, c->cl->states.seed);
 	printf("distinct images judged: %" PRIu64 "\n", c->images_judged);
-	printf("violations: %zu\n", c->nv);
+	printf("violations: %zu", c->nv);
+	if (c->nv)
+		printf(" (in %" PRIu64 " crash states; each reported at its first state per "
+		       "point and path)", c->violating_states);
+	putchar('\n');
 	for (size_t i = 0; i < c->nv && i < MAX_PRINTED; i++) {
 		const struct viol *v = &c->v[i];
 		printf("  [%s] point %" PRIu64 " (line %" PRIu64 ": %s)%s%s, state %s\n",
@@ -979,7 +1058,9 @@ static void check_free(struct check *c)
 		free(c->bad_msg[i]);
 	free(c->bad_msg);
 	hset_free(&c->seen);
+	hset_free(&c->reported);
 	hset_free(&c->checker_cache);
+	sim_promises_destroy(c->promises);
 	sim_explorer_destroy(c->x);
 	sim_destroy(c->s);
 }
@@ -1337,7 +1418,7 @@ int sim_merge_main(int argc, char **argv)
 			goto out;
 		}
 	{
-		uint64_t points = 0, checked = 0, total = 0, images = 0;
+		uint64_t points = 0, checked = 0, total = 0, images = 0, violating = 0;
 		bool total_known = true, exhaustive = true;
 		double elapsed = 0;
 		struct json *root = rep[0], *states = jmut(root, "states"), *viols;
@@ -1352,6 +1433,7 @@ int sim_merge_main(int argc, char **argv)
 			points += jnum(rep[i], "points_checked");
 			checked += jnum(st, "checked");
 			images += jnum(st, "images_judged");
+			violating += jnum(st, "violating");
 			if (t && t->type == JSON_NUM)
 				total += strtoull(t->raw, NULL, 10);
 			else
@@ -1398,6 +1480,10 @@ int sim_merge_main(int argc, char **argv)
 		jmut(states, "exhaustive")->b = exhaustive;
 		snprintf(num, sizeof(num), "%" PRIu64, images);
 		set_raw(jmut(states, "images_judged"), num);
+		if (jmut(states, "violating")) {
+			snprintf(num, sizeof(num), "%" PRIu64, violating);
+			set_raw(jmut(states, "violating"), num);
+		}
 		snprintf(num, sizeof(num), "%.3f", elapsed);
 		set_raw(jmut(root, "elapsed_s"), num);
 		/* the merged violations: the shards' own nodes, in merged order;

@@ -61,6 +61,8 @@ struct sim {
 	struct sim_stats stats;
 	sim_point_fn *point_fn;
 	void *point_ctx;
+	sim_observe_fn *observe_fn;
+	void *observe_ctx;
 	int point_rc;			/* first non-zero callback status */
 	const struct trace_event *cur;	/* the event being applied */
 };
@@ -152,6 +154,12 @@ static int load_base_image(struct sim *s, FILE *f, uint64_t line)
 const char *sim_error(const struct sim *s)
 {
 	return s->msg;
+}
+
+void sim_set_observer(struct sim *s, sim_observe_fn *fn, void *ctx)
+{
+	s->observe_fn = fn;
+	s->observe_ctx = ctx;
 }
 
 void sim_set_crash_point(struct sim *s, sim_point_fn *fn, void *ctx)
@@ -395,6 +403,8 @@ int sim_feed(struct sim *s, const struct trace_event *ev)
 				      SIM_ROLE_CACHE, ev);
 		break;
 	}
+	if (!rc && s->observe_fn && s->observe_fn(s->observe_ctx, ev))
+		rc = sim_fail(s, ev->line, "out of memory following the trace");
 	if (rc) {
 		s->cur = NULL;
 		return rc;

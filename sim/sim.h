@@ -77,6 +77,12 @@ void sim_destroy(struct sim *s);
  */
 void sim_set_crash_point(struct sim *s, sim_point_fn *fn, void *ctx);
 
+/* Called for every event after the model owning it applied it and before
+ * the crash point after it (check's block-layer contract follows the
+ * trace this way).  A non-zero return is an internal failure. */
+typedef int sim_observe_fn(void *ctx, const struct trace_event *ev);
+void sim_set_observer(struct sim *s, sim_observe_fn *fn, void *ctx);
+
 /* Call once, after setting the callback, before the first event.
  * Returns 0. */
 int sim_start(struct sim *s);

@@ -22,6 +22,10 @@ struct trace_importer {
 
 /* CrashMonkey / B3 j-lang workloads (traces/import_jlang.c). */
 extern const struct trace_importer trace_import_jlang;
+/* strace, pmemcheck --log-stores, dm-log-writes (traces/import_strace.c,
+ * import_pmemcheck.c, import_dmlog.c). */
+extern const struct trace_importer trace_import_strace, trace_import_pmemcheck, trace_import_dmlog;
+
 
 /* Every importer, NULL-terminated. */
 extern const struct trace_importer *const trace_importers[];

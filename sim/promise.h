@@ -1,0 +1,55 @@
+/*
+ * promise.h — the sync-promise oracle of a block trace: what the block
+ * layer's contract promised to be durable, followed from the trace's own
+ * bio and wait events, and judged against crash images.
+ *
+ * It is a reference, deliberately independent of blockq/: it never asks
+ * the device model what is durable, so a device, driver or fault that
+ * breaks the contract shows up as a violation instead of being trusted.
+ *
+ * The contract (docs/semantics.md, P1-P5):
+ *   P1  A write counts as completed when the submitter has waited for it
+ *       (wait id=N, wait all): that is the only completion it can rely on.
+ *   P2  linux: when a bio with PREFLUSH (or an empty flush) completes,
+ *       every write that completed before that bio was submitted is
+ *       promised durable.
+ *   P3  linux: when a write with FUA completes, its own data is promised
+ *       durable.
+ *   P4  barrier: when a barrier (a bio with PREFLUSH or FUA, or a flush)
+ *       completes, every bio submitted before it, and its own data, are
+ *       promised durable.
+ *   P5  A promised sector must hold the promised data or the data of a
+ *       write to it submitted later (which may or may not have reached the
+ *       media).  A discard ends the promises of its sectors (what a
+ *       discarded sector reads is up to the device).
+ *
+ * Memory: one entry per 512-byte sector ever written, with a hash per
+ * version still relevant (versions older than the promised one are
+ * dropped).
+ */
+#ifndef POWERCUT_PROMISE_H
+#define POWERCUT_PROMISE_H
+
+#include <stdbool.h>
+
+#include "../traces/trace.h"
+#include "oracle.h"
+
+struct sim_promises;
+
+int sim_promises_create(struct sim_promises **p, bool barrier_semantics);
+void sim_promises_destroy(struct sim_promises *p);
+
+/* Follow one trace event (only bio and wait matter).  0, or -1 on an
+ * internal failure (out of memory). */
+int sim_promises_event(struct sim_promises *p, const struct trace_event *ev);
+
+/* Judge a crash image: a violation per promised sector that holds neither
+ * the promised data nor a later write's. */
+int sim_promises_judge(const struct sim_promises *p, const struct sim_image *im,
+		       sim_violation_fn *report, void *ctx);
+
+/* Sectors promised durable so far (tests, reports). */
+uint64_t sim_promises_count(const struct sim_promises *p);
+
+#endif
