@@ -603,17 +603,24 @@ static int judge_state(void *ctx, const struct sim_state *st)
 	return 0;
 }
 
+/* The progress line (K5): points, states, rate, and the time left as the
+ * share of the trace still to read predicts it. */
 static void show_progress(struct check *c, bool final)
 {
 	double t = now_s(), start = (double)c->t0.tv_sec + (double)c->t0.tv_nsec / 1e9;
 	double last = (double)c->last.tv_sec + (double)c->last.tv_nsec / 1e9;
+	double frac = cli_replay_fraction(), el = t - start > 1e-9 ? t - start : 1e-9;
+	char left[64] = "";
 
 	if (!c->progress || (!final && t - last < 0.2))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &c->last);
+	if (!final && frac > 0.001)
+		snprintf(left, sizeof(left), ", %.0f%%, %.0f s left", 100 * frac,
+			 el * (1 - frac) / frac);
 	fprintf(stderr, "\rcheck: %" PRIu64 " points, %" PRIu64 " states, %.0f states/s, "
-		"%zu violations   ", c->points_checked, c->states_checked,
-		c->states_checked / (t - start > 1e-9 ? t - start : 1e-9), c->nv);
+		"%zu violations%s   ", c->points_checked, c->states_checked,
+		c->states_checked / el, c->nv, left);
 	if (final)
 		fputc('\n', stderr);
 }

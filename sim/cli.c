@@ -287,6 +287,17 @@ int cli_parse(int argc, char **argv, enum cli_cmd cmd, struct cmdline *cl)
 	return 0;
 }
 
+static const struct trace_reader *replaying;	/* for cli_replay_fraction() */
+
+double cli_replay_fraction(void)
+{
+	uint64_t size;
+
+	if (!replaying || !(size = trace_reader_size(replaying)))
+		return -1;
+	return (double)trace_reader_offset(replaying) / (double)size;
+}
+
 int cli_replay(struct sim *s, const char *path, int *cb_status)
 {
 	struct trace_reader *r;
@@ -297,17 +308,20 @@ int cli_replay(struct sim *s, const char *path, int *cb_status)
 		fprintf(stderr, "powercut: %s\n", trace_open_error());
 		return EXIT_USAGE;
 	}
+	replaying = r;
 	sim_set_trace_name(s, path);
 	*cb_status = sim_start(s);
 	while (!*cb_status && (rc = trace_next(r, &ev)) > 0) {
 		rc = sim_feed(s, &ev);
 		if (rc < 0) {
 			fprintf(stderr, "powercut: %s\n", sim_error(s));
+			replaying = NULL;
 			trace_close(r);
 			return EXIT_USAGE;
 		}
 		*cb_status = rc;
 	}
+	replaying = NULL;
 	if (!*cb_status && rc < 0) {
 		fprintf(stderr, "powercut: %s\n", trace_reader_error(r));
 		trace_close(r);

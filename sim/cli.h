@@ -67,6 +67,10 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int cli_replay(struct sim *s, const char *path, int *cb_status);
 
+/* How far the trace being replayed by cli_replay() has been read, in
+ * [0, 1], or a negative number when its size is unknown (a pipe). */
+double cli_replay_fraction(void);
+
 /* Apply the `config` lines at the top of the trace at PATH to CFG (as
  * the simulator would).  0, or EXIT_USAGE after printing the message. */
 int cli_read_trace_config(struct sim_config *cfg, const char *path);

@@ -251,6 +251,43 @@ static size_t sim_sources(struct sim *s, struct sim_crash_source *src)
 	return n;
 }
 
+struct touch {
+	const struct sim_range *r;
+	size_t n;
+	bool hit;
+};
+
+static void touch_emit(void *ctx, uint64_t off, const void *bytes, size_t n)
+{
+	struct touch *t = ctx;
+
+	(void)bytes;
+	for (size_t i = 0; i < t->n && !t->hit; i++)
+		if (off < t->r[i].off + t->r[i].len && t->r[i].off < off + n)
+			t->hit = true;
+}
+
+/* Hold at choice 0 every group that cannot write the policy's ranges.
+ * O(choices x bytes of every group), once per point. */
+static size_t hold_irrelevant(struct sim_explorer *x, const struct sim_states_policy *pol)
+{
+	size_t held = 0;
+
+	if (!pol->only)
+		return 0;
+	for (size_t g = 0; g < x->nslot; g++) {
+		struct slot *sl = &x->slot[g];
+		struct touch t = { .r = pol->only, .n = pol->nonly };
+		for (uint32_t c = 1; c < sl->n && !t.hit; c++)
+			sl->ops->apply(sl->self, sl->local, c, touch_emit, &t);
+		if (!t.hit && sl->n > 1) {
+			sl->n = 1;
+			held++;
+		}
+	}
+	return held;
+}
+
 static uint64_t sat_mul(uint64_t a, uint64_t b, bool *ovf)
 {
 	if (a && b > UINT64_MAX / a) {
@@ -351,9 +388,11 @@ int sim_explore(struct sim_explorer *x, const struct media *base,
 	int rc = 0;
 
 	gather(x, base, src, nsrc);
+	memset(res, 0, sizeof(*res));
+	res->groups = x->nslot;
+	res->held = hold_irrelevant(x, pol);
 	for (size_t g = 0; g < x->nslot; g++)
 		all = sat_mul(all, x->slot[g].n, &ovf);
-	memset(res, 0, sizeof(*res));
 	res->all_states = all;
 	res->all_known = !ovf;
 

@@ -37,11 +37,24 @@ enum sim_states_mode {
 	SIM_STATES_SAMPLE,
 };
 
+/* A byte range of the image. */
+struct sim_range {
+	uint64_t off, len;
+};
+
 struct sim_states_policy {
 	enum sim_states_mode mode;
 	uint64_t k;			/* bounded:K, sample:K */
 	uint64_t seed;			/* --seed */
 	uint64_t max_states;		/* refuse exhaustive/bounded above this */
+	/*
+	 * Relevance (outcomes of mem:, u64:, blk: observations): when set,
+	 * a group none of whose choices writes a byte of these ranges is held
+	 * at choice 0.  The observations cannot tell its choices apart, so
+	 * the set of distinct observations is unchanged, and exact.
+	 */
+	const struct sim_range *only;
+	size_t nonly;
 };
 
 /* Parse "exhaustive", "bounded:K" or "sample:K".  0 or -1. */
@@ -73,6 +86,7 @@ struct sim_point_result {
 	bool total_known;		/* ... if it could be counted */
 	uint64_t all_states;		/* the exhaustive count (saturated) */
 	bool all_known;			/* false if it overflowed 64 bits */
+	size_t groups, held;		/* volatile groups; held at 0 by `only` */
 };
 
 /* A model's crash interface and the model. */

@@ -172,7 +172,9 @@ struct outcomes_ctx {
 	char *line;
 	size_t line_cap;
 	uint64_t points, states;
+	uint64_t held;			/* groups held at 0 (explore.h `only`) */
 	bool exhaustive, total_known;
+	struct sim_range *ranges;
 	bool checked_obs;
 	char err[640];
 };
@@ -221,6 +223,7 @@ static int outcome_point(void *ctx, struct sim *s, const struct sim_point *p)
 	}
 	rc = sim_explore_point(o->x, s, &o->cl->states, p->index, outcome_state, o,
 			       &res, err, sizeof(err));
+	o->held += res.held;
 	if (rc && !o->err[0])
 		snprintf(o->err, sizeof(o->err), "%s", err);
 	o->points++;
@@ -268,6 +271,20 @@ static int cmd_outcomes(int argc, char **argv)
 	if (!o.nobs) {
 		rc = cli_usage_error("--observe: no observation given");
 		goto out;
+	}
+	/* Byte-range observations only: enumerate only the groups that can
+	 * change those bytes (explore.h, `only`) -- the outcome set is the
+	 * same, and exact. */
+	if (!o.need_view) {
+		o.ranges = calloc(o.nobs, sizeof(*o.ranges));
+		if (!o.ranges) {
+			rc = cli_usage_error("out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < o.nobs; i++)
+			o.ranges[i] = (struct sim_range){ o.obs[i].addr, o.obs[i].len };
+		cl.states.only = o.ranges;
+		cl.states.nonly = o.nobs;
 	}
 	{
 		char *nl = realloc(o.line, o.line_cap);
@@ -323,10 +340,11 @@ static int cmd_outcomes(int argc, char **argv)
 		free(lines);
 	}
 	fprintf(stderr, "outcomes: %zu distinct; crash points: %" PRIu64 "; states: %" PRIu64
-		" (%s)\n", o.set.n, o.points, o.states,
+		" (%s%s)\n", o.set.n, o.points, o.states,
 		o.exhaustive ? "exhaustive" :
 		cl.states.mode == SIM_STATES_BOUNDED ? "bounded: at most K volatile groups "
-		"off their base choice" : "sampled");
+		"off their base choice" : "sampled",
+		o.held ? " over the volatile groups that can change the observed bytes" : "");
 	rc = fflush(stdout) ? cli_usage_error("writing the output: %s", strerror(errno)) : EXIT_OK;
 out:
 	for (size_t i = 0; i < o.set.cap; i++)
@@ -338,6 +356,7 @@ out:
 	free(o.scratch);
 	free(o.line);
 	free(o.obs);
+	free(o.ranges);
 	free(specs);
 	return rc;
 }

@@ -35,6 +35,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define READ_CHUNK	(1u << 20)		/* bytes per fread */
 #define MAX_LINE	(1ull << 31)		/* refuse longer lines */
@@ -239,6 +240,8 @@ struct trace_reader {
 	uint64_t layer_line;		/* where it was first seen */
 	int seen_event;			/* a non-header event was read */
 	int seen_any;			/* any event was read */
+	uint64_t read_total;		/* bytes fread so far */
+	uint64_t size;			/* the file's size, 0 if unknown */
 };
 
 static char open_err[512];
@@ -256,6 +259,18 @@ const char *trace_reader_error(const struct trace_reader *r)
 enum trace_layer trace_reader_layer(const struct trace_reader *r)
 {
 	return r->layer;
+}
+
+uint64_t trace_reader_offset(const struct trace_reader *r)
+{
+	if (!r->f)
+		return r->mem_pos;
+	return r->read_total - (r->end - r->start);
+}
+
+uint64_t trace_reader_size(const struct trace_reader *r)
+{
+	return r->f ? r->size : r->mem_len;
 }
 
 const char *trace_reader_name(const struct trace_reader *r)
@@ -304,6 +319,11 @@ int trace_open(struct trace_reader **rp, const char *path)
 			return -err;
 		}
 		r->own_f = 1;
+	}
+	{
+		struct stat st;
+		if (fstat(fileno(r->f), &st) == 0 && S_ISREG(st.st_mode))
+			r->size = (uint64_t)st.st_size;
 	}
 	r->cap = READ_CHUNK;
 	r->buf = malloc(r->cap + 1);
@@ -462,6 +482,7 @@ static int next_line(struct trace_reader *r, char **ls, size_t *ln)
 		}
 		got = fread(r->buf + r->end, 1, r->cap - r->end, r->f);
 		r->end += got;
+		r->read_total += got;
 		if (got == 0) {
 			if (ferror(r->f)) {
 				r->line++;

@@ -237,6 +237,11 @@ enum trace_layer trace_reader_layer(const struct trace_reader *r);
 
 const char *trace_reader_name(const struct trace_reader *r);
 
+/* Bytes of the input consumed so far, and the input's size (0 when it is
+ * not a regular file, e.g. a pipe): for progress reports. */
+uint64_t trace_reader_offset(const struct trace_reader *r);
+uint64_t trace_reader_size(const struct trace_reader *r);
+
 void trace_close(struct trace_reader *r);
 
 /* ---- events ---- */
