@@ -1189,7 +1189,8 @@ int sim_check_main(int argc, char **argv)
 			check_free(&c);
 			return EXIT_USAGE;
 		}
-		qsort(c.v, c.nv, sizeof(*c.v), cmp_viol);
+		if (c.nv)
+			qsort(c.v, c.nv, sizeof(*c.v), cmp_viol);
 	}
 	if (rc) {
 		check_free(&c);
@@ -1464,7 +1465,8 @@ int sim_merge_main(int argc, char **argv)
 				nmv++;
 			}
 		}
-		qsort(mv, nmv, sizeof(*mv), cmp_mv);
+		if (nmv)
+			qsort(mv, nmv, sizeof(*mv), cmp_mv);
 		snprintf(num, sizeof(num), "%" PRIu64, points);
 		set_raw(jmut(root, "points_checked"), num);
 		{

@@ -580,7 +580,8 @@ int sim_image_for_each_page(const struct sim_image *im,
 			}
 		}
 	}
-	qsort(l.pg, l.n, sizeof(*l.pg), cmp_u64);
+	if (l.n)
+		qsort(l.pg, l.n, sizeof(*l.pg), cmp_u64);
 	for (size_t i = 0; i < l.n && !rc; i++) {
 		if (i && l.pg[i] == l.pg[i - 1])
 			continue;
