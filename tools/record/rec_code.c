@@ -260,7 +260,8 @@ static void load_symbols(struct rec_obj *o, Elf *e)
 		pool += l;
 	}
 	o->nsyms = used;
-	qsort(o->syms, used, sizeof(*o->syms), sym_cmp);
+	if (used)
+		qsort(o->syms, used, sizeof(*o->syms), sym_cmp);
 }
 
 static int site_kind(unsigned id)
@@ -390,7 +391,8 @@ static struct rec_obj *obj_load(struct rec *r, const char *path)
 			continue;
 		find_sites(o, o->image + sh.sh_offset, sh.sh_size, sh.sh_addr, &cap);
 	}
-	qsort(o->sites, o->nsites, sizeof(*o->sites), site_cmp);
+	if (o->nsites)
+		qsort(o->sites, o->nsites, sizeof(*o->sites), site_cmp);
 	o->bad = false;
 out:
 	if (e)
