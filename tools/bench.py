@@ -82,6 +82,18 @@ def main():
             figure("run.1gib_peak_rss_mib", "%.1f" % (rss / 1024), "MiB",
                    "gen_trace --events %d (%.2f GiB); powercut run TRACE" % (n, size / 2**30))
             os.unlink(path)
+        # check: crash states judged per second, one process, at the
+        # heaviest point of the block example (three 4 KiB writes in flight:
+        # 24 independent 512-byte units, 16,777,216 states)
+        cmd = [pc, "check", "traces/examples/jbd2-commit.trace", "--points", "10",
+               "--no-progress", "--json", os.path.join(d, "c.json")]
+        dt = timed(cmd, 1)
+        import json
+        rep = json.load(open(os.path.join(d, "c.json")))
+        n = rep["states"]["checked"]
+        figure("check.states_per_s", "%.0f" % (n / dt), "states/s",
+               "powercut check traces/examples/jbd2-commit.trace --points 10  "
+               "(%d states, %.2f s)" % (n, dt))
         bench_cache = os.path.join(ROOT, a.build, "tools", "bench_cache")
         if os.path.exists(bench_cache):
             out = subprocess.run([bench_cache], capture_output=True, check=True).stdout.decode()

@@ -1695,8 +1695,10 @@ static int setup(struct st *s)
 		    strcmp(s->used.s[i], "/"))
 			rc = set_add(s, &need, s->used.s[i]);
 	}
-	qsort(need.s, need.n, sizeof(*need.s), cmp_str);
-	qsort(s->pre_files.s, s->pre_files.n, sizeof(*s->pre_files.s), cmp_str);
+	if (need.n)
+		qsort(need.s, need.n, sizeof(*need.s), cmp_str);
+	if (s->pre_files.n)
+		qsort(s->pre_files.s, s->pre_files.n, sizeof(*s->pre_files.s), cmp_str);
 	fprintf(s->out, "# setup (rule S4): %zu directories and %zu files the program found\n",
 		need.n, s->pre_files.n);
 	s->line = 0;
