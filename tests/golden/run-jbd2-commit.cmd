@@ -1,0 +1,1 @@
+run traces/examples/jbd2-commit.trace
