@@ -118,6 +118,7 @@ check-e2e: all
 	$(PYTHON) tests/run_e2e.py --powercut ./powercut --build $(BUILD)
 	$(PYTHON) tests/test_record.py --powercut ./powercut
 	$(PYTHON) tests/test_import.py --powercut ./powercut
+	$(PYTHON) tests/test_lackey.py --powercut ./powercut
 
 # Set up (install what is missing), build, and run the bundled examples.
 # Sub-makes, so that the build sees the packages install-deps just added.

@@ -100,6 +100,23 @@ static void drop_versions(struct bq_queue *q, struct bq_unit *u, uint32_t mask)
 	u->nver = k;
 }
 
+/* Is the overlap of concurrent versions A and B overwritten by a member of
+ * SET that both precede? */
+static bool covered_later(const struct bq_unit *u, uint32_t set,
+			  const struct bq_version *a, const struct bq_version *b)
+{
+	uint32_t lo = a->lo > b->lo ? a->lo : b->lo;
+	uint32_t hi = a->hi < b->hi ? a->hi : b->hi;
+
+	for (uint32_t k = 0; k < u->nver; k++) {
+		const struct bq_version *z = u->ver[k];
+		if ((set & (1u << k)) && precedes(a, z) && precedes(b, z) &&
+		    z->lo <= lo && z->hi >= hi)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Fold what is settled into the pre-image: the durable versions and all
  * that precede them (all arrived, I3), when every other version that can
@@ -107,7 +124,25 @@ static void drop_versions(struct bq_queue *q, struct bq_unit *u, uint32_t mask)
  */
 static void fold(struct bq_queue *q, struct bq_unit *u)
 {
-	uint32_t req = 0, set, order[BQ_UNIT_MAX_VERSIONS], n = 0;
+	uint32_t req = 0, set, order[BQ_UNIT_MAX_VERSIONS], n = 0, dead = 0;
+
+	/* A version that precedes a durable version covering all its bytes
+	 * can never show again: it lands before that one (I3), which is on
+	 * the media.  Dropping the dead first keeps a unit rewritten by
+	 * concurrent pairs from filling up (BQ_UNIT_MAX_VERSIONS). */
+	for (uint32_t i = 0; i < u->nver; i++)
+		for (uint32_t k = 0; k < u->nver; k++) {
+			const struct bq_version *v = u->ver[i], *z = u->ver[k];
+			if (k != i && z->state == BQ_V_DURABLE && precedes(v, z) &&
+			    z->lo <= v->lo && z->hi >= v->hi) {
+				dead |= 1u << i;
+				break;
+			}
+		}
+	if (dead) {
+		drop_versions(q, u, dead);
+		u->dirty = true;
+	}
 
 	for (uint32_t i = 0; i < u->nver; i++)
 		if (u->ver[i]->state == BQ_V_DURABLE)
@@ -122,10 +157,15 @@ static void fold(struct bq_queue *q, struct bq_unit *u)
 	for (uint32_t i = 0; i < u->nver; i++) {
 		const struct bq_version *w = u->ver[i];
 		if (set & (1u << i)) {
-			/* one image: no two concurrent overlapping members */
+			/* one image: two concurrent overlapping members are fine
+			 * only when a later member, preceded by both, covers their
+			 * overlap (their order no longer shows).  Without that, two
+			 * concurrent writes to a unit kept it from ever folding, and
+			 * a long trace hit BQ_UNIT_MAX_VERSIONS. */
 			for (uint32_t j = i + 1; j < u->nver; j++)
 				if ((set & (1u << j)) && overlaps(w, u->ver[j]) &&
-				    !precedes(w, u->ver[j]) && !precedes(u->ver[j], w))
+				    !precedes(w, u->ver[j]) && !precedes(u->ver[j], w) &&
+				    !covered_later(u, set, w, u->ver[j]))
 					return;
 			continue;
 		}

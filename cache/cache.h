@@ -59,6 +59,11 @@ void cache_read_current(void *self, uint64_t addr, void *buf, size_t n);
  * OUT and store it in *per_second.  0 or -1. */
 int cache_bench(FILE *out, uint64_t n, double *per_second);
 
+/* The same on the CPU events of the trace at PATH (its `config` lines
+ * applied; payloads replaced by val=/fill:0, which cost the same), e.g. a
+ * real program's from `powercut import lackey`.  0 or -1. */
+int cache_bench_trace(FILE *out, const char *path, double *per_second);
+
 /* The module's parameters (registered in sim/params.c), NULL-terminated. */
 extern const struct sim_param cache_params[];
 

@@ -171,14 +171,14 @@ static void replay(const struct cache_rec *r, const struct cache_choice *ch,
 {
 	for (uint32_t j = 0; j < ch->whole; j++) {
 		const struct cache_wr *w = &r->wr[j];
-		cache_copy_piece(buf + w->off, touched + w->off, r->bytes + w->at, w->len);
+		cache_copy_piece(buf + w->off, touched + w->off, cache_wr_data(r, w), w->len);
 	}
 	if (ch->torn_mask) {
 		const struct cache_wr *w = &r->wr[ch->whole];
 		for (uint32_t b = 0; b < w->len; b++) {
 			uint32_t k = (w->off + b) / CACHE_CHUNK - w->chunk0;
 			if (ch->torn_mask >> k & 1) {
-				buf[w->off + b] = r->bytes[w->at + b];
+				buf[w->off + b] = cache_wr_data(r, w)[b];
 				touched[w->off + b] = 1;
 			}
 		}
@@ -190,7 +190,7 @@ static void replay(const struct cache_rec *r, const struct cache_choice *ch,
 			if (taken[w->chunk0]++ >= ch->digit[w->chunk0])
 				continue;
 			cache_copy_piece(buf + w->off, touched + w->off,
-					 r->bytes + w->at, w->len);
+					 cache_wr_data(r, w), w->len);
 		}
 	}
 }

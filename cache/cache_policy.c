@@ -40,29 +40,12 @@ static bool lru_touch(struct cache_level *lv, uint64_t set, uint64_t line,
 
 static uint64_t lru_insert(struct cache_level *lv, uint64_t set, uint64_t word)
 {
-	uint64_t *w = set_words(lv, set);
-	uint64_t victim = w[lv->ways - 1];
-
-	for (uint32_t i = lv->ways - 1; i > 0; i--)
-		w[i] = w[i - 1];
-	w[0] = word;
-	return victim;
+	return cache_lru_insert(lv, set, word);
 }
 
 static uint64_t lru_remove(struct cache_level *lv, uint64_t set, uint64_t line)
 {
-	uint64_t *w = set_words(lv, set);
-
-	for (uint32_t i = 0; i < lv->ways; i++) {
-		if (w[i] != CACHE_INVALID && (w[i] >> 1) == line) {
-			uint64_t old = w[i];
-			for (; i + 1 < lv->ways; i++)
-				w[i] = w[i + 1];
-			w[lv->ways - 1] = CACHE_INVALID;
-			return old;
-		}
-	}
-	return CACHE_INVALID;
+	return cache_lru_remove(lv, set, line);
 }
 
 const struct cache_policy cache_policy_lru = {

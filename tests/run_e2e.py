@@ -169,6 +169,9 @@ def test_litmus(pc):
 
 
 def test_examples(pc):
+    for f in sorted(glob.glob("tests/regress/*.trace", root_dir=ROOT)):
+        rc, out, err = run([pc, "run", f])
+        ok(rc == 0, "regress: run %s" % f, err)
     files = sorted(glob.glob("traces/examples/*.trace", root_dir=ROOT))
     ok(len(files) >= 4, "examples: at least four example traces")
     for f in files:

@@ -8,8 +8,8 @@
  *        1-8 bytes (val=), some 64-byte ntstores, clwb/clflushopt of the
  *        lines written, sfence every few operations, occasional loads,
  *        marks and think.
- * block: a journaling pattern: data writes, journal writes, a commit
- *        write with PREFLUSH|FUA, waits.
+ * block: a journaling pattern in jbd2's order: data and journal writes,
+ *        wait, a commit write with PREFLUSH|FUA, wait.
  * file:  appends, pwrites, fsyncs and renames over a handful of files.
  *
  * Events are written through trace_write_event(), so the output is in
@@ -98,12 +98,19 @@ static void gen_block(FILE *f, uint64_t n)
 	struct trace_event ev;
 	uint64_t id = 1, i = 0;
 
+	/* jbd2's order, in batches of six events: two data writes and a
+	 * journal write, wait for them, the commit block with PREFLUSH|FUA,
+	 * wait for it.  Waiting before the flushing bio is what lets the
+	 * flush cover the batch (B2), so no unit accumulates versions. */
 	while (i < n) {
 		uint64_t r = next();
 		unsigned step = (unsigned)(i % 6);
 
 		memset(&ev, 0, sizeof(ev));
-		if (step < 4) {
+		if (step == 3 || step == 5) {
+			ev.op = TRACE_WAIT;
+			ev.fields = TRACE_F_ALL;
+		} else {
 			ev.op = TRACE_BIO;
 			ev.bio_op = TRACE_BIO_WRITE;
 			ev.id = id++;
@@ -113,13 +120,10 @@ static void gen_block(FILE *f, uint64_t n)
 			ev.data.arg = r & 0xff;
 			ev.data.len = 4096;
 			ev.fields = TRACE_F_ID | TRACE_F_OP | TRACE_F_SECTOR | TRACE_F_LEN | TRACE_F_DATA;
-			if (step == 3) {
+			if (step == 4) {
 				ev.flags = TRACE_BIO_PREFLUSH | TRACE_BIO_FUA;
 				ev.fields |= TRACE_F_FLAGS;
 			}
-		} else {
-			ev.op = TRACE_WAIT;
-			ev.fields = TRACE_F_ALL;
 		}
 		emit(f, &ev);
 		i++;

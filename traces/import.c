@@ -7,5 +7,6 @@
 const struct trace_importer *const trace_importers[] = {
 	&trace_import_jlang,
 	&trace_import_strace, &trace_import_pmemcheck, &trace_import_dmlog,
+	&trace_import_lackey, &trace_import_lackey_fetch,
 	NULL
 };

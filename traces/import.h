@@ -26,6 +26,8 @@ extern const struct trace_importer trace_import_jlang;
  * import_pmemcheck.c, import_dmlog.c). */
 extern const struct trace_importer trace_import_strace, trace_import_pmemcheck, trace_import_dmlog;
 
+/* valgrind lackey --trace-mem=yes logs (traces/import_lackey.c). */
+extern const struct trace_importer trace_import_lackey, trace_import_lackey_fetch;
 
 /* Every importer, NULL-terminated. */
 extern const struct trace_importer *const trace_importers[];
