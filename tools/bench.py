@@ -66,12 +66,14 @@ def main():
     print("%-28s %14s %-10s %s" % ("figure", "value", "unit", "command"))
     with tempfile.TemporaryDirectory() as d:
         for kind in ("cpu", "block", "file"):
+            # the filesystem journals every fsync: a million events is enough
+            n = a.events if kind != "file" else min(a.events, 1_000_000)
             path = os.path.join(d, "%s.trace" % kind)
-            subprocess.run([gen, "--events", str(a.events), "--kind", kind, "-o", path], check=True)
+            subprocess.run([gen, "--events", str(n), "--kind", kind, "-o", path], check=True)
             cmd = [pc, "run", path]
-            dt = timed(cmd, a.repeat)
-            figure("run.%s_events_per_s" % kind, "%.0f" % (a.events / dt), "events/s",
-                   "gen_trace --events %d --kind %s; powercut run TRACE  (%.2f s)" % (a.events, kind, dt))
+            dt = timed(cmd, a.repeat if kind == "cpu" else 1)
+            figure("run.%s_events_per_s" % kind, "%.0f" % (n / dt), "events/s",
+                   "gen_trace --events %d --kind %s; powercut run TRACE  (%.2f s)" % (n, kind, dt))
             os.unlink(path)
         if not a.skip_1gib:
             path = os.path.join(d, "big.trace")

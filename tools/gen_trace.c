@@ -10,7 +10,8 @@
  *        marks and think.
  * block: a journaling pattern in jbd2's order: data and journal writes,
  *        wait, a commit write with PREFLUSH|FUA, wait.
- * file:  appends, pwrites, fsyncs and renames over a handful of files.
+ * file:  small and 4 KiB pwrites within the first MiB of four files,
+ *        occasional fsync, fdatasync and sync.
  *
  * Events are written through trace_write_event(), so the output is in
  * canonical form and reads back with the same parser.
@@ -132,7 +133,7 @@ static void gen_block(FILE *f, uint64_t n)
 
 static void gen_file(FILE *f, uint64_t n)
 {
-	static const char *const names[] = { "a", "b", "c", "d" };
+	static const char *const names[] = { "/a", "/b", "/c", "/d" };
 	struct trace_event ev;
 	uint64_t i = 0;
 
@@ -141,38 +142,42 @@ static void gen_file(FILE *f, uint64_t n)
 		ev.op = TRACE_OPEN;
 		ev.fd = 3 + (uint32_t)k;
 		ev.path.s = names[k];
-		ev.path.len = 1;
-		ev.flags = TRACE_O_CREAT | TRACE_O_RDWR | TRACE_O_APPEND;
+		ev.path.len = 2;
+		ev.flags = TRACE_O_CREAT | TRACE_O_RDWR;
 		ev.fields = TRACE_F_FD | TRACE_F_PATH | TRACE_F_FLAGS;
 		emit(f, &ev);
 	}
+	/* Overwrites within the first MiB of four files (the image stays
+	 * bounded however long the trace), an fsync or fdatasync every fifty
+	 * events or so, a sync now and then. */
 	while (i < n) {
 		uint64_t r = next();
 		memset(&ev, 0, sizeof(ev));
 		ev.fd = 3 + (uint32_t)(r % 4);
-		switch ((r >> 8) % 10) {
-		case 0: case 1: case 2: case 3: case 4:
-			ev.op = TRACE_WRITE;
-			ev.len = 1 + (r >> 16) % 8192;
+		switch ((r >> 8) % 100) {
+		default:
+			ev.op = TRACE_PWRITE;
+			ev.off = (r >> 16) % (1u << 20);
+			ev.len = 1 + (r >> 40) % 512;
 			ev.data.kind = TRACE_PAYLOAD_RAND;
 			ev.data.arg = r >> 32;
 			ev.data.len = ev.len;
-			ev.fields = TRACE_F_FD | TRACE_F_LEN | TRACE_F_DATA;
-			break;
-		case 5: case 6:
-			ev.op = TRACE_PWRITE;
-			ev.off = (r >> 16) % (1u << 20);
-			ev.len = 512;
-			ev.data.kind = TRACE_PAYLOAD_FILL;
-			ev.data.arg = (r >> 40) & 0xff;
-			ev.data.len = 512;
 			ev.fields = TRACE_F_FD | TRACE_F_OFF | TRACE_F_LEN | TRACE_F_DATA;
 			break;
-		case 7: case 8:
+		case 90: case 91: case 92: case 93: case 94: case 95: case 96:
+			ev.op = TRACE_PWRITE;
+			ev.off = ((r >> 16) % 256) * 4096;
+			ev.len = 4096;
+			ev.data.kind = TRACE_PAYLOAD_FILL;
+			ev.data.arg = (r >> 40) & 0xff;
+			ev.data.len = 4096;
+			ev.fields = TRACE_F_FD | TRACE_F_OFF | TRACE_F_LEN | TRACE_F_DATA;
+			break;
+		case 97: case 98:
 			ev.op = (r >> 20) & 1 ? TRACE_FSYNC : TRACE_FDATASYNC;
 			ev.fields = TRACE_F_FD;
 			break;
-		default:
+		case 99:
 			ev.op = TRACE_SYNC;
 			break;
 		}
