@@ -128,6 +128,9 @@ demo:
 	./powercut run traces/examples/pmem-publish.trace
 	./powercut outcomes traces/examples/pmem-publish-bug.trace \
 	    --observe u64:0x1000,u64:0x1040 --at all
+	@echo "# check with an application checker: exit status 1 means it found the bug"
+	./powercut check traces/examples/pmem-publish-bug.trace --set pmem.size=64K \
+	    --checker tests/checkers/pmem-publish.sh; test $$? -eq 1
 
 bench: all
 	$(PYTHON) tools/bench.py --powercut ./powercut --build $(BUILD)
