@@ -27,6 +27,7 @@
  *   - The writer's canonical form is a fixed point: writing what it read
  *     back gives the same text (tests/fuzz_trace.c checks it).
  */
+#define _GNU_SOURCE		/* strchrnul */
 #include "trace.h"
 
 #include <assert.h>
@@ -443,10 +444,22 @@ static int next_line(struct trace_reader *r, char **ls, size_t *ln)
 		goto strip;
 	}
 	for (;;) {
-		char *s = r->buf + r->start;
-		char *nl = memchr(s, '\n', r->end - r->start);
+		char *s = r->buf + r->start, *end = r->buf + r->end;
+		char *nl;
 		size_t got;
 
+		/* One scan finds the newline or a NUL, whichever comes first:
+		 * the buffer ends with a NUL sentinel (the spare byte).  A
+		 * memchr for '\n' and another for '\0' cost 13% of `powercut
+		 * run` (perf, 2026-11-23). */
+		*end = '\0';
+		nl = strchrnul(s, '\n');
+		if (nl < end && *nl == '\0') {
+			r->line++;
+			return fail(r, "NUL byte in line");
+		}
+		if (nl == end)
+			nl = NULL;
 		if (nl || (r->eof && r->end > r->start)) {
 			size_t n = nl ? (size_t)(nl - s) : r->end - r->start;
 			r->start += n + (nl != NULL);
@@ -454,7 +467,7 @@ static int next_line(struct trace_reader *r, char **ls, size_t *ln)
 			s[n] = '\0';	/* the '\n', or the spare byte */
 			*ls = s;
 			*ln = n;
-			goto strip;
+			goto strip_cr;
 		}
 		if (r->eof)
 			return 0;
@@ -492,10 +505,11 @@ static int next_line(struct trace_reader *r, char **ls, size_t *ln)
 		}
 	}
 strip:
-	if (*ln > 0 && (*ls)[*ln - 1] == '\r')
-		(*ls)[--*ln] = '\0';
 	if (memchr(*ls, '\0', *ln))
 		return fail(r, "NUL byte in line");
+strip_cr:
+	if (*ln > 0 && (*ls)[*ln - 1] == '\r')
+		(*ls)[--*ln] = '\0';
 	return 1;
 }
 
