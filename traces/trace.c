@@ -758,6 +758,19 @@ static int parse_payload(struct trace_reader *r, const char *s, size_t n,
 
 /* ---- one line ---- */
 
+/* Where a plain number field goes. */
+static uint64_t *u64_field(struct trace_event *ev, uint32_t bit)
+{
+	switch (bit) {
+	case TRACE_F_LEN:    return &ev->len;
+	case TRACE_F_OFF:    return &ev->off;
+	case TRACE_F_ADDR:   return &ev->addr;
+	case TRACE_F_ID:     return &ev->id;
+	case TRACE_F_SECTOR: return &ev->sector;
+	default:	     return &ev->cycles;
+	}
+}
+
 static struct trace_str *str_field(struct trace_event *ev, uint32_t bit)
 {
 	switch (bit) {
@@ -934,28 +947,9 @@ static int parse_line(struct trace_reader *r, char *line, size_t ln,
 			ev->cpu = (uint32_t)x;
 			break;
 		}
-		case TRACE_F_LEN:
-			if (parse_u64(r, "len", v, vl, &ev->len))
-				return -1;
-			break;
-		case TRACE_F_OFF:
-			if (parse_u64(r, "off", v, vl, &ev->off))
-				return -1;
-			break;
-		case TRACE_F_ADDR:
-			if (parse_u64(r, "addr", v, vl, &ev->addr))
-				return -1;
-			break;
-		case TRACE_F_ID:
-			if (parse_u64(r, "id", v, vl, &ev->id))
-				return -1;
-			break;
-		case TRACE_F_SECTOR:
-			if (parse_u64(r, "sector", v, vl, &ev->sector))
-				return -1;
-			break;
-		case TRACE_F_CYCLES:
-			if (parse_u64(r, "cycles", v, vl, &ev->cycles))
+		case TRACE_F_LEN: case TRACE_F_OFF: case TRACE_F_ADDR:
+		case TRACE_F_ID: case TRACE_F_SECTOR: case TRACE_F_CYCLES:
+			if (parse_u64(r, field_names[field], v, vl, u64_field(ev, 1u << field)))
 				return -1;
 			break;
 		case TRACE_F_VAL:
