@@ -73,6 +73,13 @@ int jfs_view_lookup(struct jfs_view *v, const char *path, char *out, size_t outl
  * size, or -1 if absent.  For the oracle's expected-content checks. */
 int64_t jfs_view_read_file(struct jfs_view *v, const char *path, void *buf, size_t n);
 
+/* Which of PATH's blocks recovered metadata references: MAPPED[l] = 1 for
+ * a mapped, written block l, 0 for a hole or an unwritten extent (reads
+ * as zeros), for the first N blocks; *BSIZE the block size.  Returns the
+ * number of blocks below the file's size, or -1 if absent.  O(blocks). */
+int64_t jfs_view_file_map(struct jfs_view *v, const char *path, uint8_t *mapped, size_t n,
+			  uint32_t *bsize);
+
 /* Called once per problem fsck finds, with a one-line description. */
 typedef void jfs_problem_fn(void *ctx, const char *problem);
 
@@ -87,6 +94,54 @@ unsigned jfs_view_fsck(struct jfs_view *v, jfs_problem_fn *fn, void *ctx);
 
 /* Transactions the last load replayed, and blocks it wrote to the overlay. */
 unsigned jfs_view_replayed(const struct jfs_view *v, unsigned *blocks);
+
+/* The type and size of PATH in the recovered view (JFS_VIEW_REG, _DIR,
+ * _LNK).  0, or -1 if absent.  O(path depth * directory size). */
+enum { JFS_VIEW_REG = 1, JFS_VIEW_DIR = 2, JFS_VIEW_LNK = 3 };
+int jfs_view_stat(struct jfs_view *v, const char *path, unsigned *type, uint64_t *size);
+
+/* Call FN for every object reachable from the root of the recovered view
+ * (the root itself excluded), depth first, entries in directory order,
+ * with its absolute path, type and size.  Each directory is entered once
+ * (a corrupt image cannot loop).  O(inodes + directory blocks). */
+typedef void jfs_walk_fn(void *ctx, const char *path, unsigned type, uint64_t size);
+void jfs_view_walk(struct jfs_view *v, jfs_walk_fn *fn, void *ctx);
+
+/*
+ * Journal atomicity (docs/semantics.md O6).  The model records, for every
+ * transaction it logs, the home block and a hash (jfs_block_hash) of the
+ * content it logged for it; the view records every block the last load
+ * replayed, with the hash of what it wrote home.  A transaction replayed
+ * with a block whose content differs from what was logged for it (its
+ * commit block reached the media while one of its journal blocks did
+ * not), or with a block skipped for a bad tag checksum, recovered in part.
+ */
+uint64_t jfs_block_hash(const void *blk, size_t n);
+
+struct jfs_replayed {			/* one block the last load replayed */
+	uint32_t seq;			/* its transaction */
+	uint32_t blk;			/* home block */
+	uint32_t jblk;			/* the journal block it came from */
+	uint32_t csum_bad;		/* 1: skipped, its tag checksum failed */
+	uint64_t hash;			/* jfs_block_hash of what was replayed */
+};
+/* The blocks the last load replayed (and skipped), in replay order. */
+size_t jfs_view_replay_log(const struct jfs_view *v, const struct jfs_replayed **e);
+
+struct jfs_logged {			/* one block a transaction logged */
+	uint32_t blk;			/* home block */
+	uint64_t hash;			/* jfs_block_hash of the logged content */
+};
+/*
+ * What transaction SEQ logged, as seen by the model MODEL (a jfs_model
+ * instance, sim_model(s, SIM_ROLE_FS)) at the current crash point.  A
+ * transaction has one version if the model really logged it, and one per
+ * background-commit choice (F15) that would log it at this point; returns
+ * how many versions there are (0: the model never logged SEQ) and sets
+ * *B, *N to version ALT's blocks.  O(log transactions + blocks).
+ */
+unsigned jfs_model_txn_logged(const void *model, uint32_t seq, unsigned alt,
+			      const struct jfs_logged **b, size_t *n);
 
 /* Convenience: a jfs_read_fn over a struct media (the live durable image). */
 void jfs_read_media(const void *media, uint64_t off, void *dst, size_t n);

@@ -1711,6 +1711,10 @@ void jfs_fs_free(struct jfs_fs *fs)
 	free(fs->shadow);
 	free(fs->shadow_blk);
 	free(fs->dry_jb);
+	free(fs->tlog);
+	free(fs->tidx);
+	free(fs->dlog);
+	free(fs->didx);
 	for (int t = 0; t < 2; t++) {
 		free(fs->txn[t].jb);
 		free(fs->txn[t].revoke.v);

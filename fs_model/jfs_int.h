@@ -289,6 +289,11 @@ struct jfs_bg_choice {			/* patches [p0, p1) of bg_patches */
 #define JFS_MAX_FD	1024u
 #define JFS_MAX_MAPS	256u
 
+struct jfs_tlog_idx {			/* one logged transaction (O6) */
+	uint32_t tid;
+	size_t first, n;		/* its entries in tlog (or dlog) */
+};
+
 struct jfs_fs {
 	const struct sim_env *env;
 	struct jfs_opts o;
@@ -347,6 +352,17 @@ struct jfs_fs {
 	uint32_t *shadow_blk;
 	uint32_t nshadow, shadow_cap;
 	uint32_t *dry_jb;		/* dry commit: extra metadata blocks */
+
+	/* journal atomicity (O6): what each transaction logged, for the
+	 * oracle; tlog entries are grouped by transaction in log order */
+	struct jfs_logged *tlog;	/* every real transaction's blocks */
+	size_t ntlog, tlogcap;
+	struct jfs_tlog_idx *tidx;	/* per transaction: tid, first, count */
+	size_t ntidx, tidxcap;
+	struct jfs_tlog_idx *didx;	/* dry commits of this point's choices */
+	size_t ndidx, didxcap;
+	struct jfs_logged *dlog;
+	size_t ndlog, dlogcap;
 
 	/* background crash groups (F15), rebuilt when gen changes */
 	bool in_event;
@@ -428,6 +444,8 @@ int jfs_wait_ios(struct jfs_fs *fs, struct jfs_u32v *ios);
 int jfs_dry_commit(struct jfs_fs *fs);
 
 void jfs_u32v_push(struct jfs_u32v *v, uint32_t x);
+/* Start recording what transaction TID logs (real or dry), O6. */
+void jfs_tlog_begin(struct jfs_fs *fs, uint32_t tid);
 void jfs_patches_add(struct jfs_patches *p, uint64_t off, const void *data, uint32_t len);
 
 /* ---- jfs_model.c ---- */

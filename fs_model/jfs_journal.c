@@ -259,6 +259,50 @@ int jfs_handle_start(struct jfs_fs *fs, uint32_t nblk)
 	return 0;
 }
 
+/* ---- what each transaction logged (O6, for the oracle) ---- */
+
+uint64_t jfs_block_hash(const void *blk, size_t n)
+{
+	const uint8_t *b = blk;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+void jfs_tlog_begin(struct jfs_fs *fs, uint32_t tid)
+{
+	struct jfs_tlog_idx **idx = fs->dry ? &fs->didx : &fs->tidx;
+	size_t *n = fs->dry ? &fs->ndidx : &fs->ntidx, *cap = fs->dry ? &fs->didxcap : &fs->tidxcap;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*idx = realloc(*idx, *cap * sizeof(**idx));
+		if (!*idx)
+			abort();
+	}
+	(*idx)[(*n)++] = (struct jfs_tlog_idx){ .tid = tid,
+		.first = fs->dry ? fs->ndlog : fs->ntlog };
+}
+
+/* Transaction being logged: home block BLK gets content C (unescaped). */
+static void tlog_add(struct jfs_fs *fs, uint32_t blk, const uint8_t *c)
+{
+	struct jfs_logged **v = fs->dry ? &fs->dlog : &fs->tlog;
+	size_t *n = fs->dry ? &fs->ndlog : &fs->ntlog, *cap = fs->dry ? &fs->dlogcap : &fs->tlogcap;
+	struct jfs_tlog_idx *last = fs->dry ? &fs->didx[fs->ndidx - 1] : &fs->tidx[fs->ntidx - 1];
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*v = realloc(*v, *cap * sizeof(**v));
+		if (!*v)
+			abort();
+	}
+	(*v)[(*n)++] = (struct jfs_logged){ .blk = blk, .hash = jfs_block_hash(c, fs->g.bsize) };
+	last->n++;
+}
+
 /* ---- writing the log ---- */
 
 struct jfs_logctx {
@@ -352,6 +396,7 @@ static int log_txn(struct jfs_fs *fs, const struct jfs_txn *t, uint32_t nextra,
 		for (uint32_t j = 0; j < k; j++) {
 			uint32_t blk;
 			const uint8_t *c = jb_content(fs, t, i + j, &blk);
+			tlog_add(fs, blk, c);
 			memcpy(e, c, bs);
 			if (jfs_get32(e) == JFS_JMAGIC)
 				memset(e, 0, 4);
@@ -549,6 +594,7 @@ static int commit_state(struct jfs_fs *fs, struct jfs_txn *t, struct jfs_logctx 
 		t->state = JFS_T_LOGGING;
 		return 0;
 	case JFS_T_LOGGING:
+		jfs_tlog_begin(fs, t->tid);
 		if (log_txn(fs, t, 0, lc))
 			return -1;
 		t->state = JFS_T_WAIT_DATA;
@@ -657,6 +703,7 @@ int jfs_dry_commit(struct jfs_fs *fs)
 		jfs_patches_add(fs->out, (uint64_t)fs->g.j_start * fs->g.bsize, fs->scratch,
 				fs->g.bsize);
 	}
+	jfs_tlog_begin(fs, t->tid);
 	if (log_txn(fs, t, nextra, &lc) || log_commit_block(fs, &lc, 0, NULL))
 		return -1;
 	return 0;

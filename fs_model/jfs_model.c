@@ -96,6 +96,11 @@
  *     before the power cut (F15); a history in which background work ran
  *     earlier and the trace then went on is not explored separately.
  *   - DAX (the dax option) is not modelled yet: it is refused.
+ *   - For the oracle (sim/fs_promise.c, docs/semantics.md O6) the model
+ *     records the home block and content hash of every block each
+ *     transaction logs, real or dry (F15); jfs_model_txn_logged() answers
+ *     for the current crash point.  Kept for the whole run: 12 bytes per
+ *     journaled block.
  */
 #include "jfs_int.h"
 
@@ -333,6 +338,7 @@ static void bg_build(struct jfs_fs *fs)
 	fs->nbg = fs->nbgc = 0;
 	fs->bgp.n = 0;
 	fs->bgp.nbytes = 0;
+	fs->ndidx = fs->ndlog = 0;		/* O6: this point's dry commits */
 	fs->bg_gen = fs->gen;
 	if (!fs->env->cfg->background || fs->in_event)
 		return;
@@ -443,6 +449,44 @@ static int jfs_describe(const void *self, size_t g, uint32_t c, char *buf, size_
 				" after write-back of file subset 0x%" PRIx32, fs->run->tid,
 				ch->subset);
 	}
+}
+
+/* ---- what transactions logged (O6) ---- */
+
+static int cmp_tidx(const void *key, const void *e)
+{
+	uint32_t k = *(const uint32_t *)key, t = ((const struct jfs_tlog_idx *)e)->tid;
+	return k < t ? -1 : k > t;
+}
+
+unsigned jfs_model_txn_logged(const void *model, uint32_t seq, unsigned alt,
+			      const struct jfs_logged **b, size_t *n)
+{
+	struct jfs_fs *fs = bg_fresh(model);
+	const struct jfs_tlog_idx *real;
+	unsigned nalt = 0;
+
+	*b = NULL;
+	*n = 0;
+	/* real transactions are logged in tid order: binary search */
+	real = bsearch(&seq, fs->tidx, fs->ntidx, sizeof(*fs->tidx), cmp_tidx);
+	if (real) {
+		if (alt == nalt) {
+			*b = fs->tlog + real->first;
+			*n = real->n;
+		}
+		nalt++;
+	}
+	for (size_t i = 0; i < fs->ndidx; i++) {
+		if (fs->didx[i].tid != seq)
+			continue;
+		if (alt == nalt) {
+			*b = fs->dlog + fs->didx[i].first;
+			*n = fs->didx[i].n;
+		}
+		nalt++;
+	}
+	return nalt;
 }
 
 static const struct sim_crash_ops jfs_crash_ops = {

@@ -63,6 +63,7 @@ struct jfs_view {
 	uint8_t *ov;			/* overlay blocks */
 	uint32_t nov, ovcap;
 	uint8_t *b1, *b2, *b3, *b4;	/* scratch blocks */
+	uint8_t *ibmb;			/* fsck: the inode bitmap block */
 	uint8_t *itc;			/* the last inode-table block read */
 	uint32_t itc_blk;		/* its number, 0 = none */
 	uint32_t bcap;			/* their size */
@@ -72,7 +73,30 @@ struct jfs_view {
 	uint32_t *parent;		/* fsck: directory holding the entry */
 	uint32_t refcap, inocap;
 	unsigned replayed_tx, replayed_blocks;
+	struct jfs_replayed *rlog;	/* O6: what the last load replayed */
+	size_t nrlog, rlogcap;
+	uint8_t *walk_seen;		/* jfs_view_walk: directories entered */
+	uint32_t walk_cap;
 };
+
+static void rlog_add(struct jfs_view *v, uint32_t seq, uint32_t blk, uint32_t jblk,
+		     bool bad, const uint8_t *data)
+{
+	if (v->nrlog == v->rlogcap) {
+		v->rlogcap = v->rlogcap ? v->rlogcap * 2 : 64;
+		v->rlog = realloc(v->rlog, v->rlogcap * sizeof(*v->rlog));
+		if (!v->rlog)
+			abort();
+	}
+	v->rlog[v->nrlog++] = (struct jfs_replayed){ .seq = seq, .blk = blk, .jblk = jblk,
+		.csum_bad = bad, .hash = bad ? 0 : jfs_block_hash(data, v->g.bsize) };
+}
+
+size_t jfs_view_replay_log(const struct jfs_view *v, const struct jfs_replayed **e)
+{
+	*e = v->rlog;
+	return v->nrlog;
+}
 
 void jfs_read_media(const void *media, uint64_t off, void *dst, size_t n)
 {
@@ -98,11 +122,14 @@ void jfs_view_destroy(struct jfs_view *v)
 	free(v->b2);
 	free(v->b3);
 	free(v->b4);
+	free(v->ibmb);
 	free(v->itc);
 	free(v->ref);
 	free(v->links);
 	free(v->subdirs);
 	free(v->parent);
+	free(v->rlog);
+	free(v->walk_seen);
 	free(v);
 }
 
@@ -253,10 +280,13 @@ static void do_one_pass(struct jfs_view *v, enum pass pass, uint32_t start, uint
 				if (r && r->val >= seq)
 					continue;	/* F7: revoked */
 				raw_read(v, jblk(v, dlb), v->b3);
-				if (csum && jfs_get32(tag + 12) != jfs_tag_csum(seq, v->b3, bs))
+				if (csum && jfs_get32(tag + 12) != jfs_tag_csum(seq, v->b3, bs)) {
+					rlog_add(v, seq, (uint32_t)blk, jblk(v, dlb), true, NULL);
 					continue;	/* jbd2: block skipped */
+				}
 				if (fl & JFS_TAG_ESCAPE)
 					jfs_put32(v->b3, JFS_JMAGIC);
+				rlog_add(v, seq, (uint32_t)blk, jblk(v, dlb), false, v->b3);
 				dst = vwrite(v, (uint32_t)blk);
 				memcpy(dst, v->b3, bs);
 				v->replayed_blocks++;
@@ -324,13 +354,6 @@ static uint8_t *vinode_w(struct jfs_view *v, uint32_t ino)
 {
 	uint64_t b = (uint64_t)ino * JFS_INODE_SIZE;
 	return vwrite(v, v->g.it_start + (uint32_t)(b / v->g.bsize)) + b % v->g.bsize;
-}
-
-static bool vbit(struct jfs_view *v, uint32_t start, uint32_t bit)
-{
-	uint32_t per = v->g.bsize * 8;
-	const uint8_t *b = vblk(v, start + bit / per, v->b4);
-	return b[(bit % per) / 8] >> (bit % 8) & 1;
 }
 
 static void vbit_clear(struct jfs_view *v, uint32_t start, uint32_t bit)
@@ -457,6 +480,7 @@ int jfs_view_load(struct jfs_view *v, jfs_read_fn *read, const void *img, uint64
 	v->nov = 0;
 	v->itc_blk = 0;
 	v->replayed_tx = v->replayed_blocks = 0;
+	v->nrlog = 0;
 	if (img_bytes < sizeof(sb)) {
 		snprintf(v->why, sizeof(v->why), "the image is too small for a superblock");
 		return -1;
@@ -476,8 +500,10 @@ int jfs_view_load(struct jfs_view *v, jfs_read_fn *read, const void *img, uint64
 		v->b3 = malloc(v->g.bsize);
 		v->b4 = malloc(v->g.bsize);
 		free(v->itc);
+		free(v->ibmb);
 		v->itc = malloc(v->g.bsize);
-		if (!v->b1 || !v->b2 || !v->b3 || !v->b4 || !v->itc)
+		v->ibmb = malloc(v->g.bsize);
+		if (!v->b1 || !v->b2 || !v->b3 || !v->b4 || !v->itc || !v->ibmb)
 			abort();
 		v->bcap = v->g.bsize;
 		/* the overlay's block size may have changed */
@@ -629,6 +655,105 @@ int64_t jfs_view_read_file(struct jfs_view *v, const char *path, void *buf, size
 	return (int64_t)vcontent(v, ino, NULL, buf, n);
 }
 
+int64_t jfs_view_file_map(struct jfs_view *v, const char *path, uint8_t *mapped, size_t n,
+			  uint32_t *bsize)
+{
+	uint32_t ino = vlookup(v, path);
+	uint8_t inode[JFS_INODE_SIZE];
+	uint64_t nb;
+
+	if (!ino)
+		return -1;
+	memcpy(inode, vinode(v, ino, v->b2), JFS_INODE_SIZE);
+	if (!jfs_get16(inode + JFS_I_MODE))
+		return -1;
+	*bsize = v->g.bsize;
+	nb = (jfs_get64(inode + JFS_I_SIZE) + v->g.bsize - 1) / v->g.bsize;
+	for (uint64_t l = 0; l < nb && l < n; l++) {
+		uint32_t b = vbmap(v, inode, l);
+		mapped[l] = b && !(b & JFS_UNWRITTEN) && (b & JFS_BLKMASK) < v->g.nblocks;
+	}
+	return (int64_t)nb;
+}
+
+int jfs_view_stat(struct jfs_view *v, const char *path, unsigned *type, uint64_t *size)
+{
+	uint32_t ino = vlookup(v, path);
+	const uint8_t *in;
+
+	if (!ino)
+		return -1;
+	in = vinode(v, ino, v->b2);
+	if (!jfs_get16(in + JFS_I_MODE) || jfs_get16(in + JFS_I_MODE) > JFS_T_LNK)
+		return -1;
+	*type = jfs_get16(in + JFS_I_MODE);
+	*size = jfs_get64(in + JFS_I_SIZE);
+	return 0;
+}
+
+/* Depth-first walk of directory DIR whose path is PATH (LEN chars). */
+static void walk_dir(struct jfs_view *v, uint32_t dir, char *path, size_t len,
+		     jfs_walk_fn *fn, void *ctx, unsigned depth)
+{
+	uint8_t inode[JFS_INODE_SIZE], *d;
+	uint32_t per = v->g.bsize / JFS_DIRENT;
+	uint64_t size;
+
+	if (depth > 64)
+		return;
+	memcpy(inode, vinode(v, dir, v->b2), JFS_INODE_SIZE);
+	size = jfs_get64(inode + JFS_I_SIZE);
+	d = malloc(v->g.bsize);
+	if (!d)
+		abort();
+	for (uint64_t l = 0; l < size / v->g.bsize; l++) {
+		uint32_t b = vbmap(v, inode, l) & JFS_BLKMASK;
+		if (!b || b >= v->g.nblocks)
+			continue;
+		memcpy(d, vblk(v, b, v->b1), v->g.bsize);
+		for (uint32_t k = 0; k < per; k++) {
+			const uint8_t *e = d + k * JFS_DIRENT, *ci;
+			uint32_t t = jfs_get32(e), nl = jfs_get16(e + 4), mode;
+			if (!t || t > v->g.ninodes || !nl || nl > JFS_NAME_MAX ||
+			    len + 1 + nl >= 4096)
+				continue;
+			ci = vinode(v, t, v->b2);
+			mode = jfs_get16(ci + JFS_I_MODE);
+			if (!mode || mode > JFS_T_LNK)
+				continue;
+			path[len] = '/';
+			memcpy(path + len + 1, e + 8, nl);
+			path[len + 1 + nl] = '\0';
+			fn(ctx, path, mode, jfs_get64(ci + JFS_I_SIZE));
+			if (mode == JFS_T_DIR && !v->walk_seen[t]) {
+				v->walk_seen[t] = 1;
+				walk_dir(v, t, path, len + 1 + nl, fn, ctx, depth + 1);
+			}
+			path[len] = '\0';
+		}
+	}
+	free(d);
+}
+
+void jfs_view_walk(struct jfs_view *v, jfs_walk_fn *fn, void *ctx)
+{
+	char path[4096];
+
+	if (!v->ok)
+		return;
+	if (v->walk_cap < v->g.ninodes + 1) {
+		free(v->walk_seen);
+		v->walk_seen = malloc(v->g.ninodes + 1);
+		if (!v->walk_seen)
+			abort();
+		v->walk_cap = v->g.ninodes + 1;
+	}
+	memset(v->walk_seen, 0, v->g.ninodes + 1);
+	v->walk_seen[JFS_ROOT_INO] = 1;
+	path[0] = '\0';
+	walk_dir(v, JFS_ROOT_INO, path, 0, fn, ctx, 0);
+}
+
 /* ---- fsck (F14) ---- */
 
 struct fsck_ctx {
@@ -720,7 +845,12 @@ unsigned jfs_view_fsck(struct jfs_view *v, jfs_problem_fn *fn, void *ctx)
 
 		memcpy(inode, vinode(v, i, v->b2), JFS_INODE_SIZE);
 		mode = jfs_get16(inode + JFS_I_MODE);
-		used = vbit(v, v->g.ibm_start, i);
+		/* the inode bitmap block, read once per 8 * bsize inodes
+		 * (measured: one read per inode was half of a check's time) */
+		if (i == 1 || i % (v->g.bsize * 8) == 0)
+			memcpy(v->ibmb, vblk(v, v->g.ibm_start + i / (v->g.bsize * 8), v->b4),
+			       v->g.bsize);
+		used = v->ibmb[(i % (v->g.bsize * 8)) / 8] >> (i % 8) & 1;
 		if (mode && !used)
 			problem(&c, "inode %" PRIu32 " is in use but free in the inode bitmap", i);
 		if (!mode && used)
@@ -809,20 +939,33 @@ unsigned jfs_view_fsck(struct jfs_view *v, jfs_problem_fn *fn, void *ctx)
 				" directory entries", i, links, v->links[i]);
 		}
 	}
-	/* the block bitmap, one bitmap block read per 8 * bsize blocks */
-	for (uint32_t b = 0, bits = v->g.bsize * 8; b < v->g.nblocks; b++) {
-		const uint8_t *bm;
-		bool used, want;
-		if (b % bits == 0)
-			memcpy(v->b3, vblk(v, v->g.bbm_start + b / bits, v->b4), v->g.bsize);
-		bm = v->b3;
-		used = bm[(b % bits) / 8] >> (b % 8) & 1;
-		want = b < v->g.data_start || v->ref[b];
-		if (used && !want)
-			problem(&c, "block %" PRIu32 " is marked in the block bitmap but "
-				"unreferenced", b);
-		else if (!used && want)
-			problem(&c, "block %" PRIu32 " is in use but free in the block bitmap", b);
+	/* the block bitmap, one bitmap block read per 8 * bsize blocks, a
+	 * byte (8 blocks) at a time; bit by bit only where a byte differs
+	 * (measured: a division per block was a third of a check's time) */
+	for (uint32_t b0 = 0, bits = v->g.bsize * 8; b0 < v->g.nblocks; b0 += 8) {
+		uint8_t have, want = 0;
+		uint32_t in_blk = b0 & (bits - 1);
+		if (in_blk == 0)
+			memcpy(v->b3, vblk(v, v->g.bbm_start + b0 / bits, v->b4), v->g.bsize);
+		have = v->b3[in_blk / 8];
+		for (uint32_t k = 0; k < 8; k++) {
+			uint32_t b = b0 + k;
+			if (b < v->g.nblocks && (b < v->g.data_start || v->ref[b]))
+				want |= (uint8_t)(1u << k);
+		}
+		if (b0 + 8 > v->g.nblocks)
+			have &= (uint8_t)((1u << (v->g.nblocks - b0)) - 1);
+		if (have == want)
+			continue;
+		for (uint32_t k = 0; k < 8 && b0 + k < v->g.nblocks; k++) {
+			bool used = have >> k & 1, w = want >> k & 1;
+			if (used && !w)
+				problem(&c, "block %" PRIu32 " is marked in the block bitmap but "
+					"unreferenced", b0 + k);
+			else if (!used && w)
+				problem(&c, "block %" PRIu32 " is in use but free in the block "
+					"bitmap", b0 + k);
+		}
 	}
 	return c.n;
 }

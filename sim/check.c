@@ -16,7 +16,9 @@
  *       from the base) are judged once per point; the checker's verdicts
  *       are also cached across points by a hash of the whole image, so an
  *       application checker runs once per distinct image.
- *   K3. Judges.  Every model with an oracle (oracle.h) judges the image;
+ *   K3. Judges.  Every model with an oracle (oracle.h) judges the image,
+ *       and so do the trace's independent reference (block traces:
+ *       promise.h; file traces: fs_promise.h, all four invariants);
  *       with --checker, the image is materialized in a fresh directory and
  *       CMD runs there with it as its last argument (0 consistent,
  *       anything else inconsistent: the pmreorder convention).  A check
@@ -49,6 +51,7 @@
 
 #include "cli.h"
 #include "explore.h"
+#include "fs_promise.h"
 #include "json.h"
 #include "media.h"
 #include "oracle.h"
@@ -104,6 +107,7 @@ struct check {
 	const char *cur_state_id;
 	char state_buf[4096];
 	struct sim_promises *promises;	/* a block trace's contract */
+	struct sim_fs_promises *fs_promises;	/* a file trace's reference */
 	/* the checker */
 	char checker_cmd[8192];		/* CMD, its first word made absolute */
 	char checker_out[512];
@@ -553,6 +557,15 @@ static int judge_state(void *ctx, const struct sim_state *st)
 	if (sim_world(c->s) == SIM_WORLD_BLOCK && c->promises &&
 	    (rc = sim_promises_judge(c->promises, st->image, record, c)))
 		return rc;
+	if (sim_world(c->s) == SIM_WORLD_FILE) {
+		/* fs_promise.h; made here too for point 0, before any event */
+		if (!c->fs_promises && sim_fs_promises_create(&c->fs_promises, c->s)) {
+			snprintf(c->err, sizeof(c->err), "out of memory");
+			return -1;
+		}
+		if ((rc = sim_fs_promises_judge(c->fs_promises, st->image, record, c)))
+			return rc;
+	}
 	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
 		const struct sim_model_ops *ops = sim_model_ops(c->s, (enum sim_role)r);
 		if (!ops || !ops->oracle)
@@ -630,7 +643,8 @@ static void show_progress(struct check *c, bool final)
 static int check_judges(struct check *c)
 {
 	enum sim_world w = sim_world(c->s);
-	bool any = c->cl->checker != NULL || w == SIM_WORLD_BLOCK;	/* promise.h */
+	bool any = c->cl->checker != NULL || w == SIM_WORLD_BLOCK ||	/* promise.h */
+		   (w == SIM_WORLD_FILE && sim_model(c->s, SIM_ROLE_FS));	/* fs_promise.h */
 
 	for (int r = 0; r < SIM_ROLE_COUNT; r++) {
 		const struct sim_model_ops *ops = sim_model_ops(c->s, (enum sim_role)r);
@@ -659,6 +673,13 @@ static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
 	int rc;
 
 	c->points_total++;
+	/* fs_promise.h O9: a point inside a file event sees it in part */
+	if (p->what && p->ev && sim_world(s) == SIM_WORLD_FILE) {
+		if (!c->fs_promises && sim_fs_promises_create(&c->fs_promises, s))
+			return 1;
+		if (sim_fs_promises_event_early(c->fs_promises, p->ev))
+			return 1;
+	}
 	if (!point_selected(c, p) || !sim_media(s))
 		return 0;
 	c->pt = p;
@@ -703,6 +724,11 @@ static int observe(void *ctx, const struct trace_event *ev)
 {
 	struct check *c = ctx;
 
+	if (sim_world(c->s) == SIM_WORLD_FILE) {	/* fs_promise.h */
+		if (!c->fs_promises && sim_fs_promises_create(&c->fs_promises, c->s))
+			return -1;
+		return sim_fs_promises_event(c->fs_promises, ev);
+	}
 	if (!c->promises &&
 	    sim_promises_create(&c->promises,
 				sim_config(c->s)->block_semantics == SIM_BLOCK_BARRIER))
@@ -1068,6 +1094,7 @@ static void check_free(struct check *c)
 	hset_free(&c->reported);
 	hset_free(&c->checker_cache);
 	sim_promises_destroy(c->promises);
+	sim_fs_promises_destroy(c->fs_promises);
 	sim_explorer_destroy(c->x);
 	sim_destroy(c->s);
 }
