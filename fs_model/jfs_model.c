@@ -469,7 +469,7 @@ unsigned jfs_model_txn_logged(const void *model, uint32_t seq, unsigned alt,
 	*b = NULL;
 	*n = 0;
 	/* real transactions are logged in tid order: binary search */
-	real = bsearch(&seq, fs->tidx, fs->ntidx, sizeof(*fs->tidx), cmp_tidx);
+	real = fs->ntidx ? bsearch(&seq, fs->tidx, fs->ntidx, sizeof(*fs->tidx), cmp_tidx) : NULL;
 	if (real) {
 		if (alt == nalt) {
 			*b = fs->tlog + real->first;
