@@ -757,31 +757,28 @@ static int check_run(struct check *c)
 
 /* ---- jobs: results as JSON lines ---- */
 
+/* `SEP"KEY": "VALUE"` */
+static void put_member(FILE *f, const char *sep, const char *key, const char *value)
+{
+	fprintf(f, "%s\"%s\": ", sep, key);
+	json_put_str(f, value);
+}
+
 static void put_viol_json(FILE *f, const struct viol *v, bool lines)
 {
 	const char *sep = lines ? ", " : ",\n      ";
 
-	fprintf(f, "{%s\"invariant\": ", lines ? "" : "\n      ");
-	json_put_str(f, v->invariant);
-	fprintf(f, "%s\"point\": %" PRIu64 "%s\"line\": %" PRIu64 "%s\"event\": ", sep, v->point,
-		sep, v->line, sep);
-	json_put_str(f, v->event);
-	if (v->step[0]) {
-		fprintf(f, "%s\"step\": ", sep);
-		json_put_str(f, v->step);
-	}
-	fprintf(f, "%s\"state\": ", sep);
-	json_put_str(f, v->state);
-	fprintf(f, "%s\"path\": ", sep);
-	json_put_str(f, v->path);
-	fprintf(f, "%s\"expected\": ", sep);
-	json_put_str(f, v->expected);
-	fprintf(f, "%s\"actual\": ", sep);
-	json_put_str(f, v->actual);
-	fprintf(f, "%s\"explanation\": ", sep);
-	json_put_str(f, v->explanation);
-	fprintf(f, "%s\"replay\": ", sep);
-	json_put_str(f, v->replay);
+	put_member(f, lines ? "{" : "{\n      ", "invariant", v->invariant);
+	fprintf(f, "%s\"point\": %" PRIu64 "%s\"line\": %" PRIu64, sep, v->point, sep, v->line);
+	put_member(f, sep, "event", v->event);
+	if (v->step[0])
+		put_member(f, sep, "step", v->step);
+	put_member(f, sep, "state", v->state);
+	put_member(f, sep, "path", v->path);
+	put_member(f, sep, "expected", v->expected);
+	put_member(f, sep, "actual", v->actual);
+	put_member(f, sep, "explanation", v->explanation);
+	put_member(f, sep, "replay", v->replay);
 	if (lines)
 		fprintf(f, ", \"state_index\": %" PRIu64 ", \"seq\": %" PRIu64 "}", v->state_index, v->seq);
 	else

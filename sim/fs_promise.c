@@ -534,9 +534,13 @@ static uint32_t covered_paths(struct sim_fs_promises *p, uint32_t ino, uint64_t 
 	return cb.n;
 }
 
-/* Record the new paths of everything under directory DIR at PATH. */
-static void note_subtree(struct sim_fs_promises *p, uint32_t dir, char *buf, size_t len,
-			 unsigned depth)
+/* Visit every entry under directory DIR, depth first, with BUF holding
+ * its path (BUF holds DIR's path, LEN bytes, on entry and on return). */
+typedef void fp_visit_fn(struct sim_fs_promises *p, uint32_t ino, const char *path,
+			 void *ctx);
+
+static void walk_subtree(struct sim_fs_promises *p, uint32_t dir, char *buf, size_t len,
+			 unsigned depth, fp_visit_fn *visit, void *ctx)
 {
 	struct fp_ino *d = &p->ino[dir];
 
@@ -549,11 +553,18 @@ static void note_subtree(struct sim_fs_promises *p, uint32_t dir, char *buf, siz
 			continue;
 		buf[len] = '/';
 		memcpy(buf + len + 1, d->ent[i].name, nl + 1);
-		path_note(p, c, buf);
+		visit(p, c, buf, ctx);
 		if (p->ino[c].type == FT_DIR)
-			note_subtree(p, c, buf, len + 1 + nl, depth + 1);
+			walk_subtree(p, c, buf, len + 1 + nl, depth + 1, visit, ctx);
 		buf[len] = '\0';
 	}
+}
+
+/* Record the new path of one entry (walk_subtree). */
+static void note_visit(struct sim_fs_promises *p, uint32_t ino, const char *path, void *ctx)
+{
+	(void)ctx;
+	path_note(p, ino, path);
 }
 
 /* The canonical path of entry NAME in directory DIR (any one). */
@@ -570,7 +581,7 @@ static void note_entry(struct sim_fs_promises *p, uint32_t dir, const char *name
 	free(paths[0]);
 	path_note(p, ino, buf);
 	if (p->ino[ino].type == FT_DIR)
-		note_subtree(p, ino, buf, strlen(buf), 0);
+		walk_subtree(p, ino, buf, strlen(buf), 0, note_visit, NULL);
 }
 
 /* ---- promises ---- */
@@ -696,30 +707,16 @@ static void sync_inode(struct sim_fs_promises *p, uint32_t ino, bool datasync,
 	}
 }
 
-/* sync(): everything (O1). */
-static void sync_all_dir(struct sim_fs_promises *p, uint32_t dir, char *buf, size_t len,
-			 uint64_t line, unsigned depth)
+/* sync(): everything (O1); CTX points at the trace line. */
+static void sync_visit(struct sim_fs_promises *p, uint32_t c, const char *path, void *ctx)
 {
-	struct fp_ino *d = &p->ino[dir];
+	uint64_t line = *(const uint64_t *)ctx;
 
-	if (depth > 64)
-		return;
-	for (uint32_t i = 0; i < d->nent; i++) {
-		size_t nl = strlen(d->ent[i].name);
-		uint32_t c = d->ent[i].ino;
-		if (len + 1 + nl >= 4096)
-			continue;
-		buf[len] = '/';
-		memcpy(buf + len + 1, d->ent[i].name, nl + 1);
-		if (p->ino[c].type == FT_REG)
-			promise_file(p, c, p->floor, "sync", line, 0,
-				     (p->ino[c].size + FP_BLK - 1) / FP_BLK, true);
-		else
-			promise_name(p, buf, c, "sync", line);
-		if (p->ino[c].type == FT_DIR)
-			sync_all_dir(p, c, buf, len + 1 + nl, line, depth + 1);
-		buf[len] = '\0';
-	}
+	if (p->ino[c].type == FT_REG)
+		promise_file(p, c, p->floor, "sync", line, 0,
+			     (p->ino[c].size + FP_BLK - 1) / FP_BLK, true);
+	else
+		promise_name(p, path, c, "sync", line);
 }
 
 /* O3: a namespace change at PATH retires the names at or under it. */
@@ -1325,7 +1322,7 @@ static int apply_event(struct sim_fs_promises *p, const struct trace_event *ev)
 		if (p->no_promise)
 			break;
 		p->floor = p->seq;
-		sync_all_dir(p, FP_ROOT, buf, 0, ev->line, 0);
+		walk_subtree(p, FP_ROOT, buf, 0, 0, sync_visit, (void *)&ev->line);
 		break;
 	}
 	case TRACE_FTRUNCATE:
