@@ -116,7 +116,7 @@ check-unit: $(TEST_BINS)
 
 check-e2e: all
 	$(PYTHON) tests/run_e2e.py --powercut ./powercut --build $(BUILD)
-	POWERCUT=./powercut $(PYTHON) tests/test_verdicts.py --no-corpus
+	POWERCUT=./powercut $(PYTHON) tests/test_verdicts.py
 	$(PYTHON) tests/test_record.py --powercut ./powercut
 	$(PYTHON) tests/test_import.py --powercut ./powercut
 	$(PYTHON) tests/test_lackey.py --powercut ./powercut

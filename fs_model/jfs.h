@@ -9,9 +9,11 @@
  *
  *   - Everything it writes to its device goes through blockq/ when that
  *     model is made (env->blockq), else through a built-in write-through
- *     device (F17).  The durable image is a real byte image in the
- *     on-media format of jfs_int.h: a crash image is recovered by reading
- *     it, never from the model's memory.
+ *     device (F17) -- except, with the dax option, file data, which it
+ *     reads and writes as CPU operations on the pmem namespace through
+ *     the cache model (env->cache, F22-F27).  The durable image is a real
+ *     byte image in the on-media format of jfs_int.h: a crash image is
+ *     recovered by reading it, never from the model's memory.
  *   - Its own volatility — the commit timer and the page write-back the
  *     kernel may do between any two events (--background on) — is a set of
  *     independent crash groups (F15), sim_crash_ops in jfs_model_ops.

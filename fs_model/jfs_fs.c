@@ -7,8 +7,10 @@
  * jfs_meta_write(), which puts the block in the running transaction (F5);
  * it changes file data only in pages (M3).  Nothing reaches the device
  * here except write-back (F11: delayed allocation happens there) and
- * O_DIRECT; the journal (jfs_journal.c) makes metadata durable.  The rules
- * cited below (F1..F17) are listed in the essay of jfs_model.c.
+ * O_DIRECT; the journal (jfs_journal.c) makes metadata durable.  Under
+ * DAX file data takes jfs_dax.c's path instead: no pages, CPU operations
+ * on pmem (F22-F27).  The rules cited below are listed in the essay of
+ * jfs_model.c.
  *
  * Notes:
  *   - Pages are blocks: the page size is the block size (jfs.block_size).
@@ -240,6 +242,8 @@ static int alloc_block(struct jfs_fs *fs, uint32_t *out)
 			continue;
 		bit_set(fs, fs->g.bbm_start, b, true);
 		fs->alloc_goal = b + 1 >= fs->g.nblocks ? fs->g.data_start : b + 1;
+		if (fs->dax.touched)		/* hammer's shortcut (jfs_dax.c) */
+			fs->dax.touched[b / 8] |= (uint8_t)(1u << (b % 8));
 		*out = b;
 		return 0;
 	}
@@ -524,7 +528,7 @@ static uint64_t disksize(struct jfs_fs *fs, uint32_t ino)
 	return jfs_get64(jfs_inode_read(fs, ino) + JFS_I_SIZE);
 }
 
-static void set_disksize(struct jfs_fs *fs, uint32_t ino, uint64_t sz)
+void jfs_set_disksize(struct jfs_fs *fs, uint32_t ino, uint64_t sz)
 {
 	jfs_put64(jfs_inode_write(fs, ino) + JFS_I_SIZE, sz);
 	if (!fs->dry)
@@ -590,7 +594,7 @@ int jfs_writeback_inode(struct jfs_fs *fs, uint32_t ino, bool wait)
 		if (newly) {
 			uint64_t e = (pg + 1) * bs < in->size ? (pg + 1) * bs : in->size;
 			if (e > disksize(fs, ino))
-				set_disksize(fs, ino, e);
+				jfs_set_disksize(fs, ino, e);
 			if (!fs->dry && fs->o.data == JFS_DATA_ORDERED)
 				jfs_journal_add_ordered(fs, ino);
 		}
@@ -663,7 +667,7 @@ static int file_write(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t le
 			 * (ext4_da_should_update_i_disksize) */
 			uint64_t e = (pg + 1) * bs < in->size ? (pg + 1) * bs : in->size;
 			if (e > disksize(fs, ino)) {
-				set_disksize(fs, ino, e);
+				jfs_set_disksize(fs, ino, e);
 				/* a larger i_disksize over dirty data: order it, or a
 				 * commit would expose the block's old tail (ext4
 				 * 06bd3c36a733, "fix data exposure after a crash") */
@@ -690,7 +694,12 @@ static int file_set_size(struct jfs_fs *fs, uint32_t ino, uint64_t size)
 	if (size < in->size) {
 		for (uint64_t pg = keep; pg < in->npages; pg++)
 			page_drop(fs, ino, pg);
-		if (size % bs) {
+		if (fs->o.dax) {
+			/* F25: dax_zero_page_range of the last block's tail */
+			if (size % bs && jfs_dax_zero_range(fs, ino, size, bs - size % bs))
+				return -1;
+			jfs_dax_forget(fs, ino, keep, UINT64_MAX);
+		} else if (size % bs) {
 			uint32_t s = page_find(fs, ino, size / bs);
 			if (s) {	/* zero the tail of the last page */
 				memset(fs->pages[s].data + size % bs, 0, bs - size % bs);
@@ -708,7 +717,7 @@ static int file_set_size(struct jfs_fs *fs, uint32_t ino, uint64_t size)
 		free_range(fs, ino, keep, UINT64_MAX);
 	}
 	in->size = size;
-	set_disksize(fs, ino, size);
+	jfs_set_disksize(fs, ino, size);
 	if (size == 0 && fs->o.auto_da_alloc && fs->o.delalloc)
 		in->flags |= JFS_IN_DA_ALLOC_CLOSE;	/* F12 */
 	jfs_put64(jfs_inode_write(fs, ino) + JFS_I_MTIME, fs->env->clock->now);
@@ -724,6 +733,7 @@ static void inode_free(struct jfs_fs *fs, uint32_t ino)
 
 	for (uint64_t pg = 0; pg < in->npages; pg++)
 		page_drop(fs, ino, pg);
+	jfs_dax_forget(fs, ino, 0, UINT64_MAX);
 	free_range(fs, ino, 0, UINT64_MAX);
 	x = jfs_get32(jfs_inode_read(fs, ino) + JFS_I_XATTR);
 	if (x)
@@ -810,7 +820,7 @@ static int dir_add(struct jfs_fs *fs, uint32_t dir, const char *name, size_t len
 		if (jfs_bmap(fs, dir, nb, true, false, &b))
 			return -1;
 		meta_new(fs, b);
-		set_disksize(fs, dir, (uint64_t)(nb + 1) * fs->g.bsize);
+		jfs_set_disksize(fs, dir, (uint64_t)(nb + 1) * fs->g.bsize);
 		fs->ino[dir].size = (uint64_t)(nb + 1) * fs->g.bsize;
 		off = 0;
 	}
@@ -912,8 +922,9 @@ static int lk_failed(struct jfs_fs *fs, int r)
 
 /* ---- sync paths ---- */
 
-/* F10: fsync/fdatasync of INO (ext4_sync_file). */
-static int do_fsync(struct jfs_fs *fs, uint32_t ino, bool datasync)
+/* F10: fsync/fdatasync of INO (ext4_sync_file); the byte range matters
+ * only to DAX's write-back (F26): the page cache is written back whole. */
+int jfs_fsync_range(struct jfs_fs *fs, uint32_t ino, bool datasync, uint64_t a, uint64_t b)
 {
 	struct jfs_inode *in = &fs->ino[ino];
 	uint32_t need;
@@ -924,7 +935,7 @@ static int do_fsync(struct jfs_fs *fs, uint32_t ino, bool datasync)
 			return jfs_commit_and_wait(fs);
 		return jfs_flush_dev(fs);
 	}
-	if (jfs_writeback_inode(fs, ino, true))
+	if (fs->o.dax ? jfs_dax_writeback(fs, ino, a, b) : jfs_writeback_inode(fs, ino, true))
 		return -1;
 	need = datasync ? in->datasync_tid : in->sync_tid;
 	if (need > fs->last_committed && need == fs->run->tid && !jfs_txn_empty(fs->run))
@@ -934,9 +945,14 @@ static int do_fsync(struct jfs_fs *fs, uint32_t ino, bool datasync)
 	return jfs_flush_dev(fs);
 }
 
+static int do_fsync(struct jfs_fs *fs, uint32_t ino, bool datasync)
+{
+	return jfs_fsync_range(fs, ino, datasync, 0, UINT64_MAX);
+}
+
 static int do_sync(struct jfs_fs *fs)
 {
-	if (writeback_all(fs, true))
+	if (fs->o.dax ? jfs_dax_writeback(fs, 0, 0, UINT64_MAX) : writeback_all(fs, true))
 		return -1;
 	if (!jfs_txn_empty(fs->run))
 		return jfs_commit_and_wait(fs);
@@ -1077,6 +1093,17 @@ static int ev_write(struct jfs_fs *fs, const struct trace_event *ev)
 		off = ev->op == TRACE_PWRITE ? ev->off : f->pos;
 	if (off + ev->len < off)
 		return jfs_errf(fs, "write past the largest file offset");
+	if (fs->o.dax) {
+		/* F23: O_DIRECT is no different under DAX */
+		if (jfs_dax_write(fs, ino, off, ev->len, &ev->data))
+			return -1;
+		if (ev->op == TRACE_WRITE)
+			f->pos = off + ev->len;
+		if (f->flags & (TRACE_O_SYNC | TRACE_O_DSYNC))	/* generic_write_sync */
+			return jfs_fsync_range(fs, ino, !(f->flags & TRACE_O_SYNC), off,
+					       off + ev->len);
+		return 0;
+	}
 	if (file_write(fs, ino, off, ev->len, &ev->data, 0, true))
 		return -1;
 	if (ev->op == TRACE_WRITE)
@@ -1128,7 +1155,11 @@ static int ev_fallocate(struct jfs_fs *fs, const struct trace_event *ev)
 				return -1;
 			if (pos == pg * bs && e == pe) {
 				page_drop(fs, ino, pg);
+				jfs_dax_forget(fs, ino, pg, pg + 1);
 				free_range(fs, ino, pg, pg + 1);
+			} else if (fs->o.dax) {
+				if (jfs_dax_zero_range(fs, ino, pos, e - pos))	/* F25 */
+					return -1;
 			} else {
 				if (!s) {
 					s = page_get(fs, ino, pg);
@@ -1160,7 +1191,7 @@ static int ev_fallocate(struct jfs_fs *fs, const struct trace_event *ev)
 	}
 	if (!keep && b > fs->ino[ino].size) {
 		fs->ino[ino].size = b;
-		set_disksize(fs, ino, b);
+		jfs_set_disksize(fs, ino, b);
 	}
 	jfs_put64(jfs_inode_write(fs, ino) + JFS_I_MTIME, fs->env->clock->now);
 	return 0;
@@ -1335,7 +1366,7 @@ static int ev_symlink(struct jfs_fs *fs, const struct trace_event *ev)
 		return -1;
 	d = meta_new(fs, b);
 	memcpy(d, ev->from.s, ev->from.len);
-	set_disksize(fs, ino, ev->from.len);
+	jfs_set_disksize(fs, ino, ev->from.len);
 	fs->ino[ino].size = ev->from.len;
 	return dir_add(fs, lk.dir, lk.name, lk.len, ino, JFS_T_LNK);
 }
@@ -1418,7 +1449,7 @@ static int ev_xattr(struct jfs_fs *fs, const struct trace_event *ev)
 	return 0;
 }
 
-/* ---- mmap (non-DAX: the page cache) ---- */
+/* ---- mmap (stores into the page cache; under DAX, jfs_dax.c) ---- */
 
 static int ev_mmap(struct jfs_fs *fs, const struct trace_event *ev)
 {
@@ -1444,7 +1475,7 @@ static int ev_mmap(struct jfs_fs *fs, const struct trace_event *ev)
 	if (i == JFS_MAX_MAPS)
 		return jfs_errf(fs, "more than %u live mappings", JFS_MAX_MAPS);
 	fs->map[i] = (struct jfs_map){ .live = true, .addr = ev->addr, .len = ev->len,
-				       .off = ev->off, .ino = f->ino };
+				       .off = ev->off, .ino = f->ino, .flags = ev->flags };
 	fs->ino[f->ino].nmap++;
 	return 0;
 }
@@ -1462,7 +1493,7 @@ static int ev_munmap(struct jfs_fs *fs, const struct trace_event *ev)
 	return 0;
 }
 
-static struct jfs_map *map_of(struct jfs_fs *fs, uint64_t addr, uint64_t len)
+const struct jfs_map *jfs_map_of(struct jfs_fs *fs, uint64_t addr, uint64_t len)
 {
 	for (uint32_t i = 0; i < JFS_MAX_MAPS; i++) {
 		struct jfs_map *m = &fs->map[i];
@@ -1480,8 +1511,14 @@ static int ev_msync(struct jfs_fs *fs, const struct trace_event *ev)
 		return 0;			/* MS_ASYNC does nothing since 2.6.19 */
 	for (uint32_t i = 0; i < JFS_MAX_MAPS; i++) {
 		struct jfs_map *m = &fs->map[i];
-		if (m->live && m->addr < ev->addr + ev->len && ev->addr < m->addr + m->len &&
-		    do_fsync(fs, m->ino, true))
+		uint64_t a, b;
+		if (!m->live || m->addr >= ev->addr + ev->len || ev->addr >= m->addr + m->len)
+			continue;
+		/* vfs_fsync_range over the file bytes the range maps */
+		a = (ev->addr > m->addr ? ev->addr : m->addr) - m->addr + m->off;
+		b = (ev->addr + ev->len < m->addr + m->len ? ev->addr + ev->len :
+		     m->addr + m->len) - m->addr + m->off;
+		if (jfs_fsync_range(fs, m->ino, true, a, b))
 			return -1;
 	}
 	latency(fs, t0);
@@ -1490,9 +1527,11 @@ static int ev_msync(struct jfs_fs *fs, const struct trace_event *ev)
 
 static int ev_cpu(struct jfs_fs *fs, const struct trace_event *ev)
 {
-	struct jfs_map *m;
+	const struct jfs_map *m;
 	uint64_t off;
 
+	if (fs->o.dax)
+		return jfs_dax_cpu(fs, ev);		/* F24 */
 	switch (ev->op) {
 	case TRACE_STORE:
 	case TRACE_NTSTORE:
@@ -1502,14 +1541,14 @@ static int ev_cpu(struct jfs_fs *fs, const struct trace_event *ev)
 	case TRACE_CLFLUSH:
 	case TRACE_CLFLUSHOPT:
 	case TRACE_CLWB:
-		if (!map_of(fs, ev->addr, ev->op == TRACE_LOAD ? ev->len : 1))
+		if (!jfs_map_of(fs, ev->addr, ev->op == TRACE_LOAD ? ev->len : 1))
 			return jfs_errf(fs, "address 0x%" PRIx64 " is not in any live mmap "
 					"range", ev->addr);
 		return 0;
 	default:
 		return 0;			/* fences, wbinvd, pcommit: page cache only */
 	}
-	m = map_of(fs, ev->addr, ev->len);
+	m = jfs_map_of(fs, ev->addr, ev->len);
 	if (!m)
 		return jfs_errf(fs, "store to 0x%" PRIx64 " (%" PRIu64 " bytes) is not inside "
 				"one live shared mmap range", ev->addr, ev->len);
@@ -1695,8 +1734,11 @@ void jfs_fs_free(struct jfs_fs *fs)
 		free(fs->pages[i].data);
 	free(fs->pages);
 	if (fs->ino)
-		for (uint32_t i = 0; i <= fs->g.ninodes; i++)
+		for (uint32_t i = 0; i <= fs->g.ninodes; i++) {
 			free(fs->ino[i].pages);
+			free(fs->ino[i].dax_tag);
+		}
+	jfs_dax_free(fs);
 	free(fs->ino);
 	free(fs->buf_of_blk);
 	free(fs->busy);

@@ -17,7 +17,8 @@
  *
  * Metadata is every block outside the data area plus directory, indirect,
  * xattr and symlink blocks inside it; it is journaled.  File data is
- * journaled only under data=journal (F9).
+ * journaled only under data=journal (F9); under DAX it never goes through
+ * the block device at all (F22).
  *
  * Invariants of the in-memory model (asserted where cheap):
  *   M1  Every metadata block the model ever touched has exactly one buffer
@@ -28,11 +29,17 @@
  *   M3  A page exists for every byte of a regular file below i_size that
  *       was ever written since mkfs; pages are never evicted.  A page is
  *       dirty iff its contents may differ from its block on the device.
+ *       Under DAX no file has pages: its blocks' newest bytes are the
+ *       cache model's (cache_read_current), F22.
  *   M4  A block freed by transaction T is not reallocated before T
  *       commits (busy[] holds T's tid), so uncommitted frees never let new
  *       data overwrite blocks the durable metadata still references.
  *   M5  cp_of_blk[blk] != 0 iff a committed, not yet checkpointed
  *       transaction journaled blk; the image is what that commit logged.
+ *   M6  DAX: a page tagged dirty (jfs_inode.dax_tag) has a written,
+ *       mapped block; every written block a DAX file maps was zeroed
+ *       durably before the transaction that allocated it (or converted
+ *       its unwritten extent) could commit (F25).
  */
 #ifndef POWERCUT_JFS_INT_H
 #define POWERCUT_JFS_INT_H
@@ -40,6 +47,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "jfs.h"
@@ -203,6 +211,9 @@ struct jfs_inode {			/* the in-memory half of an inode */
 	uint32_t *pages;		/* page slot + 1 by page number; 0 none */
 	uint32_t npages;		/* capacity of pages[] */
 	uint32_t ndirty;		/* dirty pages */
+	uint64_t *dax_tag;		/* DAX: pages tagged dirty (bits, F24) */
+	uint32_t dax_tagw;		/* words of dax_tag[] */
+	uint32_t dax_ntag;		/* bits set in it */
 };
 
 struct jfs_fd {
@@ -216,6 +227,7 @@ struct jfs_map {
 	bool live;
 	uint64_t addr, len, off;
 	uint32_t ino;
+	uint32_t flags;			/* TRACE_MAP_* (MAP_SYNC, F24) */
 };
 
 struct jfs_jb {				/* one block a transaction journals */
@@ -284,6 +296,22 @@ struct jfs_bg_group {
 struct jfs_bg_choice {			/* patches [p0, p1) of bg_patches */
 	uint32_t p0, p1;
 	uint32_t subset;		/* delalloc inodes written back (bits) */
+};
+
+/* DAX (jfs_dax.c, F22-F27): the state beside the per-inode tags. */
+struct jfs_dax {
+	enum jfs_dax_flush flush;	/* F26, from dax_flush= or jfs.dax_flush */
+	uint64_t line_size;		/* cache.line */
+	uint64_t pmem_size;		/* the namespace (hammer's range) */
+	uint64_t fault_cycles;		/* jfs.fault_cycles */
+	uint64_t line;			/* trace line of the event being applied */
+	uint8_t *zero;			/* one block of zeros */
+	uint8_t *buf;			/* one block: a payload piece */
+	uint8_t *touched;		/* data blocks ever allocated (bits) */
+	/* statistics */
+	uint64_t write_bytes, faults, sync_faults, pages_tagged, blocks_zeroed;
+	uint64_t zeroed_bytes, writebacks, pages_written_back, lines_written_back;
+	uint64_t writeback_cycles, fences;
 };
 
 #define JFS_MAX_FD	1024u
@@ -380,7 +408,8 @@ struct jfs_fs {
 	uint32_t nlat, latcap;
 	uint64_t commits, checkpoints, bios, journal_blocks, failed_calls;
 	uint64_t failed_by_errno[8];
-	char ename[64];			/* scratch for messages */
+	struct jfs_dax dax;		/* with o.dax */
+	char ename[128];		/* scratch for step descriptions */
 };
 
 /* ---- jfs_fs.c: buffers, allocation, inodes, directories, pages ---- */
@@ -412,6 +441,35 @@ bool jfs_inode_needs_alloc(struct jfs_fs *fs, uint32_t ino);
 /* The namespace events.  0, 1 (the call failed with an errno the trace
  * recorded, counted in the report), or -1 with env->err set. */
 int jfs_do_event(struct jfs_fs *fs, const struct trace_event *ev);
+
+/* i_disksize of INO := SZ in the running transaction. */
+void jfs_set_disksize(struct jfs_fs *fs, uint32_t ino, uint64_t sz);
+/* The live shared mapping holding [addr, addr+len), or NULL. */
+const struct jfs_map *jfs_map_of(struct jfs_fs *fs, uint64_t addr, uint64_t len);
+/* F10 (and F26 under DAX): fsync (DATASYNC: fdatasync) of INO; under DAX
+ * the dirty lines of byte range [a, b) are written back first. */
+int jfs_fsync_range(struct jfs_fs *fs, uint32_t ino, bool datasync, uint64_t a, uint64_t b);
+
+/* ---- jfs_dax.c: DAX (F22-F27) ---- */
+
+extern const char *const jfs_dax_flush_names[];	/* by enum jfs_dax_flush */
+/* Check the device (a pmem one, with the cache model) and take the
+ * parameters.  0, or -1 with env->err set. */
+int jfs_dax_init(struct jfs_fs *fs);
+void jfs_dax_free(struct jfs_fs *fs);
+/* F23: write LEN bytes of payload P at OFF of INO (i_size grows). */
+int jfs_dax_write(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t len,
+		  const struct trace_payload *p);
+/* F24: a CPU event of the trace (mmap addresses, fences). */
+int jfs_dax_cpu(struct jfs_fs *fs, const struct trace_event *ev);
+/* F25: zero [off, off+len) of INO (within one block) durably, if mapped. */
+int jfs_dax_zero_range(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t len);
+/* F26: write back by dax_flush the dirty lines of INO's byte range [a, b)
+ * (b = UINT64_MAX: to the end; INO 0: every inode, as sync). */
+int jfs_dax_writeback(struct jfs_fs *fs, uint32_t ino, uint64_t a, uint64_t b);
+/* Drop INO's tags of pages [a, b) (their blocks are freed). */
+void jfs_dax_forget(struct jfs_fs *fs, uint32_t ino, uint64_t a, uint64_t b);
+void jfs_dax_report(const struct jfs_fs *fs, FILE *out);
 
 /* ---- jfs_journal.c ---- */
 

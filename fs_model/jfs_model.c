@@ -87,6 +87,12 @@
  *       first.
  *   F21 What the model rejects (exit 2) and what it records as the
  *       system call's own failure: see docs/semantics.md.
+ *   F22-F27 DAX (the dax option): file data in pmem through the cache
+ *       model, no page cache, no delalloc; write() copies with
+ *       non-temporal stores and a fence; mmap stores dirty CPU lines and
+ *       fault pages dirty; new blocks are zeroed durably before their
+ *       allocation can commit; fsync/msync/sync write dirty lines back by
+ *       dax_flush (tracked, hammer, none).  The essay of jfs_dax.c.
  *
  * Notes:
  *   - The failure-atomic unit of the filesystem is the device's (blockq/);
@@ -95,7 +101,6 @@
  *   - Background work is explored as what the kernel could have done just
  *     before the power cut (F15); a history in which background work ran
  *     earlier and the trace then went on is not explored separately.
- *   - DAX (the dax option) is not modelled yet: it is refused.
  *   - For the oracle (sim/fs_promise.c, docs/semantics.md O6) the model
  *     records the home block and content hash of every block each
  *     transaction logs, real or dry (F15); jfs_model_txn_logged() answers
@@ -137,6 +142,15 @@ const struct sim_param jfs_params[] = {
 	{ .name = "jfs.flush_cycles", .kind = SIM_PARAM_UINT, .def = 100000, .min = 0,
 	  .max = 1ull << 32, .unit = "cycles",
 	  .help = "cost of one flush on the built-in write-through device (no blockq)" },
+	{ .name = "jfs.dax_flush", .kind = SIM_PARAM_CHOICE, .def = JFS_DAX_FLUSH_TRACKED,
+	  .choices = jfs_dax_flush_names,
+	  .help = "DAX fsync/msync write-back (F26): tracked (pages tagged dirty, Linux "
+		  "4.5), hammer (every line of the namespace), none (before 4.5); the "
+		  "mount option dax_flush= wins" },
+	{ .name = "jfs.fault_cycles", .kind = SIM_PARAM_UINT, .def = 2000, .min = 0,
+	  .max = 1ull << 32, .unit = "cycles",
+	  .help = "cost of a DAX write fault (trap, handler, page tables), beside its "
+		  "zeroing and journal work (assumed)" },
 	{ .name = "jfs.bg_subset_inodes", .kind = SIM_PARAM_UINT, .def = 6, .min = 0,
 	  .max = 12, .unit = "inodes",
 	  .help = "background commit: files whose write-back subsets are enumerated "
@@ -181,12 +195,8 @@ static int jfs_create(void **self, const struct sim_env *env)
 		jfs_errf(fs, "%s", err);
 		goto out_free;
 	}
-	if (o.dax) {
-		jfs_errf(fs, "the dax option is not modelled yet (fs_model/ has no DAX path)");
-		goto out_free;
-	}
-	if (o.data == JFS_DATA_JOURNAL)
-		o.delalloc = false;		/* F9, as ext4 forces */
+	if (o.data == JFS_DATA_JOURNAL || o.dax)
+		o.delalloc = false;		/* F9, F22, as ext4 forces */
 	bs = sim_param(c, "jfs.block_size");
 	nb = sim_param(c, "jfs.blocks");
 	if (!env->media || nb * bs > media_size(env->media)) {
@@ -206,7 +216,8 @@ static int jfs_create(void **self, const struct sim_env *env)
 	fs->next_bio = 1ull << 32;
 	if (jfs_fs_init(fs, env, &o, (uint32_t)bs, (uint32_t)nb,
 			(uint32_t)sim_param(c, "jfs.inodes"),
-			(uint32_t)sim_param(c, "jfs.journal_blocks")))
+			(uint32_t)sim_param(c, "jfs.journal_blocks")) ||
+	    (o.dax && jfs_dax_init(fs)))
 		goto out_fini;
 	jfs_bdev_init(&fs->dev, env);
 	if (!fs->dev.ctx)
@@ -241,6 +252,7 @@ static int jfs_event(void *self, const struct trace_event *ev)
 
 	fs->in_event = true;
 	fs->gen++;
+	fs->dax.line = ev->line;
 	if (fs->env->cfg->background && !jfs_txn_empty(fs->run) &&
 	    fs->env->clock->now - fs->last_commit_clock >= fs->commit_interval)
 		r = jfs_commit_and_wait(fs);		/* F20 */
@@ -280,6 +292,8 @@ static void jfs_report(void *self, FILE *out)
 		fprintf(out, "fsync/msync latency p99: %" PRIu64 " cycles\n",
 			fs->lat[(uint32_t)(((uint64_t)fs->nlat * 99 + 99) / 100) - 1]);
 	}
+	if (fs->o.dax)
+		jfs_dax_report(fs, out);
 }
 
 /* ---- background crash groups (F15) ---- */

@@ -6,8 +6,8 @@
  * journal_async_commit (implies journal_checksum, as in ext4),
  * journal_checksum, nojournal_checksum, delalloc, nodelalloc,
  * auto_da_alloc, auto_da_alloc=0|1, noauto_da_alloc, commit=SECONDS
- * (0 means the default 5, as in ext4), dax, and powercut's
- * dax_flush=tracked|hammer|none.
+ * (0 means the default 5, as in ext4), dax (refused with data=journal,
+ * as ext4 refuses it), and powercut's dax_flush=tracked|hammer|none.
  */
 #include "jfs_opts.h"
 
@@ -96,6 +96,11 @@ bad:
 	}
 	if (o->dax_flush_given && !o->dax) {
 		snprintf(err, errlen, "dax_flush= needs the dax option");
+		return -1;
+	}
+	if (o->dax && o->data == JFS_DATA_JOURNAL) {
+		snprintf(err, errlen, "dax cannot be used with data=journal (ext4: \"can't "
+			 "mount with both data=journal and dax\")");
 		return -1;
 	}
 	return 0;

@@ -621,7 +621,8 @@ static uint64_t vcontent(struct jfs_view *v, uint32_t ino, uint32_t *crc, uint8_
 		} else {
 			d = vblk(v, b, v->b1);
 		}
-		c = crc32_update(c, d, (size_t)k);
+		if (crc)		/* only lookups need it: judging reads a lot */
+			c = crc32_update(c, d, (size_t)k);
 		if (buf && done < n)
 			memcpy(buf + done, d, (size_t)(n - done < k ? n - done : k));
 		done += k;

@@ -101,6 +101,7 @@ struct check {
 	uint64_t points_total, points_checked;
 	uint64_t states_checked, states_total, images_judged;
 	bool total_known, exhaustive;
+	bool reduced;			/* K6 ran at some point */
 	uint64_t seq;
 	uint64_t cur_state_index;
 	const struct sim_state *cur_state;
@@ -119,6 +120,11 @@ struct check {
 };
 
 /* ---- small helpers ---- */
+
+static uint64_t sat_add64(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
 
 static double now_s(void)
 {
@@ -533,7 +539,6 @@ static int judge_state(void *ctx, const struct sim_state *st)
 	int rc;
 
 	c->point_states++;
-	c->states_checked++;
 	if (c->cl->at == CLI_AT_POINT) {
 		printf("state %s:\n", c->cl->state_id);
 		if (!strcmp(c->cl->state_id, "base"))
@@ -546,7 +551,7 @@ static int judge_state(void *ctx, const struct sim_state *st)
 	 * that every state is judged (correct, slower, bounded memory) */
 	if (c->seen.n < SEEN_MAX) {
 		hset_put(&c->seen, h, 0, &found);
-		if (found)
+		if (found && !st->must_judge)
 			return 0;
 	}
 	c->images_judged++;
@@ -698,6 +703,7 @@ static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
 		       p->line, c->event_text[0] ? c->event_text : "(initial state)",
 		       p->what ? ", during: " : "", p->what ? p->what : "");
 		rc = sim_explore_one(c->x, s, c->cl->state_id, judge_state, c, err, sizeof(err));
+		c->states_checked++;
 		if (rc && !c->err[0])
 			snprintf(c->err, sizeof(c->err), "%s", err);
 		return rc ? 1 : 0;
@@ -709,7 +715,9 @@ static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
 			snprintf(c->err, sizeof(c->err), "%s", err);
 		return 1;
 	}
-	c->states_total += res.total;
+	c->states_checked = sat_add64(c->states_checked, res.checked);
+	c->reduced |= res.reduced;
+	c->states_total = sat_add64(c->states_total, res.total);
 	if (!res.total_known)
 		c->total_known = false;
 	show_progress(c, false);
@@ -828,8 +836,10 @@ static int absorb(struct check *c, const char *path)
 			const struct json *s = json_get(j, "stats");
 			c->points_total = jnum(s, "points_total");
 			c->points_checked += jnum(s, "points_checked");
-			c->states_checked += jnum(s, "states_checked");
-			c->states_total += jnum(s, "states_total");
+			c->states_checked = sat_add64(c->states_checked, jnum(s, "states_checked"));
+			c->states_total = sat_add64(c->states_total, jnum(s, "states_total"));
+			if (json_get(s, "reduced") && json_get(s, "reduced")->b)
+				c->reduced = true;
 			c->images_judged += jnum(s, "images_judged");
 			c->violating_states += jnum(s, "violating");
 			if (!json_get(s, "total_known")->b)
@@ -876,9 +886,10 @@ static int write_job_results(struct check *c, const char *path)
 	fprintf(f, "{\"stats\": {\"points_total\": %" PRIu64 ", \"points_checked\": %" PRIu64
 		", \"states_checked\": %" PRIu64 ", \"states_total\": %" PRIu64
 		", \"images_judged\": %" PRIu64 ", \"violating\": %" PRIu64
-		", \"total_known\": %s}}\n",
+		", \"total_known\": %s, \"reduced\": %s}}\n",
 		c->points_total, c->points_checked, c->states_checked, c->states_total,
-		c->images_judged, c->violating_states, c->total_known ? "true" : "false");
+		c->images_judged, c->violating_states, c->total_known ? "true" : "false",
+		c->reduced ? "true" : "false");
 	return fclose(f) ? -1 : 0;
 }
 
@@ -944,7 +955,8 @@ static int write_json(struct check *c, double elapsed)
 		fprintf(f, "%" PRIu64, c->states_total);
 	else
 		fputs("null", f);
-	fprintf(f, ",\n    \"exhaustive\": %s,\n    \"policy\": ", c->exhaustive ? "true" : "false");
+	fprintf(f, ",\n    \"exhaustive\": %s,\n    \"reduced\": %s,\n    \"policy\": ",
+		c->exhaustive ? "true" : "false", c->reduced ? "true" : "false");
 	{
 		char pol[64];
 		if (c->cl->states.mode == SIM_STATES_EXHAUSTIVE)
@@ -1045,10 +1057,16 @@ static void print_summary(const struct check *c)
 	printf("check: %s\n", c->cl->trace);
 	printf("crash points: %" PRIu64 " (checked %" PRIu64 "%s)\n", c->points_total,
 	       c->points_checked, c->cl->shard_n ? ", this shard" : "");
-	printf("states: %" PRIu64 " checked", c->states_checked);
+	if (c->states_checked == UINT64_MAX)
+		printf("states: every one of more than %" PRIu64 " checked", UINT64_MAX);
+	else
+		printf("states: %" PRIu64 " checked", c->states_checked);
 	if (c->total_known)
 		printf(" of %" PRIu64, c->states_total);
-	if (c->exhaustive)
+	if (c->exhaustive && c->reduced)
+		printf(" (exhaustive; reduced: one judgement covers every state that agrees "
+		       "with it on the bytes it read)\n");
+	else if (c->exhaustive)
 		printf(" (exhaustive)\n");
 	else if (c->cl->states.mode == SIM_STATES_BOUNDED)
 		printf(" (bounded:%" PRIu64 ": only states with at most %" PRIu64
@@ -1056,7 +1074,8 @@ static void print_summary(const struct check *c)
 	else
 		printf(" (sample:%" PRIu64 " per point, seed %" PRIu64 ": not exhaustive)\n",
 		       c->cl->states.k, c->cl->states.seed);
-	printf("distinct images judged: %" PRIu64 "\n", c->images_judged);
+	printf("%s: %" PRIu64 "\n", c->reduced ? "judgements" : "distinct images judged",
+	       c->images_judged);
 	printf("violations: %zu", c->nv);
 	if (c->nv)
 		printf(" (in %" PRIu64 " crash states; each reported at its first state per "
@@ -1146,6 +1165,8 @@ int sim_check_main(int argc, char **argv)
 	c.jobs = 1;
 	c.total_known = true;
 	c.exhaustive = cl.states.mode == SIM_STATES_EXHAUSTIVE;
+	/* K6: reduce when every judge is ours (a checker's reads are unseen) */
+	cl.states.reduce = !cl.checker;
 	if ((rc = parse_points(&c, cl.points)))
 		return rc;
 	if (cl.checker)
@@ -1463,11 +1484,11 @@ int sim_merge_main(int argc, char **argv)
 			unsigned si = 0, sn;
 			sscanf(json_get(rep[i], "shard")->str, "%u/%u", &si, &sn);
 			points += jnum(rep[i], "points_checked");
-			checked += jnum(st, "checked");
+			checked = sat_add64(checked, jnum(st, "checked"));
 			images += jnum(st, "images_judged");
 			violating += jnum(st, "violating");
 			if (t && t->type == JSON_NUM)
-				total += strtoull(t->raw, NULL, 10);
+				total = sat_add64(total, strtoull(t->raw, NULL, 10));
 			else
 				total_known = false;
 			if (!json_get(st, "exhaustive") || !json_get(st, "exhaustive")->b)

@@ -31,7 +31,7 @@ enum {
 	OPT_OBSERVE,				/* outcomes */
 	OPT_POINTS, OPT_STATE, OPT_JOBS, OPT_SHARD, OPT_JSON, OPT_JUNIT,
 	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_CHECKER, OPT_CHECKER_FILE,
-	OPT_BASE_IMAGE,				/* check */
+	OPT_BASE_IMAGE, OPT_NO_REDUCE,		/* check */
 	OPT_HELP,
 };
 
@@ -59,6 +59,7 @@ static const struct option options[] = {
 	{ "checker", required_argument, NULL, OPT_CHECKER },
 	{ "checker-file", required_argument, NULL, OPT_CHECKER_FILE },
 	{ "base-image", required_argument, NULL, OPT_BASE_IMAGE },
+	{ "no-reduce", no_argument, NULL, OPT_NO_REDUCE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -265,6 +266,9 @@ int cli_parse(int argc, char **argv, enum cli_cmd cmd, struct cmdline *cl)
 		case OPT_BASE_IMAGE:
 			cl->base_image = optarg;
 			add_verdict_arg(cl, "base-image", optarg);
+			break;
+		case OPT_NO_REDUCE:
+			cl->states.no_reduce = true;
 			break;
 		case ':':
 			return cli_usage_error("%s: option %s needs a value", argv[0],

@@ -23,6 +23,9 @@ struct patch {
 };
 
 struct slot {
+	/* reduced enumeration: every byte any choice can emit, merged */
+	struct sim_range *fp;
+	size_t nfp, fp_cap;
 	const struct sim_crash_ops *ops;
 	const void *self;
 	size_t local;			/* the group's index in its model */
@@ -34,7 +37,17 @@ struct slot {
 	size_t nbytes, bytes_cap;
 };
 
+/* The ranges one judgement read (reduced enumeration). */
+struct rlog {
+	bool on;
+	unsigned sep;			/* the unit of the reads now; 0: none */
+	unsigned unit;			/* the largest unit this judgement used */
+	struct sim_range *r, *s;	/* not separable; separable */
+	size_t nr, r_cap, ns, s_cap;
+};
+
 struct sim_image {
+	struct rlog *log;		/* NULL: reads are not recorded */
 	const struct media *base;
 	const struct slot *slot;
 	size_t nslot;
@@ -49,6 +62,15 @@ struct sim_explorer {
 	size_t *active;			/* bounded: which groups are non-zero */
 	size_t active_cap;
 	struct sim_image image;
+	/* reduced enumeration */
+	struct rlog log;
+	uint8_t *decided;
+	size_t *cand, *uf;
+	size_t cand_cap, uf_cap, decided_cap;
+	struct word { uint64_t lo, hi; size_t c; } *words;
+	size_t words_cap;
+	size_t *member;
+	size_t member_cap;
 };
 
 int sim_states_parse(const char *s, struct sim_states_policy *p)
@@ -91,7 +113,15 @@ void sim_explorer_destroy(struct sim_explorer *x)
 	for (size_t i = 0; i < x->slot_cap; i++) {
 		free(x->slot[i].patch);
 		free(x->slot[i].bytes);
+		free(x->slot[i].fp);
 	}
+	free(x->log.r);
+	free(x->log.s);
+	free(x->decided);
+	free(x->cand);
+	free(x->uf);
+	free(x->words);
+	free(x->member);
 	free(x->slot);
 	free(x->choice);
 	free(x->active);
@@ -179,9 +209,36 @@ static void slot_set_in(struct sim_image *im, struct slot *sl, uint32_t c)
 	im->sum[1] += sl->h[1];
 }
 
+static void log_add(struct rlog *l, uint64_t off, size_t n)
+{
+	if (l->sep) {
+		l->s = grow(l->s, &l->s_cap, l->ns + 1, sizeof(*l->s));
+		l->s[l->ns++] = (struct sim_range){ .off = off, .len = n };
+	} else {
+		l->r = grow(l->r, &l->r_cap, l->nr + 1, sizeof(*l->r));
+		l->r[l->nr++] = (struct sim_range){ .off = off, .len = n };
+	}
+}
+
+unsigned sim_image_separable(const struct sim_image *im, unsigned unit)
+{
+	unsigned was;
+
+	if (!im->log)
+		return 0;
+	was = im->log->sep;
+	im->log->sep = unit;
+	if (unit > im->log->unit)
+		im->log->unit = unit;
+	return was;
+}
+
 void sim_image_read(const struct sim_image *im, uint64_t off, void *dst, size_t n)
 {
 	uint8_t *d = dst;
+
+	if (im->log && im->log->on && n)
+		log_add(im->log, off, n);
 
 	media_read(im->base, off, dst, n);
 	for (size_t g = 0; g < im->nslot; g++) {
@@ -365,6 +422,296 @@ static int bounded_rec(struct sim_explorer *x, size_t from, uint64_t left,
 	return 0;
 }
 
+/* ---- the reduced enumeration (explore.h) ---- */
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct sim_range *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Sort and merge N ranges in place; returns how many remain. */
+static size_t merge_ranges(struct sim_range *r, size_t n)
+{
+	size_t k = 0;
+
+	if (n < 2)
+		return n;
+	qsort(r, n, sizeof(*r), cmp_range);
+	for (size_t i = 1; i < n; i++) {
+		if (r[i].off <= r[k].off + r[k].len) {
+			uint64_t e = r[i].off + r[i].len;
+			if (e > r[k].off + r[k].len)
+				r[k].len = e - r[k].off;
+		} else {
+			r[++k] = r[i];
+		}
+	}
+	return k + 1;
+}
+
+/* Does any of FP[0..NFP) meet any of R[0..NR) (both sorted, merged)? */
+static bool meets(const struct sim_range *fp, size_t nfp, const struct sim_range *r, size_t nr)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < nfp && j < nr; i++) {
+		uint64_t lo = fp[i].off, hi = fp[i].off + fp[i].len;
+		/* skip reads that end before this footprint range */
+		size_t a = j, b = nr;
+		while (a < b) {
+			size_t m = a + (b - a) / 2;
+			if (r[m].off + r[m].len <= lo)
+				a = m + 1;
+			else
+				b = m;
+		}
+		j = a;
+		if (j < nr && r[j].off < hi)
+			return true;
+	}
+	return false;
+}
+
+static void fp_emit(void *ctx, uint64_t off, const void *bytes, size_t n)
+{
+	struct slot *sl = ctx;
+
+	(void)bytes;
+	if (!n)
+		return;
+	sl->fp = grow(sl->fp, &sl->fp_cap, sl->nfp + 1, sizeof(*sl->fp));
+	sl->fp[sl->nfp++] = (struct sim_range){ .off = off, .len = n };
+}
+
+/* Every group's footprint: each byte some choice of it can emit. */
+static void footprints(struct sim_explorer *x)
+{
+	for (size_t g = 0; g < x->nslot; g++) {
+		struct slot *sl = &x->slot[g];
+		sl->nfp = 0;
+		for (uint32_t c = 1; c < sl->n; c++)
+			sl->ops->apply(sl->self, sl->local, c, fp_emit, sl);
+		sl->nfp = merge_ranges(sl->fp, sl->nfp);
+	}
+}
+
+struct lazy {
+	sim_state_fn *fn;
+	void *ctx;
+	uint64_t judged, covered, max;
+	bool ovf, nosep, over;
+};
+
+/* Judge the current state, recording what it reads. */
+static int lazy_judge(struct sim_explorer *x, struct lazy *lz)
+{
+	struct sim_state st = {
+		.image = &x->image, .choice = x->choice, .ngroups = x->nslot,
+		.index = lz->judged, .must_judge = true,
+	};
+	int rc;
+
+	if (lz->max && lz->judged >= lz->max) {
+		lz->over = true;
+		return -1;
+	}
+	lz->judged++;
+	x->log.nr = x->log.ns = 0;
+	x->log.sep = x->log.unit = 0;
+	x->log.on = true;
+	rc = lz->fn(lz->ctx, &st);
+	x->log.on = false;
+	x->log.sep = 0;
+	if (lz->nosep) {		/* every read counts as not separable */
+		for (size_t i = 0; i < x->log.ns; i++) {
+			x->log.r = grow(x->log.r, &x->log.r_cap, x->log.nr + 1, sizeof(*x->log.r));
+			x->log.r[x->log.nr++] = x->log.s[i];
+		}
+		x->log.ns = 0;
+	}
+	x->log.nr = merge_ranges(x->log.r, x->log.nr);
+	x->log.ns = merge_ranges(x->log.s, x->log.ns);
+	return rc;
+}
+
+/* The lowest undecided group that can emit a byte the last judgement read
+ * (not separably); x->nslot if none. */
+static size_t first_relevant(const struct sim_explorer *x)
+{
+	for (size_t g = 0; g < x->nslot; g++) {
+		const struct slot *sl = &x->slot[g];
+		if (!x->decided[g] && sl->n > 1 && meets(sl->fp, sl->nfp, x->log.r, x->log.nr))
+			return g;
+	}
+	return x->nslot;
+}
+
+static size_t uf_find(size_t *uf, size_t i)
+{
+	while (uf[i] != i)
+		i = uf[i] = uf[uf[i]];
+	return i;
+}
+
+static int cmp_word(const void *a, const void *b)
+{
+	const struct word *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log);
+
+/* Put the leaf's candidate groups back at choice 0. */
+static void reset_cands(struct sim_explorer *x, size_t ncand)
+{
+	for (size_t i = 0; i < ncand; i++)
+		if (x->choice[x->cand[i]]) {
+			x->choice[x->cand[i]] = 0;
+			slot_set_in(&x->image, &x->slot[x->cand[i]], 0);
+		}
+}
+
+/*
+ * A leaf: no undecided group can change what was read not separably.
+ * Judge each cluster of the groups that emit into separable words, the
+ * others at 0.  Returns 1 if a judgement read something new (the caller
+ * then explores this node treating every read as not separable).
+ */
+static int lazy_leaf(struct sim_explorer *x, struct lazy *lz, int *rc)
+{
+	size_t ncand = 0, nw = 0;
+	uint64_t unit = x->log.unit > 8 ? x->log.unit : 8;
+
+	for (size_t g = 0; g < x->nslot; g++) {
+		const struct slot *sl = &x->slot[g];
+		if (!x->decided[g] && sl->n > 1 && meets(sl->fp, sl->nfp, x->log.s, x->log.ns)) {
+			x->cand = grow(x->cand, &x->cand_cap, ncand + 1, sizeof(*x->cand));
+			x->cand[ncand++] = g;
+		}
+	}
+	if (!ncand)
+		return 0;
+	/* clusters: candidates that emit into one 8-byte separable word */
+	x->uf = grow(x->uf, &x->uf_cap, ncand, sizeof(*x->uf));
+	for (size_t i = 0; i < ncand; i++) {
+		const struct slot *sl = &x->slot[x->cand[i]];
+		x->uf[i] = i;
+		for (size_t f = 0; f < sl->nfp; f++)
+			for (size_t j = 0; j < x->log.ns; j++) {
+				uint64_t lo = sl->fp[f].off > x->log.s[j].off ? sl->fp[f].off :
+					x->log.s[j].off;
+				uint64_t a = sl->fp[f].off + sl->fp[f].len, b = x->log.s[j].off +
+					x->log.s[j].len, hi = a < b ? a : b;
+				if (lo >= hi)
+					continue;
+				x->words = grow(x->words, &x->words_cap, nw + 1, sizeof(*x->words));
+				x->words[nw++] = (struct word){ lo / unit * unit,
+								(hi + unit - 1) / unit * unit, i };
+			}
+	}
+	qsort(x->words, nw, sizeof(*x->words), cmp_word);
+	for (size_t i = 1; i < nw; i++) {
+		/* words sorted by start: overlap with the previous run joins it */
+		if (x->words[i].lo < x->words[i - 1].hi) {
+			size_t a = uf_find(x->uf, x->words[i].c), b = uf_find(x->uf, x->words[i - 1].c);
+			if (a != b)
+				x->uf[a] = b;
+			if (x->words[i].hi < x->words[i - 1].hi)
+				x->words[i].hi = x->words[i - 1].hi;
+		}
+	}
+	/* each cluster, in order of its lowest group */
+	for (size_t root = 0; root < ncand; root++) {
+		size_t nm = 0;
+		if (uf_find(x->uf, root) != root)
+			continue;
+		for (size_t i = 0; i < ncand; i++)
+			if (uf_find(x->uf, i) == root) {
+				x->member = grow(x->member, &x->member_cap, nm + 1, sizeof(*x->member));
+				x->member[nm++] = x->cand[i];
+			}
+		for (;;) {
+			size_t k;
+			/* odometer over the members, skipping all-zero */
+			for (k = 0; k < nm; k++) {
+				struct slot *sl = &x->slot[x->member[k]];
+				if (++x->choice[x->member[k]] < sl->n) {
+					slot_set_in(&x->image, sl, x->choice[x->member[k]]);
+					break;
+				}
+				x->choice[x->member[k]] = 0;
+				slot_set_in(&x->image, sl, 0);
+			}
+			if (k == nm)
+				break;
+			if ((*rc = lazy_judge(x, lz)))
+				goto reset;
+			/* the promise of separability, checked: nothing new read */
+			for (size_t g = 0; g < x->nslot; g++) {
+				const struct slot *sl = &x->slot[g];
+				bool is_cand = false;
+				if (x->decided[g] || sl->n < 2)
+					continue;
+				if (meets(sl->fp, sl->nfp, x->log.r, x->log.nr))
+					goto fallback;
+				for (size_t i = 0; i < ncand && !is_cand; i++)
+					is_cand = x->cand[i] == g;
+				if (!is_cand && meets(sl->fp, sl->nfp, x->log.s, x->log.ns))
+					goto fallback;
+			}
+		}
+	}
+	return 0;
+fallback:
+	reset_cands(x, ncand);
+	return 1;
+reset:
+	reset_cands(x, ncand);
+	return 0;
+}
+
+static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log)
+{
+	size_t g;
+	int rc = 0;
+
+	if (!have_log && (rc = lazy_judge(x, lz)))
+		return rc;
+	g = first_relevant(x);
+	if (g < x->nslot) {
+		struct slot *sl = &x->slot[g];
+		x->decided[g] = 1;
+		rc = lazy_rec(x, lz, true);	/* choice 0: this very state */
+		for (uint32_t c = 1; c < sl->n && !rc; c++) {
+			x->choice[g] = c;
+			slot_set_in(&x->image, sl, c);
+			rc = lazy_rec(x, lz, false);
+		}
+		x->choice[g] = 0;
+		slot_set_in(&x->image, sl, 0);
+		x->decided[g] = 0;
+		return rc;
+	}
+	if (!lz->nosep && lazy_leaf(x, lz, &rc) == 1) {
+		/* a judgement read something new: no separability here */
+		lz->nosep = true;
+		rc = lazy_rec(x, lz, false);
+		lz->nosep = false;
+		return rc;
+	}
+	if (rc)
+		return rc;
+	{
+		uint64_t prod = 1;
+		for (size_t k = 0; k < x->nslot; k++)
+			if (!x->decided[k])
+				prod = sat_mul(prod, x->slot[k].n, &lz->ovf);
+		lz->covered = sat_add(lz->covered, prod, &lz->ovf);
+	}
+	return 0;
+}
+
 int sim_explore_point(struct sim_explorer *x, struct sim *s,
 		      const struct sim_states_policy *pol, uint64_t point_index,
 		      sim_state_fn *fn, void *ctx, struct sim_point_result *res,
@@ -396,6 +743,29 @@ int sim_explore(struct sim_explorer *x, const struct media *base,
 	res->all_states = all;
 	res->all_known = !ovf;
 
+	if (pol->mode == SIM_STATES_EXHAUSTIVE && pol->reduce && !pol->no_reduce) {
+		struct lazy lz = { .fn = fn, .ctx = ctx, .max = pol->max_states };
+		footprints(x);
+		x->decided = grow(x->decided, &x->decided_cap, x->nslot + 1, 1);
+		memset(x->decided, 0, x->nslot + 1);
+		x->image.log = &x->log;
+		rc = lazy_rec(x, &lz, false);
+		x->image.log = NULL;
+		if (lz.over) {
+			snprintf(err, errlen, "crash point %" PRIu64 " needs more than %" PRIu64
+				 " judgements to cover its %s%" PRIu64 " crash states (%zu volatile "
+				 "groups); raise --max-states, or use --states bounded:K or "
+				 "sample:K", point_index, pol->max_states, ovf ? "more than " : "",
+				 all, x->nslot);
+			return -1;
+		}
+		res->reduced = true;
+		res->judged = lz.judged;
+		res->checked = lz.covered;
+		res->total = all;
+		res->total_known = !ovf && !lz.ovf;
+		return rc;
+	}
 	switch (pol->mode) {
 	case SIM_STATES_EXHAUSTIVE:
 		if (ovf || (pol->max_states && all > pol->max_states)) {
@@ -464,7 +834,7 @@ int sim_explore(struct sim_explorer *x, const struct media *base,
 		break;
 	}
 	}
-	res->checked = count;
+	res->checked = res->judged = count;
 	return rc;
 }
 

@@ -16,6 +16,32 @@
  *   sample:K     K states drawn uniformly (each group's choice uniform),
  *                seeded by --seed and the point index: deterministic.
  *
+ * Reduced exhaustive enumeration (`check`, pol->reduce, no checker).  The
+ * judge is a deterministic function of the image bytes it reads, so two
+ * states that agree on every byte a judgement read get the same verdict.
+ * The explorer records the ranges each judgement reads (sim_image_read)
+ * and walks a decision tree: judge the state with every undecided group at
+ * choice 0; if an undecided group can emit a byte that was read, branch on
+ * its choices (the lowest such group first) and judge each child; if none
+ * can, every completion of the decided groups is judged by that one
+ * judgement (their count is the product of the undecided groups' choice
+ * counts).  Reads the oracle marks *separable* (sim_image_separable) are
+ * treated apart: the oracle promises that what they decide is a
+ * conjunction of independent predicates over aligned units (8-byte words
+ * of a file's data against the versions allowed for each; 512-byte
+ * sectors of a block trace's promised sectors), so at a leaf the
+ * undecided groups that emit into separable units are gathered into
+ * clusters (groups sharing a unit), and each cluster's choices are
+ * judged with every other undecided group at choice 0 -- a violation of
+ * any state is then a violation of one of those states, and no state
+ * outside them can violate anything they do not.  Each such judgement is
+ * checked to read nothing new that an undecided group could emit; if one
+ * does, the leaf falls back to judging every combination of its
+ * separable groups.  Exact: the set of (invariant, path) violations per
+ * point is the one plain enumeration finds (tests/run_e2e.py compares
+ * them with --no-reduce), and every state it reports is a real state
+ * that replays.  The count reported is the product, not the judgements.
+ *
  * The image of a state is the base media with each group's emitted bytes
  * laid over it.  Moving from one state to the next re-emits only the
  * groups whose choice changed (an odometer: the first group changes every
@@ -55,6 +81,12 @@ struct sim_states_policy {
 	 */
 	const struct sim_range *only;
 	size_t nonly;
+	/*
+	 * Reduction (check, exhaustive; see "Reduced exhaustive enumeration"
+	 * below).  `reduce` asks for it; `no_reduce` (--no-reduce) forbids
+	 * it, so every state is judged one by one.
+	 */
+	bool reduce, no_reduce;
 };
 
 /* Parse "exhaustive", "bounded:K" or "sample:K".  0 or -1. */
@@ -65,12 +97,21 @@ struct sim_image;
 void sim_image_read(const struct sim_image *im, uint64_t off, void *dst, size_t n);
 uint64_t sim_image_size(const struct sim_image *im);
 
+/* The reads that follow are separable in aligned units of UNIT bytes (a
+ * power of two >= 8), or not (0): see above.  Returns the previous
+ * setting.  The clusters of a judgement use the largest unit it named.
+ * Outside a reduced enumeration it does nothing. */
+unsigned sim_image_separable(const struct sim_image *im, unsigned unit);
+
 /* One state: its image and its choices (ngroups entries). */
 struct sim_state {
 	const struct sim_image *image;
 	const uint32_t *choice;
 	size_t ngroups;
 	uint64_t index;			/* 0-based, in enumeration order */
+	bool must_judge;		/* reduced: the explorer needs this state's
+					   reads, so it may not be skipped as an
+					   image already judged */
 };
 
 typedef int sim_state_fn(void *ctx, const struct sim_state *st);
@@ -81,7 +122,10 @@ int sim_explorer_create(struct sim_explorer **x);
 void sim_explorer_destroy(struct sim_explorer *x);
 
 struct sim_point_result {
-	uint64_t checked;		/* states passed to the callback */
+	uint64_t checked;		/* states covered: passed to the callback,
+					   or (reduced) decided by a judgement */
+	uint64_t judged;		/* states passed to the callback */
+	bool reduced;			/* the reduced enumeration ran */
 	uint64_t total;			/* states the policy covers ... */
 	bool total_known;		/* ... if it could be counted */
 	uint64_t all_states;		/* the exhaustive count (saturated) */

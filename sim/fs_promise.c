@@ -1467,6 +1467,40 @@ static int64_t read_file(struct sim_fs_promises *p, const char *path)
 	return n;
 }
 
+/* The recovered block map of PATH into p->mapped (O5).  Its reads (the
+ * inode, indirect blocks) are metadata: made before the separable data
+ * reads, so that what those decide never depends on a byte read only
+ * separably (explore.h). */
+static void load_map(struct sim_fs_promises *p, const char *path)
+{
+	uint32_t bs = FP_BLK;
+	int64_t m = jfs_view_file_map(p->view, path, p->mapped, p->mappedcap, &bs);
+
+	if (m > (int64_t)p->mappedcap) {
+		p->mappedcap = (size_t)m;
+		p->mapped = xrealloc(p->mapped, p->mappedcap);
+		m = jfs_view_file_map(p->view, path, p->mapped, p->mappedcap, &bs);
+	}
+	p->nmap_blk = m > 0 ? (uint64_t)m : 0;
+	p->mbs = bs;
+}
+
+/* read_file, its data reads marked separable when SEP: what the caller
+ * decides from them is, per aligned 8-byte word of the file, whether that
+ * word holds a value allowed for it (explore.h, "separable"). */
+static int64_t read_data(struct sim_fs_promises *p, const char *path, const struct sim_image *im,
+			 bool sep)
+{
+	int64_t n;
+	unsigned was;
+
+	load_map(p, path);
+	was = sim_image_separable(im, sep ? 8 : 0);
+	n = read_file(p, path);
+	sim_image_separable(im, was);
+	return n;
+}
+
 static const char *type_name(unsigned t)
 {
 	return t == FT_REG ? "a regular file" : t == FT_DIR ? "a directory" :
@@ -1518,7 +1552,7 @@ static bool file_keeps(struct sim_fs_promises *p, const struct fp_prom *r, uint6
 }
 
 static int judge_file_promise(struct sim_fs_promises *p, const struct fp_prom *r,
-			      sim_violation_fn *report, void *ctx)
+			      const struct sim_image *im, sim_violation_fn *report, void *ctx)
 {
 	struct sim_violation v = { .invariant = SIM_INV_SYNC_PROMISE, .line = r->line };
 	const struct fp_ino *in = &p->ino[r->ino];
@@ -1547,7 +1581,8 @@ static int judge_file_promise(struct sim_fs_promises *p, const struct fp_prom *r
 				 "absent" : type_name(t));
 			break;
 		}
-		n = read_file(p, r->names[i]);
+		/* O4 per byte of each block not retired: separable */
+		n = read_data(p, r->names[i], im, true);
 		if (n < 0 || !file_keeps(p, r, (uint64_t)n, &at)) {
 			bad = r->names[i];
 			if (at == UINT64_MAX)
@@ -1561,7 +1596,8 @@ static int judge_file_promise(struct sim_fs_promises *p, const struct fp_prom *r
 	if (!any_name) {
 		/* O4: no promised name stands: any path it ever had */
 		for (uint32_t i = 0; i < in->npaths; i++) {
-			int64_t n = read_file(p, p->pt[in->paths[i]].s);
+			/* "some path holds all of them": not separable */
+			int64_t n = read_data(p, p->pt[in->paths[i]].s, im, false);
 			if (n >= 0 && file_keeps(p, r, (uint64_t)n, &at))
 				return 0;
 		}
@@ -1679,7 +1715,8 @@ static void walk_note(void *ctx, const char *path, unsigned type, uint64_t size)
 	p->nwalk += n;
 }
 
-static int judge_referenced(struct sim_fs_promises *p, sim_violation_fn *report, void *ctx)
+static int judge_referenced(struct sim_fs_promises *p, const struct sim_image *im,
+			    sim_violation_fn *report, void *ctx)
 {
 	p->nwalk = 0;
 	jfs_view_walk(p->view, walk_note, p);
@@ -1687,7 +1724,9 @@ static int judge_referenced(struct sim_fs_promises *p, sim_violation_fn *report,
 		const char *path = p->walk + off;
 		const struct fp_path *pe = path_find(p, path);
 		struct sim_violation v = { .invariant = SIM_INV_REFERENCED_DATA };
-		int64_t n = read_file(p, path);
+		/* O5 per referenced word, when the path had one identity
+		 * (block_explained); "all from one identity": not separable */
+		int64_t n = read_data(p, path, im, !pe || pe->n == 1);
 		uint64_t bad_k = 0, newest = 0;
 		uint32_t bad_ino = 0;
 		bool ok = false;
@@ -1695,17 +1734,6 @@ static int judge_referenced(struct sim_fs_promises *p, sim_violation_fn *report,
 
 		if (n < 0)
 			continue;
-		{
-			uint32_t bs = FP_BLK;
-			int64_t m = jfs_view_file_map(p->view, path, p->mapped, p->mappedcap, &bs);
-			if (m > (int64_t)p->mappedcap) {
-				p->mappedcap = (size_t)m;
-				p->mapped = xrealloc(p->mapped, p->mappedcap);
-				m = jfs_view_file_map(p->view, path, p->mapped, p->mappedcap, &bs);
-			}
-			p->nmap_blk = m > 0 ? (uint64_t)m : 0;
-			p->mbs = bs;
-		}
 		for (uint32_t c = 0; pe && c < pe->n && !ok; c++) {
 			const struct fp_ino *in = &p->ino[pe->inos[c]];
 			uint64_t k, nb = ((uint64_t)n + FP_BLK - 1) / FP_BLK, nw;
@@ -1885,11 +1913,11 @@ int sim_fs_promises_judge(struct sim_fs_promises *p, const struct sim_image *im,
 	/* O1-O4 */
 	for (size_t i = 0; i < p->npr; i++) {
 		const struct fp_prom *r = p->pr[i];
-		rc = r->kind == P_FILE ? judge_file_promise(p, r, report, ctx) :
+		rc = r->kind == P_FILE ? judge_file_promise(p, r, im, report, ctx) :
 					 judge_name_promise(p, r, report, ctx);
 		if (rc)
 			return rc;
 	}
 	/* O5 */
-	return judge_referenced(p, report, ctx);
+	return judge_referenced(p, im, report, ctx);
 }

@@ -309,7 +309,13 @@ int sim_promises_judge(const struct sim_promises *p, const struct sim_image *im,
 
 		if (!s->promised_seq)
 			continue;	/* discarded since */
-		sim_image_read(im, s->sector * SECTOR, buf, SECTOR);
+		/* each promised sector is judged alone: separable by sector
+		 * (explore.h), whatever groups share it */
+		{
+			unsigned was = sim_image_separable(im, SECTOR);
+			sim_image_read(im, s->sector * SECTOR, buf, SECTOR);
+			sim_image_separable(im, was);
+		}
 		h = hash_sector(buf);
 		for (uint32_t i = 0; i < s->n; i++) {
 			if (s->v[i].seq == s->promised_seq)

@@ -191,6 +191,17 @@ START_TEST(crc32_vectors)
 	ck_assert_uint_eq(crc32_update(0, "123456789", 9), 0xcbf43926u);
 	ck_assert_uint_eq(crc32_update(0, "", 0), 0);
 	ck_assert_uint_eq(crc32_update(crc32_update(0, "1234", 4), "56789", 5), 0xcbf43926u);
+	/* slicing by 8 == one table, at every length and alignment */
+	{
+		uint8_t buf[80];
+		uint64_t r = 42;
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = (uint8_t)trace_splitmix64(&r);
+		for (size_t a = 0; a < 8; a++)
+			for (size_t n = 0; n + a <= 72; n++)
+				ck_assert_uint_eq(crc32_update(7, buf + a, n),
+						  crc32_update_bytewise(7, buf + a, n));
+	}
 }
 END_TEST
 

@@ -3,8 +3,10 @@
 
 Builds the small programs of tests/record/ (a libpmem log that persists
 correctly and one that forgets pmem_persist before publishing, AVX/AVX-512
-non-temporal stores and rep movs/stos, a thread and a fork, file I/O with
-openat/pwritev/renameat2), records them, checks the traces, and for the
+non-temporal stores and rep movs/stos, a thread and a fork, runs of stores
+and read-modify-writes the recorder performs itself, file I/O with
+openat/pwritev/renameat2), records them, checks the traces, checks the
+recorder's instruction-length decoder against capstone, and for the
 libpmem pair runs `powercut check --checker ... --checker-file ...`: exit 1
 for the buggy program, 0 for the correct one.
 
@@ -61,7 +63,7 @@ def events(path):
 def build(work, cc):
     exe = {}
     progs = [("pmem_log", ["-lpmem"]), ("vec_store", []), ("threads", ["-pthread"]),
-             ("file_io", [])]
+             ("file_io", []), ("runs", ["-pthread"])]
     for name, libs in progs:
         exe[name] = os.path.join(work, name)
         rc, _, err = run([cc, "-O2", "-g", "-o", exe[name], os.path.join(SRC, name + ".c")] + libs)
@@ -169,6 +171,112 @@ def test_threads(rec, exe, work):
     ok(any(op == "config" and f.get("cpus") == "3" for op, f in evs), "config cpus=3")
 
 
+def test_runs(rec, exe, work):
+    """Stores performed several to a stop (the run), read-modify-writes
+    performed by the recorder, a second thread (tests/record/runs.c)."""
+    pool = os.path.join(work, "rpool")
+    trace = os.path.join(work, "runs.trace")
+    rc, native, err = run([exe["runs"], pool])
+    ok(rc == 0, "runs runs natively", err)
+    os.unlink(pool)
+    rc, out, err = run(rec + ["-o", trace, "--pmem", pool, "--", exe["runs"], pool])
+    ok(rc == 0 and out == native,
+       "runs prints the same under the recorder as natively (ALU results and flags, SIGSEGV)",
+       "native:\n%s\nrecorded:\n%s%s" % (native, out, err))
+    if rc:
+        return
+    with open(trace) as f:
+        head = f.read(2000)
+    m = re.search(r"done in runs (\d+)", head)
+    ok(m and int(m.group(1)) > 0, "the recorder performed stores in runs", head[:600])
+    evs = [(op, f) for op, f in events(trace) if op not in ("version", "config")]
+    got = [(op, f.get("addr"), f.get("len"), f.get("val", f.get("data"))) for op, f in evs[:14]]
+    a, b = "0x1111111111111111", "0x2222222222222222"
+    want = [("store", "0x0", "8", a), ("store", "0x8", "8", "0x22"),
+            ("store", "0x20", "32", "hex:" + "33" * 32), ("clwb", "0x0", None, None),
+            ("store", "0x40", "4", "0x11111111"), ("sfence", None, None, None),
+            ("store", "0x8", "8", "0x27"),
+            ("store", "0x80", "8", a), ("store", "0x88", "8", b),
+            ("store", "0xffc", "8", a), ("store", "0x1ffc", "8", b),
+            ("store", "0xc0", "8", a), ("store", "0xfa0", "200", "hex:" + "5a" * 200),
+            ("rmw", "0x100", "8", "0x3")]
+    ok(got == want, "a run with clwb and sfence inside, a store to ordinary memory in a run, "
+       "stores across a page boundary, rep stosb across one, lock add",
+       "got  %s\nwant %s" % (got, want))
+    e14 = evs[14] if len(evs) > 14 else ("", {})
+    ok(e14[0] == "store" and e14[1].get("addr") == "0x108" and e14[1].get("val") == a,
+       "the store right after a displaced step", str(e14))
+    # every ALU result in the trace is the value the program printed
+    lines = [l.split() for l in out.splitlines() if re.match(r"(add|sub|and|or|xor|inc|dec)[bwlq] ", l)]
+    printed = [int(x.split("/")[0], 16) for l in lines for x in l[1:]]
+    alu = [e for e in evs if e[1].get("sym", "").startswith("alu_")]
+    results = [int(f["val"], 16) for op, f in alu[1::2]]
+    ok(len(lines) == 28 and results == printed,
+       "each add/sub/and/or/xor/inc/dec on pmem is recorded with its result (%d)" % len(results))
+    seq = {}
+    for op, f in evs:
+        if op == "store" and f["addr"] in ("0x2000", "0x2040", "0x2048"):
+            seq.setdefault(f["addr"], []).append((f.get("cpu", "0"), int(f["val"], 16)))
+    whole = all(len({c for c, v in seq.get(x, [])}) == 1 and
+                [v for c, v in seq.get(x, [])] == list(range(1, 201))
+                for x in ("0x2000", "0x2040", "0x2048"))
+    ok(whole and seq["0x2000"][0][0] != seq["0x2040"][0][0],
+       "two threads storing to one page: all 3 x 200 stores, in order, each on its cpu=",
+       str({k: (len(v), v[:3]) for k, v in seq.items()}))
+    last = [(op, f.get("addr")) for op, f in evs[-2:]]
+    ok(out.endswith("read-only: SIGSEGV\n") and last[-1] == ("store", "0x140") and
+       not any(f.get("addr") == "0x1008" for op, f in evs),
+       "a run stops at a store to a read-only mapping: the program gets SIGSEGV", str(last))
+
+
+def test_lencheck(exe, work, cc, powercut):
+    """rec_insn_len() against capstone over whole libraries."""
+    lc = os.path.join(work, "lencheck")
+    srcs = [os.path.join(SRC, "lencheck.c"), os.path.join(ROOT, "tools", "record", "rec_code.c")]
+    rc, _, err = run([cc, "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE", "-O2",
+                      "-Wall", "-Wextra", "-Werror", "-I" + ROOT, "-I/usr/include/capstone",
+                      "-o", lc] + srcs + ["-lelf", "-lcapstone"])
+    ok(rc == 0, "build lencheck", err)
+    if rc:
+        return
+    rc, out, _ = run(["ldd", exe["pmem_log"]])
+    files = [w for line in out.splitlines() for w in line.split()
+             if w.startswith("/") and re.search(r"/(libc|libpmem|ld-linux[^/]*)\.so", w)]
+    if powercut and os.path.exists(powercut):
+        files.append(powercut)
+    rc, out, err = run([lc] + sorted(set(files)))
+    ok(rc == 0 and len(files) >= 3 and out.count(" 0 disagreements") == len(set(files)),
+       "the fast instruction-length decoder agrees with capstone on %d files" % len(set(files)),
+       out[-2000:] + err)
+
+
+def test_unbound(rec, exe, work):
+    """--cpu-unbound records the same events."""
+    env = {"PMEM_IS_PMEM_FORCE": "1"}
+    got = []
+    for extra in ([], ["--cpu-unbound"]):
+        pool = os.path.join(work, "upool")
+        trace = os.path.join(work, "unbound.trace")
+        if os.path.exists(pool):
+            os.unlink(pool)
+        rc, _, err = run(rec + ["-o", trace, "--pmem", pool] + extra + ["--", exe["pmem_log"], pool, "3"],
+                         env=env)
+        if rc:
+            ok(False, "record %s" % " ".join(extra), err)
+            return
+        got.append(events(trace))
+    ok(got[0] == got[1] and len(got[0]) > 20, "--cpu-unbound records the same events")
+    # by default the program shares one CPU with the recorder
+    ncpu = len(os.sched_getaffinity(0))
+    outs = []
+    for extra in ([], ["--cpu-unbound"]):
+        rc, out, err = run(rec + ["-o", os.path.join(work, "nproc.trace")] + extra + ["--", "nproc"],
+                           cwd=work)
+        outs.append(out.strip() if rc == 0 else err)
+    ok(outs == ["1", str(ncpu)], "the program runs on one CPU, or on all with --cpu-unbound",
+       "%s (this machine: %d)" % (outs, ncpu))
+
+
 def test_file_io(rec, exe, powercut, work):
     d = os.path.join(work, "fio")
     os.mkdir(d)
@@ -225,6 +333,9 @@ def main():
             test_pmem_pair(rec, exe, powercut, work, {"PMEM_AVX512F": "1"}, "avx512f", "clwb")
             test_vec(rec, exe, work)
             test_threads(rec, exe, work)
+            test_runs(rec, exe, work)
+            test_unbound(rec, exe, work)
+            test_lencheck(exe, work, a.cc, powercut)
             test_file_io(rec, exe, powercut, work)
     finally:
         if a.keep:

@@ -7,22 +7,34 @@
  * Method (the R numbers are those of the essay in record.c).
  *
  *   R5  Sites.  Every object mapped executable in a traced address space
- *       is read once with libelf.  Its executable sections are searched
- *       for the bytes 0F AE: every flush and fence instruction (clflush
- *       0F AE /7, clflushopt 66 0F AE /7, clwb 66 0F AE /6, sfence 0F AE
- *       F8, mfence 0F AE F0, pcommit 66 0F AE F8) contains them.  A byte
- *       pair is only a candidate: capstone decodes forward from the start
- *       of the function that holds it (symbol table), or from the end of
- *       the previous decoded candidate, and the candidate is a site only if
- *       a decoded instruction with one of those opcodes covers it.  So an
- *       int3 is never written into the middle of an instruction, and the
- *       linear sweep only runs where it matters (a few kilobytes per
- *       object instead of all of libc: measured 4 ms instead of 90 ms for
- *       libc + libpmem + its libraries).
- *   R6  Symbols.  .symtab if present, else .dynsym; functions only.  An
- *       event's sym= is the program's own function (the nearest return
- *       address into the main executable found on the stack, when the
- *       instruction is in a library) followed by the library function.
+ *       is mapped once and read with libelf.  Its executable sections are
+ *       searched for the bytes 0F AE: every flush and fence instruction
+ *       (clflush 0F AE /7, clflushopt 66 0F AE /7, clwb 66 0F AE /6,
+ *       sfence 0F AE F8, mfence 0F AE F0, pcommit 66 0F AE F8) contains
+ *       them.  A pair whose next byte cannot be one of those ModRM forms
+ *       (lfence, fxsave, ldmxcsr, xsave: most of libc's and libcrypto's)
+ *       is dropped at once (may_be_site).  Any other is only a candidate:
+ *       the sweep decodes forward from the nearest known instruction start
+ *       at or below it (a function symbol, or an .eh_frame_hdr entry, which
+ *       stripped libraries keep for their static functions), or from the
+ *       end of the previous decoded candidate, and the candidate is a site
+ *       only if a decoded instruction with one of those opcodes covers it.
+ *       So an int3 is never written into the middle of an instruction.
+ *       The sweep measures instructions with rec_insn_len() (a table
+ *       decoder of lengths only) and asks capstone for the instruction
+ *       that covers the candidate and for any encoding the table leaves
+ *       to it.  Measured on the development machine, for the 12 objects of
+ *       tests/record/pmem_log (1,039 sites): 51 ms with capstone alone
+ *       from symbol starts, 13 ms with the candidate filter and the
+ *       .eh_frame_hdr starts, 2.5 ms with rec_insn_len() as well; the
+ *       same sites, operands included, for all 2,979 ELF files of the
+ *       machine's /usr/bin and /usr/lib.  The int3s are written a 64 KiB
+ *       window at a time (place_bps).
+ *   R6  Symbols.  .symtab if present, else .dynsym; functions only; read
+ *       when first needed (sym_at).  An event's sym= is the program's own
+ *       function (the nearest return address into the main executable
+ *       found on the stack, when the instruction is in a library)
+ *       followed by the library function.
  *
  * Notes:
  *   - Code that is not an ELF file mapping (JIT, code written at run time)
@@ -43,10 +55,12 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static csh cs_handle;
+static csh cs_handle;		/* with operand details: decoding stores, sites */
+static csh cs_fast;		/* without: the sweep to a candidate (R5) */
 static bool cs_ready;
 
 static int cs_init(void)
@@ -55,6 +69,10 @@ static int cs_init(void)
 		return 0;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs_handle) != CS_ERR_OK)
 		return -1;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs_fast) != CS_ERR_OK) {
+		cs_close(&cs_handle);
+		return -1;
+	}
 	cs_option(cs_handle, CS_OPT_DETAIL, CS_OPT_ON);
 	cs_ready = true;
 	return 0;
@@ -183,10 +201,14 @@ static void mem_from_cs(struct rec_mem *d, const cs_x86_op *op)
 
 /* ---- objects (R5, R6) ---- */
 
+/* By address; of several at one address, table order (the name pointers
+ * into the string table do not say it: the index does). */
 static int sym_cmp(const void *a, const void *b)
 {
 	const struct rec_sym *x = a, *y = b;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
 static int site_cmp(const void *a, const void *b)
@@ -195,10 +217,31 @@ static int site_cmp(const void *a, const void *b)
 	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
 }
 
-static const struct rec_sym *sym_at(const struct rec_obj *o, uint64_t a)
-{
-	size_t lo = 0, hi = o->nsyms;
+static void load_symbols(struct rec_obj *o);
 
+/*
+ * The function symbol with the greatest address <= A (of several at one
+ * address, the last in the table), or NULL.  The table is sorted only at
+ * its 33rd lookup: until then a linear scan is cheaper (libc has 2,800
+ * functions and a recording looks up a dozen; sorting them was 3% of it).
+ */
+#define SYM_SCANS 32
+static const struct rec_sym *sym_at(struct rec_obj *o, uint64_t a)
+{
+	load_symbols(o);
+	if (!o->syms_sorted && ++o->sym_lookups > SYM_SCANS) {
+		if (o->nsyms > 1)
+			qsort(o->syms, o->nsyms, sizeof(*o->syms), sym_cmp);
+		o->syms_sorted = true;
+	}
+	if (!o->syms_sorted) {
+		const struct rec_sym *best = NULL;
+		for (size_t i = 0; i < o->nsyms; i++)
+			if (o->syms[i].addr <= a && (!best || o->syms[i].addr >= best->addr))
+				best = &o->syms[i];
+		return best;
+	}
+	size_t lo = 0, hi = o->nsyms;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (o->syms[mid].addr <= a)
@@ -209,13 +252,19 @@ static const struct rec_sym *sym_at(const struct rec_obj *o, uint64_t a)
 	return lo ? &o->syms[lo - 1] : NULL;
 }
 
-static void load_symbols(struct rec_obj *o, Elf *e)
+/* R6: the function symbols, on the first event or site search that needs
+ * them (libcrypto has 5,000 and is rarely either). */
+static void load_symbols(struct rec_obj *o)
 {
+	Elf *e = o->elf;
 	Elf_Scn *scn = NULL;
 	Elf_Scn *dyn = NULL, *tab = NULL;
 	GElf_Shdr sh;
-	size_t pool = 0, used = 0, cap = 0;
+	size_t used = 0, cap = 0;
 
+	if (o->syms_loaded || !e)
+		return;
+	o->syms_loaded = true;
 	while ((scn = elf_nextscn(e, scn))) {
 		if (!gelf_getshdr(scn, &sh))
 			continue;
@@ -247,21 +296,11 @@ static void load_symbols(struct rec_obj *o, Elf *e)
 		}
 		o->syms[used].addr = s.st_value;
 		o->syms[used].size = s.st_size;
-		o->syms[used].name = nm;	/* fixed up below */
-		pool += strlen(nm) + 1;
+		o->syms[used].idx = (uint32_t)used;
+		o->syms[used].name = nm;	/* in the mapped image */
 		used++;
 	}
-	o->strpool = malloc(pool ? pool : 1);
-	pool = 0;
-	for (size_t i = 0; i < used; i++) {
-		size_t l = strlen(o->syms[i].name) + 1;
-		memcpy(o->strpool + pool, o->syms[i].name, l);
-		o->syms[i].name = o->strpool + pool;
-		pool += l;
-	}
 	o->nsyms = used;
-	if (used)
-		qsort(o->syms, used, sizeof(*o->syms), sym_cmp);
 }
 
 static int site_kind(unsigned id)
@@ -277,38 +316,379 @@ static int site_kind(unsigned id)
 	}
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The nearest known instruction start at or below A, or 0. */
+static void load_starts(struct rec_obj *o);
+
+/* The nearest known instruction start at or below A (a function symbol
+ * or an .eh_frame_hdr entry), or 0. */
+static uint64_t start_at(struct rec_obj *o, uint64_t a)
+{
+	load_starts(o);
+	size_t lo = 0, hi = o->nstarts;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (o->starts[mid] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint64_t f = lo ? o->starts[lo - 1] : 0;
+	const struct rec_sym *s = sym_at(o, a);
+	return s && s->addr > f ? s->addr : f;
+}
+
+/*
+ * R5: the instruction starts the sweep may begin at: every function symbol
+ * and every entry of the .eh_frame_hdr search table (the start of each
+ * function or function part that has unwind information, which a stripped
+ * library keeps for its static functions too).  Only the table encoding
+ * that GNU ld and lld emit (udata4 count, datarel sdata4 pairs) is read;
+ * any other leaves the symbols alone, which is slower, not less correct.
+ * Loaded for the first candidate of an object: most libraries have none.
+ */
+static void load_starts(struct rec_obj *o)
+{
+	Elf *e = o->elf;
+	const uint8_t *h = NULL;
+	uint64_t hvaddr = 0, hsize = 0;
+	uint32_t nfde = 0;
+
+	if (o->starts_loaded || !e)
+		return;
+	o->starts_loaded = true;
+	for (size_t i = 0; i < o->nph; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_GNU_EH_FRAME &&
+		    ph.p_offset + ph.p_filesz <= o->size) {
+			h = o->image + ph.p_offset;
+			hvaddr = ph.p_vaddr;
+			hsize = ph.p_filesz;
+		}
+	}
+	/* version 1; eh_frame_ptr: 4 bytes (sdata4/udata4, any base) or
+	 * omitted; count udata4; table datarel|sdata4 */
+	size_t ptrsz = h && hsize >= 4 ? ((h[1] & 0x0f) == 0x03 || (h[1] & 0x0f) == 0x0b ? 4 :
+					    h[1] == 0xff ? 0 : 99) : 99;
+	if (h && ptrsz != 99 && h[0] == 1 && h[2] == 0x03 && h[3] == 0x3b &&
+	    hsize >= 8 + ptrsz) {
+		memcpy(&nfde, h + 4 + ptrsz, 4);
+		if (nfde > (hsize - 8 - ptrsz) / 8)
+			nfde = 0;
+	}
+	o->starts = malloc((nfde ? nfde : 1) * sizeof(*o->starts));
+	bool sorted = true;
+	for (uint32_t i = 0; i < nfde; i++) {
+		int32_t v;
+		memcpy(&v, h + 8 + ptrsz + 8 * (size_t)i, 4);
+		o->starts[i] = hvaddr + (uint64_t)(int64_t)v;
+		sorted &= i == 0 || o->starts[i] >= o->starts[i - 1];
+	}
+	if (!sorted)	/* the table is sorted for binary search; if not, sort */
+		qsort(o->starts, nfde, sizeof(*o->starts), u64_cmp);
+	o->nstarts = nfde;
+}
+
+/*
+ * Could the 0F AE at B (with at least one byte after it) be the opcode of
+ * a flush or fence?  If it is an opcode at all, the ModRM byte follows:
+ * sfence and pcommit are F8, mfence F0; clflush and clflushopt are /7,
+ * clwb /6, with a memory operand.  Anything else (lfence E8, fxsave,
+ * ldmxcsr, xsave /0../5, rdfsbase, ...) is not one of ours, wherever the
+ * instruction boundaries are, so it needs no decoding.
+ */
+static bool may_be_site(const uint8_t *b)
+{
+	unsigned m = b[2];
+
+	if (m >> 6 == 3)
+		return m == 0xf8 || m == 0xf0;
+	return ((m >> 3) & 7) >= 6;
+}
+
+/*
+ * The length of the x86-64 instruction at P (N bytes readable), from the
+ * opcode maps of the Intel SDM (vol. 2, appendix A), for the sweep of
+ * find_sites(): about 20 times faster than capstone, which decoded 24,000
+ * instructions of libpmem to find its thousand sites in 5 ms.  Returns 0
+ * for anything outside the common encodings (invalid or rare opcodes,
+ * XOP, 3DNow!, a near branch with a 66 prefix, REX before a prefix, ...):
+ * the caller then asks capstone.  tests/record/lencheck.c compares it with
+ * capstone instruction by instruction over whole libraries.
+ */
+enum { L_X, L_N, L_M, L_MB, L_MZ, L_B, L_Z, L_W, L_SP };
+static const uint8_t len1[256] = {		/* one-byte opcode map */
+	/* 0x00 */ L_M, L_M, L_M, L_M, L_B, L_Z, L_X, L_X, L_M, L_M, L_M, L_M, L_B, L_Z, L_X, L_X,
+	/* 0x10 */ L_M, L_M, L_M, L_M, L_B, L_Z, L_X, L_X, L_M, L_M, L_M, L_M, L_B, L_Z, L_X, L_X,
+	/* 0x20 */ L_M, L_M, L_M, L_M, L_B, L_Z, L_X, L_X, L_M, L_M, L_M, L_M, L_B, L_Z, L_X, L_X,
+	/* 0x30 */ L_M, L_M, L_M, L_M, L_B, L_Z, L_X, L_X, L_M, L_M, L_M, L_M, L_B, L_Z, L_X, L_X,
+	/* 0x40 */ L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_X,
+	/* 0x50 */ L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N,
+	/* 0x60 */ L_X, L_X, L_X, L_M, L_X, L_X, L_X, L_X, L_Z, L_MZ, L_B, L_MB, L_N, L_N, L_N, L_N,
+	/* 0x70 */ L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_B,
+	/* 0x80 */ L_MB, L_MZ, L_X, L_MB, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_SP,
+	/* 0x90 */ L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_X, L_N, L_N, L_N, L_N, L_N,
+	/* 0xa0 */ L_SP, L_SP, L_SP, L_SP, L_N, L_N, L_N, L_N, L_B, L_Z, L_N, L_N, L_N, L_N, L_N, L_N,
+	/* 0xb0 */ L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP,
+	/* 0xc0 */ L_MB, L_MB, L_W, L_N, L_X, L_X, L_SP, L_SP, L_SP, L_N, L_W, L_N, L_N, L_B, L_X, L_N,
+	/* 0xd0 */ L_M, L_M, L_M, L_M, L_X, L_X, L_X, L_N, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M,
+	/* 0xe0 */ L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_B, L_SP, L_SP, L_X, L_B, L_N, L_N, L_N, L_N,
+	/* 0xf0 */ L_X, L_N, L_X, L_X, L_N, L_N, L_SP, L_SP, L_N, L_N, L_N, L_N, L_N, L_N, L_SP, L_SP,
+};
+static const uint8_t len2[256] = {		/* two-byte map, 0F xx */
+	/* 0x00 */ L_M, L_M, L_M, L_M, L_X, L_N, L_N, L_N, L_N, L_N, L_X, L_N, L_X, L_M, L_X, L_X,
+	/* 0x10 */ L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M,
+	/* 0x20 */ L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M,
+	/* 0x30 */ L_N, L_N, L_N, L_N, L_N, L_N, L_X, L_N, L_X, L_X, L_X, L_X, L_X, L_X, L_X, L_X,
+	/* 0x40 */ L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M,
+	/* 0x50 */ L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M,
+	/* 0x60 */ L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M,
+	/* 0x70 */ L_MB, L_MB, L_MB, L_MB, L_M, L_M, L_M, L_N, L_SP, L_SP, L_X, L_X, L_M, L_M, L_M, L_M,
+	/* 0x80 */ L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP, L_SP,
+	/* 0x90 */ L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M,
+	/* 0xa0 */ L_N, L_N, L_N, L_M, L_MB, L_M, L_X, L_X, L_N, L_N, L_N, L_M, L_MB, L_M, L_M, L_M,
+	/* 0xb0 */ L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_SP, L_X, L_MB, L_M, L_M, L_M, L_M, L_M,
+	/* 0xc0 */ L_M, L_M, L_MB, L_M, L_MB, L_MB, L_MB, L_M, L_N, L_N, L_N, L_N, L_N, L_N, L_N, L_N,
+	/* 0xd0 */ L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M,
+	/* 0xe0 */ L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M,
+	/* 0xf0 */ L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_M, L_X,
+};
+
+static bool is_legacy_prefix(uint8_t b)
+{
+	return b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e ||
+	       b == 0x36 || b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65;
+}
+
+size_t rec_insn_len(const uint8_t *p, size_t n)
+{
+	size_t i = 0, imm = 0;
+	bool p66 = false, p67 = false, pf2 = false, pf3 = false, lock = false;
+	bool rex = false, rexw = false;
+	bool modrm = true;
+	unsigned kind, op;
+
+	for (; i < n && is_legacy_prefix(p[i]); i++) {
+		p66 |= p[i] == 0x66;
+		p67 |= p[i] == 0x67;
+		pf2 |= p[i] == 0xf2;
+		pf3 |= p[i] == 0xf3;
+		lock |= p[i] == 0xf0;
+	}
+	if (i >= n || lock)
+		return 0;	/* lock: capstone checks that it is allowed */
+	if ((p[i] & 0xf0) == 0x40) {
+		rex = true;
+		rexw = p[i] & 8;
+		if (++i >= n || is_legacy_prefix(p[i]) || (p[i] & 0xf0) == 0x40)
+			return 0;	/* an ignored REX: rare, capstone's */
+	}
+	uint8_t b = p[i++];
+	if (b == 0xc4 || b == 0xc5 || b == 0x62) {
+		/* VEX and EVEX (always, in 64-bit mode) */
+		unsigned map;
+		size_t pay = b == 0xc5 ? 1 : b == 0xc4 ? 2 : 3;
+		if (p66 || pf2 || pf3 || lock || rex || n - i < pay + 2)
+			return 0;	/* #UD, or too short */
+		if (b == 0xc5)
+			map = 1;
+		else if (b == 0xc4)
+			map = p[i] & 0x1f;
+		else if ((p[i] & 0x08) || !(p[i + 1] & 0x04))
+			return 0;	/* not AVX-512's EVEX */
+		else
+			map = p[i] & 0x07;
+		i += pay;
+		op = p[i++];
+		if (map == 1) {
+			if (op == 0x77) {
+				if (b == 0x62)
+					return 0;
+				modrm = false;	/* vzeroupper, vzeroall */
+			}
+			imm = (op >= 0x70 && op <= 0x73) || op == 0xc2 || (op >= 0xc4 && op <= 0xc6);
+		} else if (map == 2) {
+			imm = 0;
+		} else if (map == 3) {
+			imm = 1;
+		} else {
+			return 0;
+		}
+		kind = modrm ? L_M : L_N;
+	} else if (b == 0x0f) {
+		if (i >= n)
+			return 0;
+		op = p[i++];
+		if (op == 0x38 || op == 0x3a) {
+			if (i >= n)
+				return 0;
+			i++;
+			kind = L_M;
+			imm = op == 0x3a;
+		} else {
+			kind = len2[op];
+			if (kind == L_SP) {
+				if (op >= 0x80 && op <= 0x8f) {	/* jcc rel32 */
+					if (p66)
+						return 0;
+					kind = L_N;
+					imm = 4;
+				} else if (op == 0x78 || op == 0x79) {	/* vmread/vmwrite */
+					if (p66 || pf2)
+						return 0;
+					kind = L_M;
+				} else if (op == 0xb8 && pf3) {	/* popcnt */
+					kind = L_M;
+				} else {
+					return 0;
+				}
+			}
+		}
+	} else {
+		op = b;
+		kind = len1[op];
+		if (kind == L_SP) {
+			if (op >= 0xa0 && op <= 0xa3) {		/* mov moffs */
+				kind = L_N;
+				imm = p67 ? 4 : 8;
+			} else if (op >= 0xb8 && op <= 0xbf) {	/* mov r, imm */
+				kind = L_N;
+				imm = rexw ? 8 : p66 ? 2 : 4;
+			} else if (op == 0xc8) {		/* enter iw, ib */
+				kind = L_N;
+				imm = 3;
+			} else if (op == 0xe8 || op == 0xe9) {	/* call/jmp rel32 */
+				if (p66)
+					return 0;
+				kind = L_N;
+				imm = 4;
+			} else {
+				kind = L_M;	/* a group: decided by ModRM.reg below */
+			}
+		}
+	}
+	switch (kind) {
+	case L_X: return 0;
+	case L_N: modrm = false; break;
+	case L_M: modrm = true; break;
+	case L_MB: modrm = true; imm = 1; break;
+	case L_MZ: modrm = true; imm = p66 && !rexw ? 2 : 4; break;
+	case L_B: modrm = false; imm = 1; break;
+	case L_Z: modrm = false; imm = p66 && !rexw ? 2 : 4; break;
+	case L_W: modrm = false; imm = 2; break;
+	default: return 0;
+	}
+	if (modrm) {
+		if (i >= n)
+			return 0;
+		uint8_t m = p[i++];
+		unsigned mod = m >> 6, rm = m & 7, reg = (m >> 3) & 7;
+		if (mod == 3 && b == 0x8d)
+			return 0;	/* lea of a register: #UD */
+		if (mod != 3) {
+			if (rm == 4) {
+				if (i >= n)
+					return 0;
+				if (mod == 0 && (p[i] & 7) == 5)
+					i += 4;
+				i++;
+			} else if (mod == 0 && rm == 5) {
+				i += 4;
+			}
+			i += mod == 1 ? 1 : mod == 2 ? 4 : 0;
+		}
+		if (b != 0x0f && b != 0xc4 && b != 0xc5 && b != 0x62 && len1[op] == L_SP) {
+			switch (op) {
+			case 0x8f:		/* pop r/m; else XOP */
+			case 0xfe:		/* inc, dec */
+				if (reg > (op == 0xfe ? 1u : 0u))
+					return 0;
+				break;
+			case 0xff:
+				if (reg == 7)
+					return 0;
+				break;
+			case 0xf6:		/* test ib; not, neg, mul, ... */
+			case 0xf7:
+				if (reg == 1)
+					return 0;
+				if (reg == 0)
+					imm = op == 0xf6 ? 1 : p66 && !rexw ? 2 : 4;
+				break;
+			case 0xc6:		/* mov ib; xabort */
+			case 0xc7:		/* mov iz; xbegin */
+				if (reg != 0 && m != 0xf8)
+					return 0;
+				imm = op == 0xc6 ? 1 : p66 && !rexw ? 2 : 4;
+				break;
+			default:
+				return 0;
+			}
+		}
+	}
+	i += imm;
+	return i <= 15 && i <= n ? i : 0;
+}
+
 /* R5: the flush and fence instructions of one executable section. */
 static void find_sites(struct rec_obj *o, const uint8_t *code, size_t size, uint64_t vaddr,
 		       size_t *cap)
 {
-	cs_insn *insn = cs_malloc(cs_handle);
+	cs_insn *insn = cs_malloc(cs_fast), *full = cs_malloc(cs_handle);
 	uint64_t pos = vaddr;		/* a known instruction boundary */
 
-	for (size_t i = 0; i + 1 < size; i++) {
-		if (code[i] != 0x0f || code[i + 1] != 0xae)
+	/* 0xAE is a much rarer byte than 0x0F: memchr for it, look back
+	 * (memchr for 0x0F was 12% of a recording's CPU samples, for 0xAE 3%) */
+	for (size_t i = 0; i + 2 < size; i++) {
+		const uint8_t *f = memchr(code + i + 1, 0xae, size - 2 - i);
+		if (!f)
+			break;
+		i = (size_t)(f - code) - 1;
+		if (code[i] != 0x0f || !may_be_site(code + i))
 			continue;
 		uint64_t c = vaddr + i;
 		if (c < pos)
 			continue;	/* inside an instruction already decoded */
-		const struct rec_sym *s = sym_at(o, c);
-		uint64_t start = pos;
-		if (s && s->addr > start && s->addr <= c)
-			start = s->addr;
+		uint64_t s = start_at(o, c);
+		uint64_t start = s > pos ? s : pos;
 		/* decode forward to the instruction covering c */
 		const uint8_t *p = code + (start - vaddr);
 		size_t left = size - (start - vaddr);
 		uint64_t a = start;
 		while (a <= c) {
+			size_t len = rec_insn_len(p, left);
+			if (len && a + len <= c) {
+				p += len, left -= len, a += len;
+				pos = a;
+				continue;
+			}
+			/* the instruction covering c, or one rec_insn_len()
+			 * leaves to capstone */
 			const uint8_t *q = p;
 			size_t l = left;
 			uint64_t aa = a;
-			if (!cs_disasm_iter(cs_handle, &q, &l, &aa, insn)) {
-				p++, left--, a++;
+			if (!cs_disasm_iter(cs_fast, &q, &l, &aa, insn)) {
+				/* capstone 4 does not know it (kmovq, movdir64b,
+				 * ...), but it knows every flush and fence: step
+				 * over it whole if the table can, else byte by byte */
+				if (!len) {
+					p++, left--, a++;
+					continue;
+				}
+				p += len, left -= len, a += len;
+				pos = a;
 				continue;
 			}
 			if (a + insn->size > c) {
 				int k = site_kind(insn->id);
-				if (k) {
+				q = p, l = left, aa = a;
+				if (k && cs_disasm_iter(cs_handle, &q, &l, &aa, full)) {
 					if (o->nsites == *cap) {
 						*cap = *cap ? 2 * *cap : 64;
 						o->sites = realloc(o->sites, *cap * sizeof(*o->sites));
@@ -317,10 +697,10 @@ static void find_sites(struct rec_obj *o, const uint8_t *code, size_t size, uint
 					memset(st, 0, sizeof(*st));
 					st->vaddr = a;
 					st->kind = (uint8_t)k;
-					st->len = (uint8_t)insn->size;
-					for (int j = 0; j < insn->detail->x86.op_count; j++)
-						if (insn->detail->x86.operands[j].type == X86_OP_MEM)
-							mem_from_cs(&st->mem, &insn->detail->x86.operands[j]);
+					st->len = (uint8_t)full->size;
+					for (int j = 0; j < full->detail->x86.op_count; j++)
+						if (full->detail->x86.operands[j].type == X86_OP_MEM)
+							mem_from_cs(&st->mem, &full->detail->x86.operands[j]);
 				}
 				pos = a + insn->size;
 				break;
@@ -330,6 +710,7 @@ static void find_sites(struct rec_obj *o, const uint8_t *code, size_t size, uint
 		}
 	}
 	cs_free(insn, 1);
+	cs_free(full, 1);
 }
 
 static struct rec_obj *obj_load(struct rec *r, const char *path)
@@ -352,14 +733,14 @@ static struct rec_obj *obj_load(struct rec *r, const char *path)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) || st.st_size <= 0)
 		goto out;
-	o->size = (size_t)st.st_size;
-	o->image = malloc(o->size);
-	for (size_t got = 0; got < o->size;) {
-		ssize_t n = pread(fd, o->image + got, o->size - got, (off_t)got);
-		if (n <= 0)
-			goto out;
-		got += (size_t)n;
+	/* mapped, not read: only the headers, the symbols and the code
+	 * around candidates are ever touched (libcrypto is 4.7 MB) */
+	o->image = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (o->image == MAP_FAILED) {
+		o->image = NULL;
+		goto out;
 	}
+	o->size = (size_t)st.st_size;
 	if (cs_init())
 		goto out;
 	e = elf_memory((char *)o->image, o->size);
@@ -382,9 +763,11 @@ static struct rec_obj *obj_load(struct rec *r, const char *path)
 		o->seg[o->nseg].flags = ph.p_flags;
 		o->nseg++;
 	}
-	load_symbols(o, e);
+	o->nph = nph;
+	o->elf = e;	/* kept for load_symbols() and load_starts() */
+	e = NULL;
 	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(e, scn))) {
+	while ((scn = elf_nextscn(o->elf, scn))) {
 		GElf_Shdr sh;
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
 		    !(sh.sh_flags & SHF_EXECINSTR) || sh.sh_offset + sh.sh_size > o->size)
@@ -498,23 +881,49 @@ void rec_as_forget_code(struct rec_as *as)
 	as->capinsns = 0;
 }
 
+/* R5: the int3s of one executable mapping, written through /proc/PID/mem
+ * one window (up to 64 KiB of code) at a time rather than one byte at a
+ * time: libpmem alone has a thousand sites. */
 static int place_bps(struct rec *r, struct rec_as *as, const struct rec_cmap *cm)
 {
 	const struct rec_obj *o = cm->obj;
+	enum { WINDOW = 64 << 10 };
+	static uint8_t buf[WINDOW];
 
-	for (size_t i = 0; i < o->nsites; i++) {
-		uint64_t a = o->sites[i].vaddr + cm->bias;
-		uint8_t orig, cc = 0xcc;
-		if (a < cm->start || a >= cm->end || rec_bp_find(as, a))
+	for (size_t i = 0; i < o->nsites;) {
+		uint64_t lo = o->sites[i].vaddr + cm->bias;
+		if (lo < cm->start || lo >= cm->end || rec_bp_find(as, lo)) {
+			i++;
 			continue;
-		if (pread(as->memfd, &orig, 1, (off_t)a) != 1 ||
-		    pwrite(as->memfd, &cc, 1, (off_t)a) != 1) {
-			rec_fatal(r, "cannot place a breakpoint at %s+0x%" PRIx64 ": %s",
+		}
+		size_t j = i + 1;
+		uint64_t hi = lo + 1;
+		for (; j < o->nsites; j++) {
+			uint64_t a = o->sites[j].vaddr + cm->bias;
+			if (a >= cm->end || a + 1 - lo > WINDOW)
+				break;
+			hi = a + 1;
+		}
+		size_t n = (size_t)(hi - lo);
+		if (pread(as->memfd, buf, n, (off_t)lo) != (ssize_t)n) {
+			rec_fatal(r, "cannot read the code of %s at +0x%" PRIx64 ": %s",
 				  o->base, o->sites[i].vaddr, strerror(errno));
 			return -1;
 		}
-		bp_insert(as, a, orig, &o->sites[i]);
-		r->st.sites++;
+		for (size_t k = i; k < j; k++) {
+			uint64_t a = o->sites[k].vaddr + cm->bias;
+			if (a < cm->start || rec_bp_find(as, a))
+				continue;
+			bp_insert(as, a, buf[a - lo], &o->sites[k]);
+			buf[a - lo] = 0xcc;
+			r->st.sites++;
+		}
+		if (pwrite(as->memfd, buf, n, (off_t)lo) != (ssize_t)n) {
+			rec_fatal(r, "cannot place a breakpoint in %s at +0x%" PRIx64 ": %s",
+				  o->base, o->sites[i].vaddr, strerror(errno));
+			return -1;
+		}
+		i = j;
 	}
 	return 0;
 }
@@ -532,6 +941,7 @@ int rec_code_scan(struct rec *r, struct rec_task *t)
 	struct rec_cmap *nw = NULL;
 	size_t n = 0, cap = 0;
 	ssize_t el;
+	bool dropped = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", t->tid);
 	el = readlink(path, exe, sizeof(exe) - 1);
@@ -540,14 +950,25 @@ int rec_code_scan(struct rec *r, struct rec_task *t)
 	if (!(f = fopen(path, "re")))
 		return 0;	/* the task is gone */
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long long s, e, off;
-		char perms[8];
-		int pos = 0;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &s, &e, perms, &off, &pos) < 4)
+		/* start-end perms offset dev inode   path: by hand, as most
+		 * lines are not executable (sscanf was 2% of a recording) */
+		char *q;
+		unsigned long long s = strtoull(line, &q, 16), e, off;
+		if (*q != '-')
 			continue;
-		if (perms[2] != 'x')
+		e = strtoull(q + 1, &q, 16);
+		if (q[0] != ' ' || strlen(q) < 6 || q[3] != 'x')
 			continue;
-		char *p = line + pos;
+		off = strtoull(q + 5, &q, 16);
+		for (int field = 0; field < 2; field++) {	/* dev, inode */
+			while (*q == ' ')
+				q++;
+			while (*q && *q != ' ' && *q != '\n')
+				q++;
+		}
+		while (*q == ' ')
+			q++;
+		char *p = q;
 		p[strcspn(p, "\n")] = '\0';
 		if (p[0] != '/') {
 			if (!p[0] && !r->warned_unsupported) {
@@ -581,9 +1002,13 @@ int rec_code_scan(struct rec *r, struct rec_task *t)
 		for (size_t j = 0; j < n && !kept; j++)
 			kept = nw[j].start == as->cmaps[i].start && nw[j].end == as->cmaps[i].end &&
 			       nw[j].obj == as->cmaps[i].obj;
-		if (!kept)
+		if (!kept) {
 			bp_forget_range(as, as->cmaps[i].start, as->cmaps[i].end);
+			dropped = true;
+		}
 	}
+	if (dropped && as->insns)	/* other code may come to those addresses */
+		memset(as->insns, 0, as->capinsns * sizeof(*as->insns));
 	for (size_t j = 0; j < n; j++) {
 		bool old = false;
 		for (size_t i = 0; i < as->ncmaps && !old; i++)
@@ -608,6 +1033,15 @@ static const struct rec_cmap *cmap_at(const struct rec_as *as, uint64_t a)
 		if (a >= as->cmaps[i].start && a < as->cmaps[i].end)
 			return &as->cmaps[i];
 	return NULL;
+}
+
+/* Does [start, end) overlap an executable mapping with breakpoints? */
+bool rec_code_overlaps(const struct rec_as *as, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < as->ncmaps; i++)
+		if (start < as->cmaps[i].end && end > as->cmaps[i].start)
+			return true;
+	return false;
 }
 
 static void sym_name(const struct rec_cmap *cm, uint64_t a, char *buf, size_t len)
@@ -652,7 +1086,6 @@ void rec_sym(struct rec *r, struct rec_task *t, uint64_t rip, uint64_t rsp,
 	const struct rec_cmap *cm = cmap_at(t->as, rip);
 	char here[200];
 
-	(void)r;
 	if (!cm) {
 		snprintf(buf, len, "0x%" PRIx64, rip);
 		return;
@@ -663,7 +1096,15 @@ void rec_sym(struct rec *r, struct rec_task *t, uint64_t rip, uint64_t rsp,
 		return;
 	}
 	/* the nearest return address into the program on the stack; one
-	 * 4 KiB read per event from a library (~1 us, measured in bench) */
+	 * 4 KiB read per stop in a library (~1 us, measured in bench): the
+	 * events of one stop (a run of stores, R2) share the stack */
+	if (t->caller_stop == r->stops && t->caller_rsp == rsp) {
+		if (t->caller[0])
+			snprintf(buf, len, "%s/%s:%s", t->caller, cm->obj->base, here);
+		else
+			snprintf(buf, len, "%s:%s", cm->obj->base, here);
+		return;
+	}
 	uint64_t stack[512];
 	size_t n = sizeof(stack);
 	while (n >= 64 && rec_read(t->tid, rsp, stack, n))
@@ -684,6 +1125,9 @@ void rec_sym(struct rec *r, struct rec_task *t, uint64_t rip, uint64_t rsp,
 			break;
 		}
 	}
+	t->caller_stop = r->stops;
+	t->caller_rsp = rsp;
+	snprintf(t->caller, sizeof(t->caller), "%s", caller);
 	if (caller[0])
 		snprintf(buf, len, "%s/%s:%s", caller, cm->obj->base, here);
 	else
@@ -815,6 +1259,20 @@ static bool is_vec_reg(unsigned reg)
 	       (reg >= X86_REG_ZMM0 && reg <= X86_REG_ZMM31);
 }
 
+static unsigned alu_of(unsigned id)
+{
+	switch (id) {
+	case X86_INS_ADD: return REC_ALU_ADD;
+	case X86_INS_SUB: return REC_ALU_SUB;
+	case X86_INS_AND: return REC_ALU_AND;
+	case X86_INS_OR: return REC_ALU_OR;
+	case X86_INS_XOR: return REC_ALU_XOR;
+	case X86_INS_INC: return REC_ALU_INC;
+	case X86_INS_DEC: return REC_ALU_DEC;
+	default: return 0;
+	}
+}
+
 static void classify(const cs_insn *in, const uint8_t *bytes, struct rec_insn *d)
 {
 	const cs_x86 *x = &in->detail->x86;
@@ -875,6 +1333,28 @@ static void classify(const cs_insn *in, const uint8_t *bytes, struct rec_insn *d
 			d->reg = (uint16_t)src->reg;
 			d->nt = nt;
 			return;
+		}
+	}
+	if (&x->operands[0] == mem && !d->locked &&
+	    (d->size == 1 || d->size == 2 || d->size == 4 || d->size == 8)) {
+		unsigned op = alu_of(in->id);
+		if (op && x->op_count == 1 && (op == REC_ALU_INC || op == REC_ALU_DEC)) {
+			d->kind = REC_INSN_ALU;
+			d->alu = (uint8_t)op;
+			return;
+		}
+		if (op && op < REC_ALU_INC && x->op_count == 2) {
+			const cs_x86_op *src = &x->operands[1];
+			if (src->type == X86_OP_IMM ||
+			    (src->type == X86_OP_REG && reg_find(src->reg))) {
+				d->kind = REC_INSN_ALU;
+				d->alu = (uint8_t)op;
+				if (src->type == X86_OP_IMM)
+					d->imm = src->imm;
+				else
+					d->reg = (uint16_t)src->reg;
+				return;
+			}
 		}
 	}
 	if (in->id == X86_INS_MOVNTQ || in->id == X86_INS_MASKMOVDQU ||
@@ -950,15 +1430,20 @@ void rec_code_free(struct rec *r)
 	for (; o; o = nx) {
 		nx = o->next;
 		free(o->path);
-		free(o->image);
+		if (o->elf)
+			elf_end(o->elf);
+		if (o->image)
+			munmap(o->image, o->size);
+		free(o->starts);
 		free(o->seg);
 		free(o->syms);
-		free(o->strpool);
 		free(o->sites);
 		free(o);
 	}
 	r->objs = NULL;
-	if (cs_ready)
+	if (cs_ready) {
 		cs_close(&cs_handle);
+		cs_close(&cs_fast);
+	}
 	cs_ready = false;
 }

@@ -7,9 +7,11 @@
  * Invariants:
  *   - Every pmem mapping (struct rec_pmap) of a traced address space is
  *     mapped without PROT_WRITE in the tracee for its whole life: every
- *     instruction that writes to it faults, and the recorder performs the
- *     write itself (rec_store.c, R2-R4).  `prot` is what the program asked
- *     for.
+ *     instruction that writes to it faults (or, in a run, is performed
+ *     before the CPU reaches it), and the recorder performs the write
+ *     itself (rec_store.c, R2-R4).  `prot` is what the program asked for.
+ *   - The decode cache (rec_as.insns) holds only instructions of code
+ *     mapped now: it is emptied when an executable mapping goes away.
  *   - Every flush or fence instruction of every ELF object mapped
  *     executable in a traced address space carries an int3 (rec_code.c,
  *     R5) whose original byte is in the address space's breakpoint table.
@@ -78,20 +80,27 @@ struct rec_site {
 
 struct rec_sym {
 	uint64_t addr, size;
-	const char *name;		/* into the object's string pool */
+	uint32_t idx;			/* in the object's symbol table */
+	const char *name;		/* into the object's mapped image */
 };
 
 /* An ELF object with code, read once per recording and cached by path. */
 struct rec_obj {
 	char *path;
 	const char *base;		/* basename */
-	uint8_t *image;			/* the whole file */
+	uint8_t *image;			/* the whole file, mapped read-only */
 	size_t size;
 	struct rec_seg { uint64_t vaddr, off, filesz; uint32_t flags; } *seg;
 	size_t nseg;
-	struct rec_sym *syms;		/* sorted by addr */
-	size_t nsyms;
-	char *strpool;
+	void *elf;			/* libelf's Elf of image, or NULL */
+	size_t nph;			/* program headers */
+	struct rec_sym *syms;		/* functions; loaded on first use, sorted
+					 * by (addr, idx) after SYM_SCANS lookups */
+	size_t nsyms, sym_lookups;
+	bool syms_loaded, syms_sorted, starts_loaded;
+	uint64_t *starts;		/* .eh_frame_hdr entries, sorted; loaded
+					 * for the first candidate site */
+	size_t nstarts;
 	struct rec_site *sites;		/* sorted by vaddr */
 	size_t nsites;
 	bool bad;			/* not an x86-64 ELF: no sites, no symbols */
@@ -119,20 +128,26 @@ enum rec_insn_kind {
 	REC_INSN_MOV_VEC,		/* (v)mov* m, xmm/ymm/zmm, unmasked */
 	REC_INSN_STRING,		/* (rep) movs / stos */
 	REC_INSN_MOVDIR64B,		/* movdir64b r, m512 */
+	REC_INSN_ALU,			/* add/sub/and/or/xor m, r/imm; inc/dec m */
 	REC_INSN_STEP,			/* anything else: displaced single step */
 	REC_INSN_BAD,			/* cannot be recorded */
 };
 
+/* The operation of a REC_INSN_ALU. */
+enum rec_alu { REC_ALU_ADD = 1, REC_ALU_SUB, REC_ALU_AND, REC_ALU_OR, REC_ALU_XOR,
+	       REC_ALU_INC, REC_ALU_DEC };
+
 struct rec_insn {
 	uint64_t addr;			/* 0: empty slot */
 	uint8_t kind;			/* enum rec_insn_kind */
+	uint8_t alu;			/* enum rec_alu */
 	uint8_t len;
 	uint8_t size;			/* bytes written (string: element) */
 	bool nt;			/* a non-temporal store */
 	bool locked;			/* lock prefix, or xchg with memory */
 	bool rep;			/* rep prefix (string) */
 	bool movs;			/* string: movs (else stos) */
-	uint16_t reg;			/* source register (capstone id) */
+	uint16_t reg;			/* source register (capstone id), 0: imm */
 	int64_t imm;
 	struct rec_mem mem;
 	char text[48];			/* for messages */
@@ -179,12 +194,16 @@ struct rec_task {
 	uint64_t arg[6];
 	uint64_t aux;			/* state kept from entry to exit */
 	char *saved;			/* a path resolved at entry */
+	uint64_t caller_stop;		/* rec_sym's cache: the stop number, */
+	uint64_t caller_rsp;		/*   the rsp, */
+	char caller[200];		/*   and the caller found ("" if none) */
 	struct rec_task *next;
 };
 
 struct rec_stats {
 	uint64_t stores, ntstores, rmws, flushes, fences, file_events;
 	uint64_t faults, emulated, stepped, breakpoints, sites;
+	uint64_t followed;		/* instructions and sites done in a run */
 };
 
 struct rec {
@@ -198,9 +217,11 @@ struct rec {
 	int ncpus;			/* cpu= numbers handed out */
 	int next_tfd;
 	struct rec_stats st;
+	uint64_t stops;			/* ptrace stops seen, from 1 */
 	bool failed;			/* a fatal error: message printed */
 	bool warned_locked, warned_sysbuf, warned_private, warned_unsupported;
-	size_t xsave_off[8], xsave_size;/* XSAVE component offsets (CPUID 0xD) */
+	size_t xsave_off[8], xsave_size;/* XSAVE component offsets (CPUID 0xD);
+					 * size 0 until the first vector store */
 };
 
 /* ---- record.c ---- */
@@ -214,12 +235,14 @@ int rec_write(pid_t pid, uint64_t addr, const void *buf, size_t n);
 /* ---- rec_code.c ---- */
 int rec_code_scan(struct rec *r, struct rec_task *t);		/* new exec mappings */
 void rec_as_forget_code(struct rec_as *as);
+bool rec_code_overlaps(const struct rec_as *as, uint64_t start, uint64_t end);
 const struct rec_bp *rec_bp_find(const struct rec_as *as, uint64_t addr);
 int rec_bp_copy(struct rec_as *dst, const struct rec_as *src);
 void rec_sym(struct rec *r, struct rec_task *t, uint64_t rip, uint64_t rsp,
 	     char *buf, size_t len);
 const struct rec_insn *rec_decode(struct rec *r, struct rec_task *t, uint64_t rip);
 void rec_code_free(struct rec *r);
+size_t rec_insn_len(const uint8_t *p, size_t n);
 uint64_t rec_reg(const struct user_regs_struct *regs, unsigned reg, unsigned *size);
 int rec_set_reg64(struct user_regs_struct *regs, unsigned reg, uint64_t v);
 uint64_t rec_ea(const struct user_regs_struct *regs, const struct rec_mem *m,

@@ -18,19 +18,37 @@
  *       (PTRACE_GETREGSET NT_X86_XSTATE, component offsets from CPUID
  *       leaf 0xD).  movdir64b copies its 64 source bytes.
  *   R3  String stores: (rep) movs and stos are emulated whole: the
- *       destination range of the pmem mapping is written at once, rdi,
- *       rsi and rcx are advanced as the CPU would, and one fault covers a
- *       whole memcpy/memset done with rep movsb.  An overlapping movs is
- *       done one element per fault (the architecture's element order).
- *   R4  Everything else that writes pmem (locked operations, xchg,
- *       cmpxchg16b, masked AVX-512 stores, add/or/inc on memory, ...)
- *       runs in a displaced single step: the memory operand's base
- *       register is moved so the instruction operates on a copy of the
- *       pmem bytes in a scratch area below the thread's red zone, the
- *       instruction is single-stepped there, and the resulting bytes are
- *       written to the file.  The instruction itself, with its flags and
- *       register results, is the CPU's own.  An operand the displacement
- *       cannot reach (rip-relative, stack) is refused with a message.
+ *       destination range of the pmem mapping is written at once (in
+ *       64 KiB steps that the run continues), rdi, rsi and rcx are
+ *       advanced as the CPU would, and one fault covers a whole
+ *       memcpy/memset done with rep movsb.  An overlapping movs is done
+ *       one element per step (the architecture's element order).
+ *   R4  Read-modify-writes without a lock prefix (add, sub, and, or, xor
+ *       with a register or an immediate; inc, dec; 1 to 8 bytes) are
+ *       emulated too: the recorder reads the operand from the file and
+ *       runs the same instruction on it itself, so the result and the
+ *       flags are the CPU's own (inc and dec keep CF).  Everything else
+ *       that writes pmem (locked operations, xchg, cmpxchg16b, masked
+ *       AVX-512 stores, adc, shifts on memory, ...) runs in a displaced
+ *       single step: the memory operand's base register is moved so the
+ *       instruction operates on a copy of the pmem bytes in a scratch
+ *       area below the thread's red zone, the instruction is
+ *       single-stepped there, and the resulting bytes are written to the
+ *       file.  The instruction itself, with its flags and register
+ *       results, is the CPU's own.  An operand the displacement cannot
+ *       reach (rip-relative, stack) is refused with a message.
+ *   Runs.  After a store (or a breakpoint, R5) the recorder does not
+ *       resume the thread at once: it decodes the next instruction, and
+ *       while that is a flush or fence site, or a store of the kinds of
+ *       R2-R4 (not a displaced step) to a writable pmem mapping as a
+ *       whole, it records and performs it too (run_on).  The first other
+ *       instruction ends the run and the CPU executes it, faulting if it
+ *       must.  These instructions change no register but rip, the flags
+ *       (R4) and rdi/rsi/rcx (R3), so the registers of the stop stay
+ *       exact.  libpmem's four vmovntdq of a 256-byte copy then cost one
+ *       stop, not four.  Nothing can be missed or reordered: the run is
+ *       the thread's own next instructions, in order, and every pmem page
+ *       stays read-only throughout.
  *
  * Events (R7): store, ntstore (R2 movnt*, movdir64b), rmw (locked), with
  * the bytes written; flushes whose line is in a pmem mapping; fences only
@@ -329,19 +347,22 @@ static int displaced_step(struct rec *r, struct rec_task *t, struct user_regs_st
 	return rc;
 }
 
-/* R3: (rep) movs / stos.  Fills *regs for the continuation.  0, SIGBUS
- * or -1. */
+/* R3: (rep) movs / stos.  Advances *regs as the CPU would.  0, SIGBUS or
+ * SIGSEGV (nothing written), 1 if the destination is not in a writable
+ * pmem mapping (nothing done), or -1.  At most STRING_CHUNK bytes per
+ * call: a longer string is continued by the run (run_on). */
+#define STRING_CHUNK (64u << 10)
 static int string_store(struct rec *r, struct rec_task *t, struct user_regs_struct *regs,
 			const struct rec_insn *d, const char *sym)
 {
+	static uint8_t buf[STRING_CHUNK];
 	uint64_t elt = d->size, count = d->rep ? regs->rcx : 1;
 	bool down = regs->eflags & 0x400;
 	uint64_t dst = regs->rdi, src = regs->rsi;
 	struct rec_pmap *m = rec_pmap_find(t->as, dst);
-	uint8_t *buf;
 	int rc;
 
-	if (!m)
+	if (!m || !(m->prot & PROT_WRITE))
 		return 1;		/* not ours */
 	if (count == 0) {
 		regs->rip += d->len;
@@ -351,25 +372,21 @@ static int string_store(struct rec *r, struct rec_task *t, struct user_regs_stru
 	uint64_t room = down ? (dst - m->start) / elt + 1 : (m->end - dst) / elt;
 	if (count > room)
 		count = room;
-	if (count > (64u << 20) / elt)
-		count = (64u << 20) / elt;
+	if (count > STRING_CHUNK / elt)
+		count = STRING_CHUNK / elt;
 	uint64_t total = count * elt;
 	uint64_t lo = down ? dst + elt - total : dst;
 	uint64_t slo = down ? src + elt - total : src;
 	if (d->movs && slo < lo + total && lo < slo + total)
 		count = 1, total = elt, lo = dst, slo = src;	/* overlap: one by one */
-	buf = malloc(total);
 	if (d->movs) {
-		if (rec_read(t->tid, slo, buf, total)) {
-			free(buf);
+		if (rec_read(t->tid, slo, buf, total))
 			return SIGSEGV;
-		}
 	} else {
 		for (uint64_t i = 0; i < total; i++)
 			buf[i] = (uint8_t)(regs->rax >> (8 * (i % elt)));
 	}
 	rc = pmem_store(r, t, m, lo, buf, total, TRACE_STORE, sym);
-	free(buf);
 	if (rc)
 		return rc;
 	if (down) {
@@ -389,135 +406,180 @@ static int string_store(struct rec *r, struct rec_task *t, struct user_regs_stru
 }
 
 /*
- * A SIGSEGV stop of T.  If it is a store to a pmem mapping, perform and
- * record it and resume T: returns 1.  Returns 0 if the fault is the
- * program's own (the caller delivers it), -1 after rec_fatal().
+ * The read-modify-write of REC_INSN_ALU, done by this CPU: the same
+ * instruction on the same operands, so the result and the flags (the
+ * architecturally undefined AF of and/or/xor included) are what the
+ * program's own instruction gives.  The tracer's flags are not an input:
+ * none of these reads any (inc and dec keep CF, merged by the caller).
+ * The stack pointer steps over the red zone for pushf.
  */
-int rec_on_segv(struct rec *r, struct rec_task *t)
+#define RZ_IN "lea -128(%%rsp), %%rsp\n\t"
+#define FL_OUT "\n\tpushfq\n\tpopq %1\n\tlea 128(%%rsp), %%rsp"
+#define ALU2(MN) do {								\
+	switch (size) {								\
+	case 1: __asm__(RZ_IN MN "b %b2, %b0" FL_OUT : "+r"(x), "=&r"(f) : "r"(y) : "cc"); break; \
+	case 2: __asm__(RZ_IN MN "w %w2, %w0" FL_OUT : "+r"(x), "=&r"(f) : "r"(y) : "cc"); break; \
+	case 4: __asm__(RZ_IN MN "l %k2, %k0" FL_OUT : "+r"(x), "=&r"(f) : "r"(y) : "cc"); break; \
+	default: __asm__(RZ_IN MN "q %q2, %q0" FL_OUT : "+r"(x), "=&r"(f) : "r"(y) : "cc"); break; \
+	}									\
+} while (0)
+#define ALU1(MN) do {								\
+	switch (size) {								\
+	case 1: __asm__(RZ_IN MN "b %b0" FL_OUT : "+r"(x), "=&r"(f) : : "cc"); break; \
+	case 2: __asm__(RZ_IN MN "w %w0" FL_OUT : "+r"(x), "=&r"(f) : : "cc"); break; \
+	case 4: __asm__(RZ_IN MN "l %k0" FL_OUT : "+r"(x), "=&r"(f) : : "cc"); break; \
+	default: __asm__(RZ_IN MN "q %q0" FL_OUT : "+r"(x), "=&r"(f) : : "cc"); break; \
+	}									\
+} while (0)
+
+static uint64_t alu_run(unsigned op, unsigned size, uint64_t x, uint64_t y, uint64_t *flags)
 {
-	siginfo_t si;
+	uint64_t f = 0;
+
+	switch (op) {
+	case REC_ALU_ADD: ALU2("add"); break;
+	case REC_ALU_SUB: ALU2("sub"); break;
+	case REC_ALU_AND: ALU2("and"); break;
+	case REC_ALU_OR: ALU2("or"); break;
+	case REC_ALU_XOR: ALU2("xor"); break;
+	case REC_ALU_INC: ALU1("inc"); break;
+	default: ALU1("dec"); break;
+	}
+	*flags = f;
+	return x;
+}
+
+#define EFL_ARITH 0x8d5ull	/* OF SF ZF AF PF CF */
+#define EFL_CF 0x1ull
+
+/* What the instructions of one stop share: the registers, advanced as
+ * each instruction is performed, and the XSAVE area once it is read. */
+struct stop_ctx {
 	struct user_regs_struct regs;
-	const struct rec_insn *d;
-	struct rec_pmap *m;
-	char sym[512];
-	int rc = 0, sig = 0;
+	bool have_xs;
+};
 
-	if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) || si.si_code != SEGV_ACCERR)
-		return 0;
-	m = rec_pmap_find(t->as, (uint64_t)(uintptr_t)si.si_addr);
-	if (!m || !(m->prot & PROT_WRITE))
-		return 0;
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs)) {
-		rec_fatal(r, "ptrace GETREGS: %s", strerror(errno));
-		return -1;
-	}
-	r->st.faults++;
-	rec_sym(r, t, regs.rip, regs.rsp, sym, sizeof(sym));
-	d = rec_decode(r, t, regs.rip);
-	if (!d) {
-		rec_fatal(r, "cannot read the instruction at %s", sym);
-		return -1;
-	}
-	uint64_t next = regs.rip + d->len;
-	uint64_t ea = rec_ea(&regs, &d->mem, next);
+static uint8_t xsave_buf[16384];
+
+enum { EMU_DONE = 0, EMU_FATAL = -1, EMU_NO = -2 };
+
+/*
+ * Perform and record the store D at c->regs.rip (R2, R3, and the
+ * read-modify-writes of REC_INSN_ALU), and advance c->regs past it.
+ * Returns EMU_DONE; or a signal the CPU would raise instead, with nothing
+ * written; or EMU_NO if D does not store to a writable pmem mapping as a
+ * whole (nothing done); or EMU_FATAL after rec_fatal().
+ */
+static int emulate(struct rec *r, struct rec_task *t, struct stop_ctx *c,
+		   const struct rec_insn *d)
+{
+	struct user_regs_struct *regs = &c->regs;
+	uint64_t next = regs->rip + d->len, ea = rec_ea(regs, &d->mem, next), eflags = regs->eflags;
+	size_t size = d->size;
+	enum trace_op op = d->nt ? TRACE_NTSTORE : TRACE_STORE;
 	uint8_t val[64];
+	char sym[512];
+	int rc;
 
+	if (d->kind == REC_INSN_STRING) {
+		rec_sym(r, t, regs->rip, regs->rsp, sym, sizeof(sym));
+		rc = string_store(r, t, regs, d, sym);
+		if (rc == 1)
+			return EMU_NO;
+		if (rc == 0)
+			r->st.emulated++;
+		return rc;
+	}
+	if (d->kind == REC_INSN_MOVDIR64B) {
+		ea = rec_reg(regs, d->reg, NULL);
+		if (ea & 63)
+			return EMU_NO;	/* #GP on the CPU */
+	}
+	struct rec_pmap *m = rec_pmap_find(t->as, ea);
+	if (!m || !(m->prot & PROT_WRITE) || ea + size > m->end || size > sizeof(val))
+		return EMU_NO;
 	switch (d->kind) {
 	case REC_INSN_MOV_GPR:
 	case REC_INSN_MOV_IMM: {
-		uint64_t v = d->kind == REC_INSN_MOV_GPR ? rec_reg(&regs, d->reg, NULL)
+		uint64_t v = d->kind == REC_INSN_MOV_GPR ? rec_reg(regs, d->reg, NULL)
 							 : (uint64_t)d->imm;
 		memcpy(val, &v, 8);
-		if (!(m = rec_pmap_find(t->as, ea)) || ea + d->size > m->end)
-			return refuse(r, t, d, sym, "a store that leaves the pmem mapping");
-		rc = pmem_store(r, t, m, ea, val, d->size, d->nt ? TRACE_NTSTORE : TRACE_STORE, sym);
-		regs.rip = next;
-		r->st.emulated++;
 		break;
 	}
-	case REC_INSN_MOV_VEC: {
-		uint8_t xs[16384];
-		struct iovec io = { xs, r->xsave_size < sizeof(xs) ? r->xsave_size : sizeof(xs) };
-		if (ptrace(PTRACE_GETREGSET, t->tid, (void *)NT_X86_XSTATE, &io) ||
-		    vec_bytes(r, xs, d->reg, val)) {
+	case REC_INSN_MOV_VEC:
+		if (!r->xsave_size)
+			rec_xsave_init(r);	/* CPUID: slow in a VM, so only if needed */
+		if (!c->have_xs) {
+			struct iovec io = { xsave_buf, r->xsave_size < sizeof(xsave_buf) ?
+						       r->xsave_size : sizeof(xsave_buf) };
+			if (ptrace(PTRACE_GETREGSET, t->tid, (void *)NT_X86_XSTATE, &io)) {
+				rec_fatal(r, "cannot read the vector registers of thread %d",
+					  t->tid);
+				return EMU_FATAL;
+			}
+			c->have_xs = true;
+		}
+		if (vec_bytes(r, xsave_buf, d->reg, val)) {
 			rec_fatal(r, "cannot read the vector registers of thread %d", t->tid);
-			return -1;
+			return EMU_FATAL;
 		}
-		if (!(m = rec_pmap_find(t->as, ea)) || ea + d->size > m->end)
-			return refuse(r, t, d, sym, "a store that leaves the pmem mapping");
-		rc = pmem_store(r, t, m, ea, val, d->size, d->nt ? TRACE_NTSTORE : TRACE_STORE, sym);
-		regs.rip = next;
-		r->st.emulated++;
 		break;
-	}
 	case REC_INSN_MOVDIR64B: {
-		uint64_t dst = rec_reg(&regs, d->reg, NULL);
-		if (dst & 63)
-			return 0;	/* #GP on the CPU: let it fault */
-		if (!(m = rec_pmap_find(t->as, dst)))
-			return 0;
-		if (rec_read(t->tid, ea, val, 64)) {
-			sig = SIGSEGV;
-			break;
+		uint64_t src = rec_ea(regs, &d->mem, next);
+		if (rec_read(t->tid, src, val, 64))
+			return SIGSEGV;
+		op = TRACE_NTSTORE;
+		break;
+	}
+	case REC_INSN_ALU: {
+		uint64_t cur = 0, f;
+		if (!in_file(m->file, m->off + (ea - m->start), size))
+			return SIGBUS;
+		/* from the file: the page may be mapped without PROT_READ */
+		if (pread(m->file->fd, &cur, size, (off_t)(m->off + (ea - m->start))) !=
+		    (ssize_t)size) {
+			rec_fatal(r, "cannot read the pmem operand of `%s`: %s", d->text,
+				  strerror(errno));
+			return EMU_FATAL;
 		}
-		rc = pmem_store(r, t, m, dst, val, 64, TRACE_NTSTORE, sym);
-		regs.rip = next;
-		r->st.emulated++;
+		uint64_t v = alu_run(d->alu, (unsigned)size, cur,
+				     d->reg ? rec_reg(regs, d->reg, NULL) : (uint64_t)d->imm, &f);
+		uint64_t mask = d->alu == REC_ALU_INC || d->alu == REC_ALU_DEC ? EFL_ARITH & ~EFL_CF
+									  : EFL_ARITH;
+		eflags = (eflags & ~mask) | (f & mask);
+		memcpy(val, &v, 8);
 		break;
 	}
-	case REC_INSN_STRING:
-		rc = string_store(r, t, &regs, d, sym);
-		if (rc == 1)
-			return 0;
-		r->st.emulated++;
-		break;
-	case REC_INSN_STEP:
-		if (!(m = rec_pmap_find(t->as, ea)))
-			return refuse(r, t, d, sym, "its memory operand is not where it faulted");
-		rc = displaced_step(r, t, &regs, d, m, ea, sym, &sig);
-		break;
 	default:
-		return refuse(r, t, d, sym, "the recorder does not know how this instruction "
-			      "writes memory");
+		return EMU_NO;
 	}
-	if (rc < 0)
-		return -1;
-	if (rc > 0) {
-		sig = rc;	/* SIGBUS or SIGSEGV, as the CPU would have */
-	} else if (ptrace(PTRACE_SETREGS, t->tid, 0, &regs)) {
-		rec_fatal(r, "ptrace SETREGS: %s", strerror(errno));
-		return -1;
-	}
-	ptrace(PTRACE_CONT, t->tid, 0, (void *)(uintptr_t)sig);
-	return 1;
+	rec_sym(r, t, regs->rip, regs->rsp, sym, sizeof(sym));
+	rc = pmem_store(r, t, m, ea, val, size, op, sym);
+	if (rc)
+		return rc;
+	regs->rip = next;
+	regs->eflags = eflags;
+	r->st.emulated++;
+	return EMU_DONE;
 }
 
-/* R5: a SIGTRAP stop at one of our breakpoints.  Records the flush or
- * fence, steps over it (the instruction is not executed: the stop itself
- * serializes, and the page cache needs no flush) and resumes T.  1, or 0
- * if the trap is not ours. */
-int rec_on_trap(struct rec *r, struct rec_task *t)
+/* R5: record the flush or fence of breakpoint BP for T (REGS: its
+ * registers at the instruction). */
+static void site_event(struct rec *r, struct rec_task *t, const struct user_regs_struct *regs,
+		       const struct rec_bp *bp)
 {
-	struct user_regs_struct regs;
-	const struct rec_bp *bp;
-	char sym[512];
-
-	if (ptrace(PTRACE_GETREGS, t->tid, 0, &regs))
-		return 0;
-	bp = rec_bp_find(t->as, regs.rip - 1);
-	if (!bp)
-		return 0;
 	const struct rec_site *s = bp->site;
 	uint64_t at = bp->addr;
-	r->st.breakpoints++;
+	char sym[512];
+
 	switch (s->kind) {
 	case REC_SITE_CLFLUSH:
 	case REC_SITE_CLFLUSHOPT:
 	case REC_SITE_CLWB: {
-		uint64_t ea = rec_ea(&regs, &s->mem, at + s->len);
+		uint64_t ea = rec_ea(regs, &s->mem, at + s->len);
 		struct rec_pmap *m = rec_pmap_find(t->as, ea);
 		if (m) {
-			rec_sym(r, t, at, regs.rsp, sym, sizeof(sym));
+			rec_sym(r, t, at, regs->rsp, sym, sizeof(sym));
 			emit_plain(r, t, s->kind == REC_SITE_CLFLUSH ? TRACE_CLFLUSH :
 				   s->kind == REC_SITE_CLFLUSHOPT ? TRACE_CLFLUSHOPT : TRACE_CLWB,
 				   true, rec_ns_addr(r, m, ea & ~(uint64_t)(REC_LINE - 1)), sym);
@@ -530,7 +592,7 @@ int rec_on_trap(struct rec *r, struct rec_task *t)
 	case REC_SITE_MFENCE:
 	case REC_SITE_PCOMMIT:
 		if (t->pending || s->kind == REC_SITE_PCOMMIT) {
-			rec_sym(r, t, at, regs.rsp, sym, sizeof(sym));
+			rec_sym(r, t, at, regs->rsp, sym, sizeof(sym));
 			rec_fence_task(r, t, s->kind == REC_SITE_SFENCE ? TRACE_SFENCE :
 				       s->kind == REC_SITE_MFENCE ? TRACE_MFENCE : TRACE_PCOMMIT, sym);
 		}
@@ -538,8 +600,153 @@ int rec_on_trap(struct rec *r, struct rec_task *t)
 	default:
 		break;
 	}
-	regs.rip = at + s->len;
-	ptrace(PTRACE_SETREGS, t->tid, 0, &regs);
+}
+
+/*
+ * The run (R2): after a store or a breakpoint, go on with the
+ * instructions that follow while each is a flush or fence site, or a
+ * store of a kind emulate() performs to a writable pmem mapping, and stop
+ * at the first other one, which the CPU then executes.  None of these
+ * changes a register but rip, the flags (ALU) or rdi/rsi/rcx (strings),
+ * and c->regs follows them.  So libpmem's four vmovntdq of a 256-byte
+ * copy cost one stop, not four, and a store right before an sfence costs
+ * no second stop.  Nothing is missed or reordered: the instructions are
+ * the thread's next ones, in order; and the pages stay read-only, so any
+ * thread's store that is not taken here faults as before.  0, or -1.
+ */
+#define RUN_MAX 256
+static int run_on(struct rec *r, struct rec_task *t, struct stop_ctx *c)
+{
+	for (int n = 0; n < RUN_MAX; n++) {
+		const struct rec_bp *bp = rec_bp_find(t->as, c->regs.rip);
+		if (bp) {
+			site_event(r, t, &c->regs, bp);
+			c->regs.rip = bp->addr + bp->site->len;
+			r->st.followed++;
+			continue;
+		}
+		const struct rec_insn *d = rec_decode(r, t, c->regs.rip);
+		if (!d)
+			return 0;
+		switch (d->kind) {
+		case REC_INSN_MOV_GPR:
+		case REC_INSN_MOV_IMM:
+		case REC_INSN_MOV_VEC:
+		case REC_INSN_MOVDIR64B:
+		case REC_INSN_STRING:
+		case REC_INSN_ALU:
+			break;
+		default:
+			return 0;
+		}
+		int rc = emulate(r, t, c, d);
+		if (rc == EMU_FATAL)
+			return -1;
+		if (rc != EMU_DONE)
+			return 0;	/* the CPU does it, and faults if it must */
+		r->st.followed++;
+	}
+	return 0;
+}
+
+/*
+ * A SIGSEGV stop of T.  If it is a store to a pmem mapping, perform and
+ * record it (and the run after it) and resume T: returns 1.  Returns 0 if
+ * the fault is the program's own (the caller delivers it), -1 after
+ * rec_fatal().
+ */
+int rec_on_segv(struct rec *r, struct rec_task *t)
+{
+	siginfo_t si;
+	struct stop_ctx c = { .have_xs = false };
+	const struct rec_insn *d;
+	struct rec_pmap *m;
+	char sym[512];
+	int rc = 0, sig = 0;
+
+	if (ptrace(PTRACE_GETSIGINFO, t->tid, 0, &si) || si.si_code != SEGV_ACCERR)
+		return 0;
+	m = rec_pmap_find(t->as, (uint64_t)(uintptr_t)si.si_addr);
+	if (!m || !(m->prot & PROT_WRITE))
+		return 0;
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &c.regs)) {
+		rec_fatal(r, "ptrace GETREGS: %s", strerror(errno));
+		return -1;
+	}
+	r->st.faults++;
+	d = rec_decode(r, t, c.regs.rip);
+	if (!d) {
+		rec_sym(r, t, c.regs.rip, c.regs.rsp, sym, sizeof(sym));
+		rec_fatal(r, "cannot read the instruction at %s", sym);
+		return -1;
+	}
+	switch (d->kind) {
+	case REC_INSN_MOV_GPR:
+	case REC_INSN_MOV_IMM:
+	case REC_INSN_MOV_VEC:
+	case REC_INSN_ALU:
+		rc = emulate(r, t, &c, d);
+		if (rc == EMU_NO) {
+			rec_sym(r, t, c.regs.rip, c.regs.rsp, sym, sizeof(sym));
+			return refuse(r, t, d, sym, "a store that leaves the pmem mapping");
+		}
+		break;
+	case REC_INSN_MOVDIR64B:
+	case REC_INSN_STRING:
+		rc = emulate(r, t, &c, d);
+		if (rc == EMU_NO)
+			return 0;	/* the CPU's own fault: deliver it */
+		break;
+	case REC_INSN_STEP: {
+		uint64_t ea = rec_ea(&c.regs, &d->mem, c.regs.rip + d->len);
+		rec_sym(r, t, c.regs.rip, c.regs.rsp, sym, sizeof(sym));
+		if (!(m = rec_pmap_find(t->as, ea)))
+			return refuse(r, t, d, sym, "its memory operand is not where it faulted");
+		rc = displaced_step(r, t, &c.regs, d, m, ea, sym, &sig);
+		break;
+	}
+	default:
+		rec_sym(r, t, c.regs.rip, c.regs.rsp, sym, sizeof(sym));
+		return refuse(r, t, d, sym, "the recorder does not know how this instruction "
+			      "writes memory");
+	}
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		sig = rc;	/* SIGBUS or SIGSEGV, as the CPU would have */
+	} else {
+		if (!sig && run_on(r, t, &c) < 0)
+			return -1;
+		if (ptrace(PTRACE_SETREGS, t->tid, 0, &c.regs)) {
+			rec_fatal(r, "ptrace SETREGS: %s", strerror(errno));
+			return -1;
+		}
+	}
+	ptrace(PTRACE_CONT, t->tid, 0, (void *)(uintptr_t)sig);
+	return 1;
+}
+
+/* R5: a SIGTRAP stop at one of our breakpoints.  Records the flush or
+ * fence, steps over it (the instruction is not executed: the stop itself
+ * serializes, and the page cache needs no flush), goes on with the run
+ * after it and resumes T.  1; 0 if the trap is not ours; -1 after
+ * rec_fatal(). */
+int rec_on_trap(struct rec *r, struct rec_task *t)
+{
+	struct stop_ctx c = { .have_xs = false };
+	const struct rec_bp *bp;
+
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &c.regs))
+		return 0;
+	bp = rec_bp_find(t->as, c.regs.rip - 1);
+	if (!bp)
+		return 0;
+	r->st.breakpoints++;
+	site_event(r, t, &c.regs, bp);
+	c.regs.rip = bp->addr + bp->site->len;
+	if (run_on(r, t, &c) < 0)
+		return -1;
+	ptrace(PTRACE_SETREGS, t->tid, 0, &c.regs);
 	ptrace(PTRACE_CONT, t->tid, 0, 0);
 	return 1;
 }

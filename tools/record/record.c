@@ -21,8 +21,9 @@
  *       first store to the last.  Nothing can write there without the
  *       recorder seeing it: that is the whole argument for "nothing is
  *       missed".  The recorder performs the store itself (rec_store.c)
- *       and records it.  The kernel's own writes to a pmem file (write()
- *       on its descriptor) are recorded from the system call.
+ *       and records it, with the stores that follow it in the same stop
+ *       (a run, rec_store.c).  The kernel's own writes to a pmem file
+ *       (write() on its descriptor) are recorded from the system call.
  *   R5  Flushes and fences do not fault (they need no write permission),
  *       so each clflush, clflushopt, clwb, sfence, mfence and pcommit of
  *       every ELF object the program maps executable (the program, ld.so,
@@ -46,6 +47,16 @@
  *       (version, config lines sized from what was seen) and the body are
  *       written to TRACE through sim_atomic_open/commit: a reader never
  *       sees half a trace, and a failed recording leaves none.
+ *   R9  One CPU.  Unless --cpu-unbound, the recorder binds itself, and so
+ *       the program, to the CPU it runs on (as rr does).  A ptrace stop
+ *       then wakes a task on the same CPU, a context switch, instead of
+ *       another CPU, which in a VM may have to be woken from halt: on the
+ *       2-CPU development VM with the other CPU nearly idle, the recording
+ *       of the bench took 0.09-0.11 s bound instead of 0.16-0.19 s (before
+ *       the runs, 9 stops a record).  With both CPUs busy with other jobs,
+ *       medians of alternating runs were 24-28 ms bound against 20-113 ms
+ *       unbound.  The program's threads share that CPU; the recording is
+ *       the same.
  *
  * Notes:
  *   - x86-64 programs only; a 32-bit system call (int 0x80) or process is
@@ -56,6 +67,9 @@
  *   - Locked instructions on ordinary memory are not recorded as fences:
  *     a program that orders its clwb with one instead of sfence shows
  *     more crash states than the hardware allows, never fewer.
+ *   - System calls whose exit changes nothing (an mmap of neither pmem nor
+ *     code, an mprotect of neither, a munmap of neither, a close of a
+ *     descriptor the trace does not know) stop at entry only.
  *   - Threads are CPUs: the first thread to touch pmem is cpu=0, the next
  *     cpu=1, and so on (at most 64; `config cpus=` says how many).
  */
@@ -860,6 +874,17 @@ static bool overlaps_pmem(struct rec_as *as, uint64_t a, uint64_t n)
 	return false;
 }
 
+/* Does an mmap that is not of a pmem file need its exit stop?  Only if it
+ * maps code (breakpoints to place, R5) or replaces part of a pmem mapping
+ * (MAP_FIXED).  The others, most of ld.so's and malloc's, cost one stop,
+ * not two. */
+static bool map_needs_exit(struct rec_task *t, const uint64_t *a)
+{
+	if (a[2] & PROT_EXEC)
+		return true;
+	return (a[3] & MAP_FIXED) && overlaps_pmem(t->as, a[0], (a[1] + 4095) & ~4095ull);
+}
+
 /* Entry of a traced system call.  Returns true if its exit is needed. */
 static bool sys_enter(struct rec *r, struct rec_task *t, struct user_regs_struct *regs)
 {
@@ -875,7 +900,7 @@ static bool sys_enter(struct rec *r, struct rec_task *t, struct user_regs_struct
 		int fd = (int)a[4];
 		uint64_t flags = a[3];
 		if ((flags & MAP_ANONYMOUS) || fd < 0)
-			return true;
+			return map_needs_exit(t, a);
 		struct rec_ofd *o = fd_get(t->fdt, fd);
 		struct rec_file *pf = o ? o->pmem : NULL;
 		if (!pf) {
@@ -891,7 +916,7 @@ static bool sys_enter(struct rec *r, struct rec_task *t, struct user_regs_struct
 			}
 		}
 		if (!pf)
-			return true;
+			return map_needs_exit(t, a);
 		if ((flags & MAP_SHARED_VALIDATE) == MAP_PRIVATE) {
 			if (!r->warned_private)
 				rec_warn("a MAP_PRIVATE mapping of the pmem file %s: its stores "
@@ -916,7 +941,12 @@ static bool sys_enter(struct rec *r, struct rec_task *t, struct user_regs_struct
 				ptrace(PTRACE_SETREGS, t->tid, 0, regs);
 			}
 		}
-		return true;
+		return t->aux || (a[2] & PROT_EXEC);
+	case SYS_munmap:
+		return overlaps_pmem(t->as, a[0], (a[1] + 4095) & ~4095ull) ||
+		       rec_code_overlaps(t->as, a[0], a[0] + ((a[1] + 4095) & ~4095ull));
+	case SYS_close:
+		return fd_get(t->fdt, (long)(int)a[0]) != NULL;	/* untracked: nothing to do */
 	case SYS_mremap:
 		if (overlaps_pmem(t->as, a[0], a[1])) {
 			rec_fatal(r, "mremap of a pmem mapping is not supported");
@@ -1364,15 +1394,33 @@ static void write_header(struct rec *r, FILE *out, char **argv)
 		r->layer == REC_LAYER_CPU ? "cpu" : "file", r->st.stores, r->st.ntstores,
 		r->st.rmws, r->st.flushes, r->st.fences, r->st.file_events);
 	fprintf(out, "# faults %" PRIu64 " (emulated %" PRIu64 ", stepped %" PRIu64
-		"), breakpoints hit %" PRIu64 ", flush/fence sites %" PRIu64 "\n",
-		r->st.faults, r->st.emulated, r->st.stepped, r->st.breakpoints, r->st.sites);
+		"), breakpoints hit %" PRIu64 ", flush/fence sites %" PRIu64 ", done in runs %"
+		PRIu64 "\n", r->st.faults, r->st.emulated, r->st.stepped, r->st.breakpoints,
+		r->st.sites, r->st.followed);
+}
+
+static bool bind_cpu(cpu_set_t *before)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	if (sched_getaffinity(0, sizeof(*before), before))
+		return false;
+	if (cpu < 0 || !CPU_ISSET(cpu, before))
+		for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, before); cpu++)
+			;
+	if (cpu >= CPU_SETSIZE)
+		return false;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return sched_setaffinity(0, sizeof(one), &one) == 0;
 }
 
 static void help(FILE *out)
 {
 	fprintf(out,
 		"usage: powercut record -o TRACE [--pmem PATH]... [--layer cpu|file] [--root DIR]\n"
-		"                       -- PROGRAM [ARGS...]\n"
+		"                       [--cpu-unbound] -- PROGRAM [ARGS...]\n"
 		"\n"
 		"Runs PROGRAM (x86-64 Linux, unmodified) under ptrace, following its forks\n"
 		"and threads, and writes TRACE: its file system calls and every store,\n"
@@ -1389,6 +1437,9 @@ static void help(FILE *out)
 		"                  CPU events at the program's addresses.  The default without\n"
 		"                  --pmem.\n"
 		"  --root DIR      the directory that is / in a file trace (default: .)\n"
+		"  --cpu-unbound   let the program's threads use every CPU (default: the\n"
+		"                  program and the recorder share one CPU, which makes each\n"
+		"                  ptrace stop a context switch, not a cross-CPU wake-up)\n"
 		"\n"
 		"Exit status: the program's (128+N if signal N killed it), or 2 if the\n"
 		"recording failed (a one-line message says why).  docs/record.md has more.\n");
@@ -1401,6 +1452,7 @@ int record_main(int argc, char **argv)
 		{ "pmem", required_argument, NULL, 'p' },
 		{ "layer", required_argument, NULL, 'l' },
 		{ "root", required_argument, NULL, 'r' },
+		{ "cpu-unbound", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1408,6 +1460,7 @@ int record_main(int argc, char **argv)
 	const char *out = NULL, *layer = NULL, *root = ".";
 	const char *pm[REC_MAX_PMEM];
 	int npm = 0, c, st, status = 0;
+	bool unbound = false;
 	char err[512];
 
 	memset(r, 0, sizeof(*r));
@@ -1424,6 +1477,7 @@ int record_main(int argc, char **argv)
 			break;
 		case 'l': layer = optarg; break;
 		case 'r': root = optarg; break;
+		case 'u': unbound = true; break;
 		case 'h': help(stdout); return 0;
 		default:
 			return usage_error("record: unknown option '%s' (powercut record --help)",
@@ -1482,7 +1536,6 @@ int record_main(int argc, char **argv)
 	}
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return usage_error("record: libelf: %s", elf_errmsg(-1));
-	rec_xsave_init(r);
 	struct sim_atomic at;
 	if (sim_atomic_open(&at, out, err, sizeof(err)))
 		return usage_error("record: %s", err);
@@ -1492,6 +1545,8 @@ int record_main(int argc, char **argv)
 		return usage_error("record: cannot make a temporary file: %s", strerror(errno));
 	}
 
+	cpu_set_t cpus_before;
+	bool bound = !unbound && bind_cpu(&cpus_before);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -1533,6 +1588,7 @@ int record_main(int argc, char **argv)
 			break;
 		}
 		struct rec_task *t = task_find(r, tid);
+		r->stops++;
 		if (WIFEXITED(st) || WIFSIGNALED(st)) {
 			if (tid == r->child)
 				status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -1608,17 +1664,19 @@ int record_main(int argc, char **argv)
 			}
 			continue;
 		}
-		if (sig == SIGSEGV) {
-			int h = rec_on_segv(r, t);
+		if (sig == SIGSEGV || sig == SIGTRAP) {
+			int h = sig == SIGSEGV ? rec_on_segv(r, t) : rec_on_trap(r, t);
+			if (h < 0)	/* the recording failed: end the program */
+				for (struct rec_task *u = r->tasks; u; u = u->next)
+					kill(u->tid, SIGKILL);
 			if (h)
-				continue;
-		} else if (sig == SIGTRAP) {
-			if (rec_on_trap(r, t))
 				continue;
 		}
 		ptrace(PTRACE_CONT, tid, 0, (void *)(uintptr_t)sig);
 	}
 
+	if (bound)
+		sched_setaffinity(0, sizeof(cpus_before), &cpus_before);
 	int rc = status;
 	if (!r->failed) {
 		write_header(r, at.f, argv + optind);
