@@ -136,6 +136,7 @@ demo:
 bench: all
 	$(PYTHON) tools/bench.py --powercut ./powercut --build $(BUILD)
 	$(PYTHON) tools/bench_record.py --powercut ./powercut
+	$(PYTHON) tools/bench_check.py --powercut ./powercut
 
 # libFuzzer targets: tests/fuzz_*.c, built with clang against the sources.
 FUZZ_SRCS := $(wildcard tests/fuzz_*.c)

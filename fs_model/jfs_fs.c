@@ -1644,7 +1644,9 @@ int jfs_fs_init(struct jfs_fs *fs, const struct sim_env *env, const struct jfs_o
 	g->j_start = g->it_start + g->it_blocks;
 	g->j_blocks = jblocks;
 	g->data_start = g->j_start + jblocks;
-	g->features = (o->journal_checksum ? JFS_FEAT_CSUM : 0) |
+	/* journal_async_commit implies the checksum feature, whatever
+	 * nojournal_checksum says (ext4's set_journal_csum_feature_set) */
+	g->features = (o->journal_checksum || o->journal_async_commit ? JFS_FEAT_CSUM : 0) |
 		      (o->journal_async_commit ? JFS_FEAT_ASYNC : 0);
 	if (g->data_start + 16 > nblocks)
 		return jfs_errf(fs, "jfs.blocks=%" PRIu32 " leaves no data area (metadata and "
