@@ -9,7 +9,8 @@
  *       (rec->nt), in a store of its line record's history (rec->wr), or
  *       in the media.  cache_read_current() overlays them in that order.
  *   I2  A line record exists iff it holds something volatile: rec->nwr > 0
- *       or rec->nnt > 0.  Records are found by line number in rec_hash.
+ *       or rec->nnt > 0.  Records are found by line number in m->hash; a
+ *       free record has line CACHE_NO_LINE.
  *   I3  History order is program (coherence) order: rec->wr[i].seq rises.
  *       The first rec->nwpq entries are in the WPQ (pcommit machine only;
  *       0 elsewhere), the rest in the caches.
@@ -18,7 +19,9 @@
  *       (C9), and a cached store first drains the line's NT pieces (C9).
  *   I5  On an eadr machine no record has history (caches are durable, C12).
  *   I6  A cache word is (line number << 1) | dirty, or CACHE_INVALID.  In
- *       an LRU set the valid words come first, most recent first.
+ *       an LRU set the valid words are in recency order, most recent
+ *       first; CACHE_INVALID words (free ways) may lie anywhere among
+ *       them, and an insertion fills the first one before it evicts.
  */
 #ifndef POWERCUT_CACHE_INT_H
 #define POWERCUT_CACHE_INT_H
@@ -68,6 +71,22 @@ extern const struct cache_policy cache_policy_lru;
 static inline bool cache_lru_touch(struct cache_level *lv, uint64_t set,
 				   uint64_t line, uint64_t dirty);
 
+/* Two words at P, any alignment, as one 16-byte vector, and back. */
+typedef uint64_t cache_u64x2 __attribute__((vector_size(16)));
+
+static inline cache_u64x2 cache_ld2(const uint64_t *p)
+{
+	cache_u64x2 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void cache_st2(uint64_t *p, cache_u64x2 v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
 /* Move W[0, N) to W[1, N+1): the LRU set's recency shift.  A word loop
  * for a short move, memmove (vector moves) for a long one: the 16-way L2
  * and LLC shifts were 4 Ir a word, ~60 per fill, memmove ~20.  With the
@@ -75,6 +94,35 @@ static inline bool cache_lru_touch(struct cache_level *lv, uint64_t set,
  * cache_bench() of 2 M). */
 static inline void cache_lru_shift(uint64_t *w, uint32_t n)
 {
+	/* A whole 8- or 16-way set (every fill of a full set of the
+	 * default geometry): every word loaded before any is stored, in
+	 * 16-byte moves, no call (gcc calls memmove even for a constant
+	 * size): 804 -> 798 M Ir in the event loop's thread (callgrind,
+	 * `powercut run` of a 1M-event gen_trace trace). */
+	if (n == 7) {
+		cache_u64x2 a = cache_ld2(w), b = cache_ld2(w + 2), c = cache_ld2(w + 4);
+		uint64_t d = w[6];
+		cache_st2(w + 1, a);
+		cache_st2(w + 3, b);
+		cache_st2(w + 5, c);
+		w[7] = d;
+		return;
+	}
+	if (n == 15) {
+		cache_u64x2 a = cache_ld2(w), b = cache_ld2(w + 2), c = cache_ld2(w + 4);
+		cache_u64x2 d = cache_ld2(w + 6), e = cache_ld2(w + 8), f = cache_ld2(w + 10);
+		cache_u64x2 g = cache_ld2(w + 12);
+		uint64_t h = w[14];
+		cache_st2(w + 1, a);
+		cache_st2(w + 3, b);
+		cache_st2(w + 5, c);
+		cache_st2(w + 7, d);
+		cache_st2(w + 9, e);
+		cache_st2(w + 11, f);
+		cache_st2(w + 13, g);
+		w[15] = h;
+		return;
+	}
 	if (n > 4) {
 		memmove(w + 1, w, n * sizeof(*w));
 		return;
@@ -90,6 +138,9 @@ struct cache_level {
 	uint64_t *word;		/* sets * ways words, set-major */
 	uint32_t *plru;		/* PLRU: tree bits per set (node i = bit i) */
 	uint8_t *hint;		/* PLRU, random: way of the last hit per set */
+	uint8_t *holes;		/* LRU: per set, at least the free ways a
+				   flush left among the valid words (I6) */
+	bool removed;		/* LRU: holes[] was ever counted up */
 	uint64_t set_mask;	/* sets - 1 (sets is a power of two) */
 	uint32_t ways;
 	uint32_t latency;	/* load-to-use cycles on a hit here */
@@ -120,24 +171,46 @@ static inline bool cache_lru_touch(struct cache_level *lv, uint64_t set,
 	return false;
 }
 
-/* LRU's insert, inlined like its touch: shift the set down one way, put
- * WORD first, return the last word (the victim, or CACHE_INVALID).
- * cache_policy.c's lru_insert calls it. */
+/* LRU's insert, inlined like its touch: put WORD first, shifting the
+ * words before the first free way down one (a way a flush emptied, I6),
+ * or else the whole set, whose last word is then the victim.  Returns the
+ * victim or CACHE_INVALID.  cache_policy.c's lru_insert calls it. */
 static inline uint64_t cache_lru_insert(struct cache_level *lv, uint64_t set,
 					uint64_t word)
 {
 	uint64_t *w = lv->word + set * lv->ways;
-	uint64_t victim = w[lv->ways - 1];
+	uint32_t end = lv->ways - 1;
+	uint64_t victim = w[end];
 
-	cache_lru_shift(w, lv->ways - 1);
+	if (victim != CACHE_INVALID && lv->removed && lv->holes[set]) {
+		/* a flush left a free way: fill it.  holes[] may count one
+		 * too many (a free way at the end of the set is taken
+		 * without a search); a search that finds none resets it */
+		lv->holes[set]--;
+		for (uint32_t i = 0; i < end; i++)
+			if (w[i] == CACHE_INVALID) {
+				end = i;
+				victim = CACHE_INVALID;
+				break;
+			}
+		if (victim != CACHE_INVALID)
+			lv->holes[set] = 0;
+	}
+	cache_lru_shift(w, end);
 	w[0] = word;
 	return victim;
 }
 
-/* LRU's remove, inlined like its touch: take LINE out of SET, close the
- * gap, return its word or CACHE_INVALID.  Every flush purges the line
- * from every level (perf, `powercut run` of a 10M-event gen_trace CPU
- * trace: line_purge + lru_remove through the table 6.9% -> 5.7%). */
+/* LRU's remove, inlined like its touch: take LINE out of SET, leaving a
+ * free way where it was (I6: the next insertion fills it), return its
+ * word or CACHE_INVALID.  Every flush purges the line from every level
+ * (perf, `powercut run` of a 10M-event gen_trace CPU trace: line_purge +
+ * lru_remove through the table 6.9% -> 5.7%).  The flushed line is
+ * usually the most recent, so closing the gap moved nearly the whole set:
+ * line_purge() was 265 Ir a flush with the gap closed (memmove), 187 with
+ * free ways left (callgrind, `powercut run` of a 1M-event gen_trace
+ * trace; an insertion looks for a free way only in a set holes[] says
+ * may have one). */
 static inline uint64_t cache_lru_remove(struct cache_level *lv, uint64_t set,
 					uint64_t line)
 {
@@ -147,8 +220,11 @@ static inline uint64_t cache_lru_remove(struct cache_level *lv, uint64_t set,
 	for (uint32_t i = 0; i < lv->ways; i++) {
 		if ((w[i] ^ key) < 2) {
 			uint64_t old = w[i];
-			memmove(w + i, w + i + 1, (lv->ways - 1 - i) * sizeof(*w));
-			w[lv->ways - 1] = CACHE_INVALID;
+			w[i] = CACHE_INVALID;
+			if (lv->holes[set] < UINT8_MAX)	/* saturates: an
+							   over-count is safe */
+				lv->holes[set]++;
+			lv->removed = true;	/* no flush, no holes[] read */
 			return old;
 		}
 	}
@@ -199,19 +275,23 @@ struct cache_wr {
 	uint8_t chunk0;		/* first chunk touched */
 };
 
-/* The volatile state of one line (I2). */
+/* The volatile state of one line (I2): 64 bytes, one host cache line
+ * (cache.c, "Line records"). */
+#define CACHE_NO_LINE	UINT64_MAX	/* no line: a free record or slot */
 struct cache_rec {
 	uint64_t line;		/* line number: address >> line shift */
 	struct cache_wr *wr;	/* history since the last durable point */
 	uint32_t nwr, wr_cap;
 	uint32_t nwpq;		/* wr[0, nwpq) are in the WPQ (pcommit) */
+	uint32_t nnt;
 	struct cache_wr *nt;	/* pending NT pieces, program order */
-	uint32_t nnt, nt_cap;
 	uint8_t *bytes;		/* byte log of wr[] pieces wider than 8 bytes */
+	uint32_t nt_cap;
 	uint32_t nbytes, bytes_cap;
-	uint32_t hchoices;	/* 1 + sum over wr of (1 + tears) */
-	int32_t next_free;	/* free list link */
-};
+	uint32_t hchoices;	/* 1 + sum over wr of (1 + tears); a free
+				   record's: the next free one */
+} __attribute__((aligned(64)));	/* a field more makes it 128 bytes */
+_Static_assert(sizeof(struct cache_rec) % 64 == 0, "records fill host cache lines");
 
 /* The bytes of W, an entry of R's wr[] or nt[]. */
 static inline const uint8_t *cache_wr_data(const struct cache_rec *r,
@@ -249,7 +329,7 @@ struct cache_view {
  * probe that passes a slot reads no record.  Measured (cache_bench(),
  * perf): the record lookup was 16.4% of the time, a record load per
  * probe; after, 12.6% (the slot's and the found record's loads).
- * Empty: rec = -1, line = UINT64_MAX. */
+ * Empty: rec = -1, line = CACHE_NO_LINE. */
 struct cache_hslot {
 	uint64_t line;
 	int32_t rec;			/* index in cache_model.rec, or -1 */
@@ -288,13 +368,12 @@ struct cache_model {
 	uint64_t seq;			/* next store number */
 	uint32_t history_max;		/* per line (cache.history) */
 	uint64_t history_total_max, history_total;
-	struct cache_rec *rec;
+	struct cache_rec *rec;		/* rec[0, nrec): records, live or free */
 	uint32_t nrec, rec_cap;
-	int32_t free_rec;
+	uint32_t free_rec;		/* free list (through hchoices) */
 	struct cache_hslot *hash;	/* open addressing, linear probing */
 	uint64_t hash_mask;
-	uint32_t hash_used;
-	int32_t mru_rec;		/* last record found (hot path) */
+	uint32_t hash_used;		/* live records */
 	uint64_t gen;			/* bumped on every volatile change */
 	struct cache_view *view;
 

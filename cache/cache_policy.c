@@ -7,9 +7,13 @@
  *   LRU     the set is kept in recency order, most recent first, as in
  *           Cachegrind's cg_sim.c.  A hit on way 0 costs one compare and no
  *           move, so way 0 is tested before the loop (Cachegrind's reason:
- *           consecutive accesses to one line are the common case).  Insertion shifts the set
- *           down and drops the last word: invalid words sink to the end
- *           (I6), so the last word is the victim or a free way.
+ *           consecutive accesses to one line are the common case).  A
+ *           flush leaves a free way (CACHE_INVALID) where its line was;
+ *           insertion shifts the words before the first free way down
+ *           one, or if there is none the whole set, dropping the last
+ *           word, the victim (I6).  Exactly LRU: free ways are filled
+ *           before any line is evicted, and the valid words keep their
+ *           order.
  *   PLRU    words stay in their way; a binary tree of ways-1 bits per set
  *           points at the victim (bit i is node i of a heap-ordered tree;
  *           bit set = the victim is in the right half).  Touching a way

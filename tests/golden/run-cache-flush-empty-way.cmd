@@ -1,0 +1,1 @@
+run tests/regress/cache-flush-empty-way.trace
