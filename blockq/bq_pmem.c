@@ -52,37 +52,12 @@
 static int cpu_op(struct bq_queue *q, enum trace_op op, uint64_t addr,
 		  uint64_t len, const uint8_t *bytes, uint64_t line)
 {
-	struct trace_event ev = { .op = op, .line = line };
-
-	switch (op) {
-	case TRACE_STORE:
-	case TRACE_NTSTORE:
-		ev.fields = TRACE_F_ADDR | TRACE_F_LEN | TRACE_F_DATA;
-		ev.addr = addr;
-		ev.len = len;
-		ev.data.kind = TRACE_PAYLOAD_HEX;
-		ev.data.len = len;
-		ev.data.bytes = bytes;
-		break;
-	case TRACE_CLWB:
-		ev.fields = TRACE_F_ADDR;
-		ev.addr = addr;
-		break;
-	default:
-		break;
-	}
-	return cache_model_ops.event(q->env.cache, &ev);
+	return cache_cpu_op(q->env.cache, op, 0, addr, len, bytes, line);
 }
 
-/* sfence, and pcommit + sfence where the WPQ is volatile (cache.c C11). */
 static int fence(struct bq_queue *q, uint64_t line)
 {
-	int rc = cpu_op(q, TRACE_SFENCE, 0, 0, NULL, line);
-
-	if (!rc && q->env.cfg->machine == SIM_MACHINE_PCOMMIT &&
-	    !(rc = cpu_op(q, TRACE_PCOMMIT, 0, 0, NULL, line)))
-		rc = cpu_op(q, TRACE_SFENCE, 0, 0, NULL, line);
-	return rc;
+	return cache_persist_fence(q->env.cache, 0, line);
 }
 
 static int writeback_range(struct bq_queue *q, uint64_t off, uint64_t len, uint64_t line)

@@ -1573,6 +1573,49 @@ static void cache_report(void *self, FILE *out)
 	fprintf(out, "media.bytes: %" PRIu64 "\n", media_bytes_written(m->media));
 }
 
+int cache_cpu_op(void *self, enum trace_op op, uint32_t cpu, uint64_t addr, uint64_t len,
+		 const uint8_t *bytes, uint64_t line)
+{
+	struct trace_event ev = { .op = op, .line = line, .cpu = cpu };
+
+	switch (op) {
+	case TRACE_STORE:
+	case TRACE_NTSTORE:
+	case TRACE_RMW:
+		ev.fields = TRACE_F_ADDR | TRACE_F_LEN | TRACE_F_DATA;
+		ev.len = len;
+		ev.data.kind = TRACE_PAYLOAD_HEX;
+		ev.data.len = len;
+		ev.data.bytes = bytes;
+		break;
+	case TRACE_LOAD:
+		ev.fields = TRACE_F_ADDR | TRACE_F_LEN;
+		ev.len = len;
+		break;
+	case TRACE_CLWB:
+	case TRACE_CLFLUSH:
+	case TRACE_CLFLUSHOPT:
+		ev.fields = TRACE_F_ADDR;
+		break;
+	default:
+		break;
+	}
+	if (ev.fields)
+		ev.addr = addr;
+	return cache_event(self, &ev);
+}
+
+int cache_persist_fence(void *self, uint32_t cpu, uint64_t line)
+{
+	const struct cache_model *m = self;
+	int rc = cache_cpu_op(self, TRACE_SFENCE, cpu, 0, 0, NULL, line);
+
+	if (!rc && m->machine == SIM_MACHINE_PCOMMIT &&
+	    !(rc = cache_cpu_op(self, TRACE_PCOMMIT, cpu, 0, 0, NULL, line)))
+		rc = cache_cpu_op(self, TRACE_SFENCE, cpu, 0, 0, NULL, line);
+	return rc;
+}
+
 const struct sim_model_ops cache_model_ops = {
 	.name = "cache",
 	.event = cache_event,

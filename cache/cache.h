@@ -54,6 +54,20 @@ extern const struct sim_model_kind cache_model_kind;
  * cycles, no statistics, no change to any cache.  O(n / line size). */
 void cache_read_current(void *self, uint64_t addr, void *buf, size_t n);
 
+/*
+ * A CPU operation a driver or the filesystem issues itself (blockq/'s
+ * pmem drivers, fs_model/'s DAX path), not read from a trace: OP on CPU at
+ * ADDR; stores, non-temporal stores and rmw carry LEN bytes of BYTES,
+ * loads LEN, flushes only ADDR, fences nothing.  LINE is the trace line it
+ * is charged to.  As cache_model_ops.event: 0, or -1 with env->err set.
+ */
+int cache_cpu_op(void *self, enum trace_op op, uint32_t cpu, uint64_t addr, uint64_t len,
+		 const uint8_t *bytes, uint64_t line);
+
+/* A persistence fence on CPU: sfence, and pcommit + sfence where the WPQ
+ * is volatile (C11) -- Linux 4.5's arch_wmb_pmem().  0 or -1. */
+int cache_persist_fence(void *self, uint32_t cpu, uint64_t line);
+
 /* Benchmark (make bench, docs/performance.md): replay N synthetic loads
  * and stores (0: 20 million) through a default model, print the rate to
  * OUT and store it in *per_second.  0 or -1. */

@@ -106,47 +106,15 @@
 static int cpu_op(struct jfs_fs *fs, enum trace_op op, uint32_t cpu, uint64_t addr,
 		  uint64_t len, const uint8_t *bytes)
 {
-	struct trace_event ev = { .op = op, .line = fs->dax.line, .cpu = cpu };
-
-	switch (op) {
-	case TRACE_STORE:
-	case TRACE_NTSTORE:
-	case TRACE_RMW:
-		ev.fields = TRACE_F_ADDR | TRACE_F_LEN | TRACE_F_DATA;
-		ev.addr = addr;
-		ev.len = len;
-		ev.data.kind = TRACE_PAYLOAD_HEX;
-		ev.data.len = len;
-		ev.data.bytes = bytes;
-		break;
-	case TRACE_LOAD:
-		ev.fields = TRACE_F_ADDR | TRACE_F_LEN;
-		ev.addr = addr;
-		ev.len = len;
-		break;
-	case TRACE_CLWB:
-	case TRACE_CLFLUSH:
-	case TRACE_CLFLUSHOPT:
-		ev.fields = TRACE_F_ADDR;
-		ev.addr = addr;
-		break;
-	default:
-		break;
-	}
-	return cache_model_ops.event(fs->env->cache, &ev);
+	return cache_cpu_op(fs->env->cache, op, cpu, addr, len, bytes, fs->dax.line);
 }
 
 /* sfence, and pcommit + sfence where the WPQ is volatile (C11): the
  * arch_wmb_pmem() of Linux 4.5. */
 static int dax_fence(struct jfs_fs *fs, uint32_t cpu)
 {
-	int rc = cpu_op(fs, TRACE_SFENCE, cpu, 0, 0, NULL);
-
-	if (!rc && fs->env->cfg->machine == SIM_MACHINE_PCOMMIT &&
-	    !(rc = cpu_op(fs, TRACE_PCOMMIT, cpu, 0, 0, NULL)))
-		rc = cpu_op(fs, TRACE_SFENCE, cpu, 0, 0, NULL);
 	fs->dax.fences++;
-	return rc;
+	return cache_persist_fence(fs->env->cache, cpu, fs->dax.line);
 }
 
 static void dax_step(struct jfs_fs *fs, const char *fmt, ...)

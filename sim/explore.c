@@ -760,7 +760,6 @@ int sim_explore(struct sim_explorer *x, const struct media *base,
 			return -1;
 		}
 		res->reduced = true;
-		res->judged = lz.judged;
 		res->checked = lz.covered;
 		res->total = all;
 		res->total_known = !ovf && !lz.ovf;
@@ -834,7 +833,7 @@ int sim_explore(struct sim_explorer *x, const struct media *base,
 		break;
 	}
 	}
-	res->checked = res->judged = count;
+	res->checked = count;
 	return rc;
 }
 

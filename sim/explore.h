@@ -124,7 +124,6 @@ void sim_explorer_destroy(struct sim_explorer *x);
 struct sim_point_result {
 	uint64_t checked;		/* states covered: passed to the callback,
 					   or (reduced) decided by a judgement */
-	uint64_t judged;		/* states passed to the callback */
 	bool reduced;			/* the reduced enumeration ran */
 	uint64_t total;			/* states the policy covers ... */
 	bool total_known;		/* ... if it could be counted */
