@@ -43,6 +43,9 @@ extern const struct sim_param jfs_params[];
 
 /* Reads N bytes at byte offset OFF of an image. */
 typedef void jfs_read_fn(const void *img, uint64_t off, void *dst, size_t n);
+/* A stamp of bytes [OFF, OFF+N) of IMG, which counts as reading them:
+ * equal non-zero stamps mean equal bytes; 0 means unknown. */
+typedef uint64_t jfs_stamp_fn(const void *img, uint64_t off, size_t n);
 
 struct jfs_view;
 
@@ -101,6 +104,15 @@ unsigned jfs_view_replayed(const struct jfs_view *v, unsigned *blocks);
  * _LNK).  0, or -1 if absent.  O(path depth * directory size). */
 enum { JFS_VIEW_REG = 1, JFS_VIEW_DIR = 2, JFS_VIEW_LNK = 3 };
 int jfs_view_stat(struct jfs_view *v, const char *path, unsigned *type, uint64_t *size);
+
+/* Let later loads ask FN for stamps of the image's blocks, so that
+ * recovery reuses what it computed from journal blocks that did not
+ * change between loads (NULL: never). */
+void jfs_view_set_stamp(struct jfs_view *v, jfs_stamp_fn *fn);
+
+/* The inode number PATH names in the recovered view (an inode in use), or
+ * 0 if absent: hard links name one.  O(path depth * directory size). */
+uint32_t jfs_view_inode(struct jfs_view *v, const char *path);
 
 /* Call FN for every object reachable from the root of the recovered view
  * (the root itself excluded), depth first, entries in directory order,

@@ -482,9 +482,180 @@ static uint32_t page_get(struct jfs_fs *fs, uint32_t ino, uint64_t pg)
 	fs->pages[s].pgno = (uint32_t)pg;
 	fs->pages[s].flags = 0;
 	fs->pages[s].jtid = 0;
+	fs->pages[s].hist = 0;
+	fs->pages[s].nhist = 0;
 	memset(fs->pages[s].data, 0, fs->g.bsize);
 	in->pages[pg] = s;
 	return s;
+}
+
+/* ---- page history (M7, F15) ---- */
+
+void jfs_hist_reset(struct jfs_fs *fs, uint32_t s)
+{
+	struct jfs_hist *h = &fs->hist;
+	struct jfs_page *p = &fs->pages[s];
+
+	for (uint32_t i = p->hist; i; i = h->r[i - 1].prev) {
+		h->live_r--;
+		h->live_b -= h->r[i - 1].len;
+	}
+	p->hist = 0;
+	p->nhist = 0;
+	if (h->pending == s)
+		h->pending = 0;
+}
+
+/* Copy every page's records into the spare arrays, oldest first and
+ * each page's together, then swap: garbage (records of pages since
+ * cleaned) disappears.  Capacities only grow, so a steady state
+ * allocates nothing. */
+static void hist_compact(struct jfs_fs *fs)
+{
+	struct jfs_hist *h = &fs->hist;
+	uint32_t nr = 0;
+	size_t nb = 0;
+
+	if (h->r2cap < h->rcap) {
+		h->r2 = xrealloc(h->r2, h->rcap * sizeof(*h->r2));
+		h->r2cap = h->rcap;
+	}
+	if (h->b2cap < h->bcap) {
+		h->b2 = xrealloc(h->b2, h->bcap);
+		h->b2cap = h->bcap;
+	}
+	for (uint32_t s = 1; s < fs->npages; s++) {
+		struct jfs_page *p = &fs->pages[s];
+		uint32_t j = p->nhist;
+		size_t bytes = 0, at;
+
+		if (!p->hist)
+			continue;
+		for (uint32_t i = p->hist; i; i = h->r[i - 1].prev)
+			bytes += h->r[i - 1].len;
+		at = nb + bytes;
+		for (uint32_t i = p->hist; i; i = h->r[i - 1].prev) {
+			const struct jfs_pgrec *r = &h->r[i - 1];
+			j--;
+			at -= r->len;
+			memcpy(h->b2 + at, h->b + r->at, r->len);
+			h->r2[nr + j] = (struct jfs_pgrec){ .prev = j ? nr + j : 0, .off = r->off,
+							    .len = r->len, .at = at };
+		}
+		p->hist = nr + p->nhist;
+		nr += p->nhist;
+		nb += bytes;
+	}
+	{
+		struct jfs_pgrec *tr = h->r;
+		uint8_t *tb = h->b;
+		uint32_t trc = h->rcap;
+		size_t tbc = h->bcap;
+		h->r = h->r2;
+		h->rcap = h->r2cap;
+		h->r2 = tr;
+		h->r2cap = trc;
+		h->b = h->b2;
+		h->bcap = h->b2cap;
+		h->b2 = tb;
+		h->b2cap = tbc;
+	}
+	h->nr = nr;
+	h->nb = nb;
+	h->compactions++;
+}
+
+/* Room for one more record of LEN bytes. */
+static void hist_reserve(struct jfs_fs *fs, uint32_t len)
+{
+	struct jfs_hist *h = &fs->hist;
+
+	if (h->nr < h->rcap && h->nb + len <= h->bcap)
+		return;
+	if ((h->nr - h->live_r) * 2 >= h->nr || (h->nb - h->live_b) * 2 >= h->nb)
+		hist_compact(fs);
+	if (h->nr >= h->rcap) {
+		uint32_t nc = h->rcap ? h->rcap : 64;
+		while (nc <= h->nr)
+			nc *= 2;
+		h->r = xrealloc(h->r, nc * sizeof(*h->r));
+		h->rcap = nc;
+	}
+	if (h->nb + len > h->bcap) {
+		size_t nc = h->bcap ? h->bcap : 65536;
+		while (nc < h->nb + len)
+			nc *= 2;
+		h->b = xrealloc(h->b, nc);
+		h->bcap = nc;
+	}
+}
+
+void jfs_hist_save(struct jfs_fs *fs, uint32_t s, uint32_t off, uint32_t len)
+{
+	struct jfs_hist *h = &fs->hist;
+	struct jfs_page *p = &fs->pages[s];
+
+	h->pending = 0;
+	if (fs->dry || fs->o.data == JFS_DATA_JOURNAL || !len)
+		return;				/* no page write-back to explore */
+	if (!(p->flags & JFS_PG_DIRTY))
+		jfs_hist_reset(fs, s);		/* M7: a clean page has none */
+	hist_reserve(fs, len);
+	h->r[h->nr] = (struct jfs_pgrec){ .prev = p->hist, .off = off, .len = len,
+					   .at = h->nb };
+	memcpy(h->b + h->nb, p->data + off, len);
+	h->nb += len;
+	p->hist = ++h->nr;
+	p->nhist++;
+	h->live_r++;
+	h->live_b += len;
+	h->records++;
+	h->pending = s;
+}
+
+void jfs_hist_done(struct jfs_fs *fs, uint32_t s, bool written)
+{
+	struct jfs_hist *h = &fs->hist;
+	struct jfs_page *p = &fs->pages[s];
+
+	if (h->pending != s)
+		return;
+	h->pending = 0;
+	{
+		const struct jfs_pgrec *r = &h->r[p->hist - 1];
+		if (!memcmp(h->b + r->at, p->data + r->off, r->len)) {
+			/* the bytes did not change: no new version (the record
+			 * is the arena's last: pop it) */
+			h->nr--;
+			h->nb -= r->len;
+			h->live_r--;
+			h->live_b -= r->len;
+			h->records--;
+			p->hist = r->prev;
+			p->nhist--;
+		}
+	}
+	/* a version the page held before its block was allocated and
+	 * written cannot be on that block (M7) */
+	if (!written)
+		jfs_hist_reset(fs, s);
+}
+
+const uint8_t *jfs_hist_version(struct jfs_fs *fs, uint32_t s, uint32_t k)
+{
+	struct jfs_hist *h = &fs->hist;
+	const struct jfs_page *p = &fs->pages[s];
+	uint32_t i = p->hist;
+
+	if (!i || k >= p->nhist)
+		return p->data;
+	memcpy(h->ver, p->data, fs->g.bsize);
+	for (uint32_t j = p->nhist; j > k; j--) {
+		const struct jfs_pgrec *r = &h->r[i - 1];
+		memcpy(h->ver + r->off, h->b + r->at, r->len);
+		i = r->prev;
+	}
+	return h->ver;
 }
 
 static void page_set_dirty(struct jfs_fs *fs, uint32_t s, bool dirty)
@@ -498,7 +669,13 @@ static void page_set_dirty(struct jfs_fs *fs, uint32_t s, bool dirty)
 	} else if (!dirty && (p->flags & JFS_PG_DIRTY)) {
 		p->flags &= ~JFS_PG_DIRTY;
 		in->ndirty--;
+		jfs_hist_reset(fs, s);		/* M7 */
 	}
+}
+
+void jfs_page_clean(struct jfs_fs *fs, uint32_t s)
+{
+	page_set_dirty(fs, s, false);
 }
 
 static void page_drop(struct jfs_fs *fs, uint32_t ino, uint64_t pg)
@@ -508,6 +685,7 @@ static void page_drop(struct jfs_fs *fs, uint32_t ino, uint64_t pg)
 	if (!s)
 		return;
 	page_set_dirty(fs, s, false);
+	jfs_hist_reset(fs, s);
 	if (fs->pages[s].jtid && fs->pages[s].jtid == fs->run->tid) {
 		/* a data=journal page leaving the running txn */
 		for (uint32_t i = 0; i < fs->run->njb; i++)
@@ -566,7 +744,7 @@ int jfs_writeback_inode(struct jfs_fs *fs, uint32_t ino, bool wait)
 	uint32_t bs = fs->g.bsize;
 
 	if (!in->ndirty)
-		return wait ? jfs_wait_ios(fs, &fs->wb_ios) : 0;
+		return wait ? jfs_wait_wb(fs, ino) : 0;
 	for (uint64_t pg = 0; pg < in->npages; pg++) {
 		uint32_t s = in->pages[pg], b;
 		bool newly = false;
@@ -601,10 +779,13 @@ int jfs_writeback_inode(struct jfs_fs *fs, uint32_t ino, bool wait)
 		if (jfs_out_block(fs, (uint64_t)b * bs, fs->pages[s].data, 0, &fs->wb_ios,
 				  "write-back bio"))
 			return -1;
-		if (!fs->dry)
+		if (!fs->dry) {
+			jfs_u32v_push(&fs->wb_ino, ino);
 			page_set_dirty(fs, s, false);
+		}
 	}
-	return wait ? jfs_wait_ios(fs, &fs->wb_ios) : 0;
+	/* filemap_write_and_wait_range: this file's write-back only */
+	return wait ? jfs_wait_wb(fs, ino) : 0;
 }
 
 static int writeback_all(struct jfs_fs *fs, bool wait)
@@ -612,7 +793,7 @@ static int writeback_all(struct jfs_fs *fs, bool wait)
 	for (uint32_t i = 1; i <= fs->g.ninodes; i++)
 		if (fs->ino[i].ndirty && jfs_writeback_inode(fs, i, false))
 			return -1;
-	return wait ? jfs_wait_ios(fs, &fs->wb_ios) : 0;
+	return wait ? jfs_wait_wb(fs, 0) : 0;
 }
 
 /* ---- file contents ---- */
@@ -637,6 +818,7 @@ static int file_write(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t le
 		if (jfs_handle_start(fs, 8))
 			return -1;
 		s = page_get(fs, ino, pg);
+		jfs_hist_save(fs, s, in_pg, (uint32_t)n);	/* M7 */
 		trace_payload_read(p, poff + done, fs->pages[s].data + in_pg, (size_t)n);
 		fs->env->clock->now += fs->copy_cycles * ((n + 4095) / 4096);
 		if (jfs_bmap(fs, ino, pg, false, false, &b))
@@ -659,6 +841,7 @@ static int file_write(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t le
 			}
 			page_set_dirty(fs, s, true);
 			written = b && !(b & JFS_UNWRITTEN);
+			jfs_hist_done(fs, s, written);		/* M7 */
 		}
 		if (extend && pos + n > in->size)
 			in->size = pos + n;
@@ -692,6 +875,10 @@ static int file_set_size(struct jfs_fs *fs, uint32_t ino, uint64_t size)
 	if (jfs_handle_start(fs, 16))
 		return -1;
 	if (size < in->size) {
+		/* truncate_pagecache waits for pages under write-back before
+		 * the blocks are freed (the whole file's here) */
+		if (jfs_wait_wb(fs, ino))
+			return -1;
 		for (uint64_t pg = keep; pg < in->npages; pg++)
 			page_drop(fs, ino, pg);
 		if (fs->o.dax) {
@@ -702,15 +889,18 @@ static int file_set_size(struct jfs_fs *fs, uint32_t ino, uint64_t size)
 		} else if (size % bs) {
 			uint32_t s = page_find(fs, ino, size / bs);
 			if (s) {	/* zero the tail of the last page */
+				uint32_t b;
+				if (jfs_bmap(fs, ino, size / bs, false, false, &b))
+					return -1;
+				jfs_hist_save(fs, s, (uint32_t)(size % bs),
+					      (uint32_t)(bs - size % bs));	/* M7 */
 				memset(fs->pages[s].data + size % bs, 0, bs - size % bs);
 				if (fs->o.data == JFS_DATA_JOURNAL) {
-					uint32_t b;
-					if (jfs_bmap(fs, ino, size / bs, false, false, &b))
-						return -1;
 					if (b)
 						jfs_journal_page(fs, s, b & JFS_BLKMASK);
 				} else {
 					page_set_dirty(fs, s, true);
+					jfs_hist_done(fs, s, b && !(b & JFS_UNWRITTEN));
 				}
 			}
 		}
@@ -978,17 +1168,24 @@ static bool path_ok(struct jfs_fs *fs, const struct trace_str *p, const char *wh
 	return true;
 }
 
-static void release_inode(struct jfs_fs *fs, uint32_t ino)
+/* The last link and the last open file gone: the inode is evicted.
+ * truncate_inode_pages_final waits for its pages under write-back first,
+ * so no write to a block it frees is in flight once the block is free. */
+static int release_inode(struct jfs_fs *fs, uint32_t ino)
 {
 	struct jfs_inode *in = &fs->ino[ino];
 
 	if (!in->nopen && !in->nmap &&
 	    jfs_get16(jfs_inode_read(fs, ino) + JFS_I_MODE) != JFS_T_NONE &&
-	    jfs_get16(jfs_inode_read(fs, ino) + JFS_I_LINKS) == 0)
+	    jfs_get16(jfs_inode_read(fs, ino) + JFS_I_LINKS) == 0) {
+		if (jfs_wait_wb(fs, ino))
+			return -1;
 		inode_free(fs, ino);
+	}
+	return 0;
 }
 
-static void drop_link(struct jfs_fs *fs, uint32_t ino)
+static int drop_link(struct jfs_fs *fs, uint32_t ino)
 {
 	uint8_t *p = jfs_inode_write(fs, ino);
 	uint16_t l = jfs_get16(p + JFS_I_LINKS);
@@ -999,7 +1196,7 @@ static void drop_link(struct jfs_fs *fs, uint32_t ino)
 	else if (l)
 		l--;
 	jfs_put16(p + JFS_I_LINKS, l);
-	release_inode(fs, ino);
+	return release_inode(fs, ino);
 }
 
 static void dir_links(struct jfs_fs *fs, uint32_t dir, int delta)
@@ -1070,8 +1267,7 @@ static int ev_close(struct jfs_fs *fs, const struct trace_event *ev)
 			return -1;
 	}
 	fs->ino[ino].nopen--;
-	release_inode(fs, ino);
-	return 0;
+	return release_inode(fs, ino);
 }
 
 static int ev_write(struct jfs_fs *fs, const struct trace_event *ev)
@@ -1154,6 +1350,9 @@ static int ev_fallocate(struct jfs_fs *fs, const struct trace_event *ev)
 			if (jfs_handle_start(fs, 16))
 				return -1;
 			if (pos == pg * bs && e == pe) {
+				/* truncate_pagecache_range waits for write-back */
+				if (jfs_wait_wb(fs, ino))
+					return -1;
 				page_drop(fs, ino, pg);
 				jfs_dax_forget(fs, ino, pg, pg + 1);
 				free_range(fs, ino, pg, pg + 1);
@@ -1164,13 +1363,17 @@ static int ev_fallocate(struct jfs_fs *fs, const struct trace_event *ev)
 				if (!s) {
 					s = page_get(fs, ino, pg);
 				}
-				memset(fs->pages[s].data + pos % bs, 0, (size_t)(e - pos));
 				if (jfs_bmap(fs, ino, pg, false, false, &blk))
 					return -1;
-				if (fs->o.data == JFS_DATA_JOURNAL && blk)
+				jfs_hist_save(fs, s, (uint32_t)(pos % bs),
+					      (uint32_t)(e - pos));		/* M7 */
+				memset(fs->pages[s].data + pos % bs, 0, (size_t)(e - pos));
+				if (fs->o.data == JFS_DATA_JOURNAL && blk) {
 					jfs_journal_page(fs, s, blk & JFS_BLKMASK);
-				else
+				} else {
 					page_set_dirty(fs, s, true);
+					jfs_hist_done(fs, s, blk && !(blk & JFS_UNWRITTEN));
+				}
 			}
 			pos = e;
 		}
@@ -1248,7 +1451,8 @@ static int ev_rename(struct jfs_fs *fs, const struct trace_event *ev)
 		dir_set(fs, to.dir, &tpos, fino, ftype);
 		if (itype(fs, tino) == JFS_T_DIR)
 			dir_links(fs, to.dir, -1);
-		drop_link(fs, tino);
+		if (drop_link(fs, tino))
+			return -1;
 		/* the entry moved: find the source again (same block maybe) */
 		dir_find(fs, from.dir, from.name, from.len, &fpos);
 	} else if (dir_add(fs, to.dir, to.name, to.len, fino, ftype)) {
@@ -1317,8 +1521,7 @@ static int ev_unlink(struct jfs_fs *fs, const struct trace_event *ev, bool rmdir
 	dir_remove(fs, lk.dir, &pos);
 	if (rmdir)
 		dir_links(fs, lk.dir, -1);
-	drop_link(fs, lk.ino);
-	return 0;
+	return drop_link(fs, lk.ino);
 }
 
 static int ev_mkdir(struct jfs_fs *fs, const struct trace_event *ev)
@@ -1487,7 +1690,8 @@ static int ev_munmap(struct jfs_fs *fs, const struct trace_event *ev)
 		if (m->live && m->addr >= ev->addr && m->addr + m->len <= ev->addr + ev->len) {
 			m->live = false;
 			fs->ino[m->ino].nmap--;
-			release_inode(fs, m->ino);
+			if (release_inode(fs, m->ino))
+				return -1;
 		}
 	}
 	return 0;
@@ -1670,6 +1874,11 @@ int jfs_fs_init(struct jfs_fs *fs, const struct sim_env *env, const struct jfs_o
 	fs->pagecap = 64;
 	fs->pages = xrealloc(NULL, fs->pagecap * sizeof(*fs->pages));
 	fs->pages[0].data = NULL;
+	fs->pages[0].hist = 0;
+	fs->pages[0].nhist = 0;
+	fs->hist.ver = calloc(1, bsize);
+	if (!fs->hist.ver)
+		return jfs_errf(fs, "out of memory");
 	fs->alloc_goal = g->data_start;
 
 	/* the journal must exist before the first metadata write */
@@ -1735,6 +1944,11 @@ void jfs_fs_free(struct jfs_fs *fs)
 	for (uint32_t i = 1; i < fs->npages; i++)
 		free(fs->pages[i].data);
 	free(fs->pages);
+	free(fs->hist.r);
+	free(fs->hist.r2);
+	free(fs->hist.b);
+	free(fs->hist.b2);
+	free(fs->hist.ver);
 	if (fs->ino)
 		for (uint32_t i = 0; i <= fs->g.ninodes; i++) {
 			free(fs->ino[i].pages);
@@ -1772,6 +1986,9 @@ void jfs_fs_free(struct jfs_fs *fs)
 	free(fs->data_ios.v);
 	free(fs->log_ios.v);
 	free(fs->wb_ios.v);
+	free(fs->wb_ino.v);
+	free(fs->wb_tmp.v);
+	free(fs->cp_ios.v);
 	free(fs->scratch);
 	free(fs->scratch2);
 	free(fs->bg);

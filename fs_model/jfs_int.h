@@ -40,6 +40,9 @@
  *       mapped block; every written block a DAX file maps was zeroed
  *       durably before the transaction that allocated it (or converted
  *       its unwritten extent) could commit (F25).
+ *   M7  A page's history (jfs_page.hist) is empty unless the page is
+ *       dirty and its block allocated and written; it holds one record
+ *       per change of its bytes since then (struct jfs_pgrec).
  */
 #ifndef POWERCUT_JFS_INT_H
 #define POWERCUT_JFS_INT_H
@@ -193,6 +196,41 @@ struct jfs_page {
 	uint32_t flags;
 	uint32_t jtid;			/* data=journal: running txn holding it */
 	uint8_t *data;
+	uint32_t hist;			/* M7: newest history record + 1, 0 none */
+	uint32_t nhist;			/* records in its history */
+};
+
+/*
+ * M7, the page history (F15): a dirty page whose block is allocated and
+ * written keeps one record per change of its bytes since it became dirty
+ * (or since its block became written, whichever is later), newest first:
+ * the range the change wrote and the bytes it replaced (an undo log).
+ * Version k of n (k = n: the current bytes) is the page with records n
+ * down to k+1 undone.  The records live in one arena (struct jfs_hist);
+ * a page's records are garbage once it is cleaned or dropped, and the
+ * arena is compacted when garbage passes half of it, so a steady state
+ * allocates nothing.
+ */
+struct jfs_pgrec {
+	uint32_t prev;			/* older record + 1, 0 none */
+	uint32_t off, len;		/* the range the change wrote */
+	size_t at;			/* its old bytes in jfs_hist.b */
+};
+
+struct jfs_hist {
+	struct jfs_pgrec *r;
+	uint32_t nr, rcap;
+	uint8_t *b;
+	size_t nb, bcap;
+	uint32_t live_r;		/* records some page still holds */
+	size_t live_b;
+	struct jfs_pgrec *r2;		/* compaction targets, swapped with r, b */
+	uint32_t r2cap;
+	uint8_t *b2;
+	size_t b2cap;
+	uint8_t *ver;			/* one block: a version being rebuilt */
+	uint32_t pending;		/* page slot jfs_hist_save saved for */
+	uint64_t records, compactions;	/* statistics */
 };
 
 enum {					/* jfs_inode.flags */
@@ -296,6 +334,7 @@ struct jfs_bg_group {
 struct jfs_bg_choice {			/* patches [p0, p1) of bg_patches */
 	uint32_t p0, p1;
 	uint32_t subset;		/* delalloc inodes written back (bits) */
+	bool nodata;			/* F18: the commit without that data */
 };
 
 /* DAX (jfs_dax.c, F22-F27): the state beside the per-inode tags. */
@@ -340,6 +379,7 @@ struct jfs_fs {
 	struct jfs_page *pages;		/* index 0 unused */
 	uint32_t npages, pagecap;
 	struct jfs_u32v free_pages;
+	struct jfs_hist hist;		/* M7 */
 
 	struct jfs_inode *ino;		/* ninodes entries */
 	uint32_t *busy;			/* M4: tid that freed the block, 0 */
@@ -365,10 +405,15 @@ struct jfs_fs {
 	struct jfs_u32v data_ios;	/* ids of ordered-data bios in flight */
 	struct jfs_u32v log_ios;	/* ids of journal bios in flight */
 	struct jfs_u32v wb_ios;		/* ids of write-back bios in flight */
+	struct jfs_u32v wb_ino;		/* the inode of each, by index */
+	struct jfs_u32v wb_tmp;		/* the ones being waited for */
+	struct jfs_u32v cp_ios;		/* checkpoint and superblock bios */
 	uint64_t next_bio;
 	uint8_t *scratch;		/* one block */
 	uint8_t *scratch2;		/* one block */
-	uint64_t last_commit_clock;	/* for the commit timer */
+	uint64_t run_start_clock;	/* F20: when the running transaction got its
+				 * first block or revoke (the commit timer
+				 * counts from it; meaningless while empty) */
 	uint64_t commit_interval;	/* cycles */
 
 	/* the dry mode of background what-ifs (F15): metadata writes go to
@@ -432,6 +477,20 @@ int jfs_bmap(struct jfs_fs *fs, uint32_t ino, uint64_t lblk, bool alloc,
 	     bool unwritten, uint32_t *pblk);
 /* Clear the unwritten flag of LBLK. */
 void jfs_bmap_set_written(struct jfs_fs *fs, uint32_t ino, uint64_t lblk);
+
+/* M7: page S is about to change [off, off+len): save the bytes it
+ * replaces.  Then jfs_hist_done once the change is made, with WRITTEN
+ * true when the page's block is allocated and written. */
+void jfs_hist_save(struct jfs_fs *fs, uint32_t s, uint32_t off, uint32_t len);
+void jfs_hist_done(struct jfs_fs *fs, uint32_t s, bool written);
+/* M7: forget page S's history (it is clean, dropped, or its block is not
+ * written). */
+void jfs_hist_reset(struct jfs_fs *fs, uint32_t s);
+/* M7: version K (1 .. nhist) of page S, in fs->hist.ver; the current
+ * bytes when K = nhist or the page has no history. */
+const uint8_t *jfs_hist_version(struct jfs_fs *fs, uint32_t s, uint32_t k);
+/* A page is clean: its contents were handed to a bio (or are past EOF). */
+void jfs_page_clean(struct jfs_fs *fs, uint32_t s);
 
 /* Write back INO's dirty pages (allocating delayed ones, F11).  WAIT
  * waits for the bios.  In dry mode, to fs->out. */
@@ -497,6 +556,10 @@ int jfs_flush_dev(struct jfs_fs *fs);
 int jfs_out_block(struct jfs_fs *fs, uint64_t off, const void *data, uint32_t flags,
 		  struct jfs_u32v *ios, const char *what);
 int jfs_wait_ios(struct jfs_fs *fs, struct jfs_u32v *ios);
+/* Wait for the write-back bios in flight of inode INO (0: every inode;
+ * JFS_WB_COMMIT: the committing transaction's ordered inodes). */
+#define JFS_WB_COMMIT UINT32_MAX
+int jfs_wait_wb(struct jfs_fs *fs, uint32_t ino);
 
 /* Dry commit of the running txn plus shadow blocks (F15). */
 int jfs_dry_commit(struct jfs_fs *fs);

@@ -47,9 +47,11 @@
  *     the running transaction first, as start_this_handle waits for one.
  *   - The checkpoint writes every image at once and moves the tail to the
  *     head; jbd2 may checkpoint a prefix only.
- *   - Under data=ordered WAIT_DATA waits for every write-back in flight;
- *     jbd2 waits only for the inodes on the transaction's list (more
- *     waiting: fewer crash states, never a state jbd2 forbids).
+ *   - WAIT_DATA waits for the write-back in flight of the inodes on the
+ *     transaction's list, whole files; jbd2 since Linux 5.10 waits only
+ *     for each inode's range written in the transaction (i_dirty_start,
+ *     i_dirty_end): more waiting here, fewer crash states, never a state
+ *     jbd2 forbids.
  */
 #include "jfs_int.h"
 
@@ -137,6 +139,29 @@ int jfs_wait_ios(struct jfs_fs *fs, struct jfs_u32v *ios)
 	return 0;
 }
 
+int jfs_wait_wb(struct jfs_fs *fs, uint32_t ino)
+{
+	struct jfs_u32v *w = &fs->wb_tmp;
+	uint32_t k = 0;
+
+	if (fs->dry)
+		return 0;
+	w->n = 0;
+	for (uint32_t i = 0; i < fs->wb_ios.n; i++) {
+		uint32_t o = fs->wb_ino.v[i];
+		bool match = ino == 0 || o == ino ||
+			     (ino == JFS_WB_COMMIT && (fs->ino[o].flags & JFS_IN_COMMIT_ORDERED));
+		if (match) {
+			jfs_u32v_push(w, fs->wb_ios.v[i]);
+		} else {
+			fs->wb_ios.v[k] = fs->wb_ios.v[i];
+			fs->wb_ino.v[k++] = o;
+		}
+	}
+	fs->wb_ios.n = fs->wb_ino.n = k;
+	return jfs_wait_ios(fs, w);
+}
+
 int jfs_flush_dev(struct jfs_fs *fs)
 {
 	uint64_t id;
@@ -189,11 +214,11 @@ static void cancel_revoke(struct jfs_txn *t, uint32_t blk)
  * transaction, at the first handle after a commit (jbd2_get_transaction:
  * t_expires = jiffies + j_commit_interval), so the timer counts from the
  * moment the running transaction stops being empty, not from the last
- * commit.  last_commit_clock holds that moment. */
+ * commit.  run_start_clock holds that moment. */
 static void txn_join(struct jfs_fs *fs)
 {
 	if (jfs_txn_empty(fs->run))
-		fs->last_commit_clock = fs->env->clock->now;
+		fs->run_start_clock = fs->env->clock->now;
 }
 
 void jfs_journal_buf(struct jfs_fs *fs, uint32_t i)
@@ -534,7 +559,7 @@ static int cp_write_all(struct jfs_fs *fs, struct jfs_u32v *ios)
 
 int jfs_checkpoint(struct jfs_fs *fs)
 {
-	struct jfs_u32v *ios = &fs->wb_ios;
+	struct jfs_u32v *ios = &fs->cp_ios;
 	uint32_t flags = fs->o.barrier ? TRACE_BIO_FUA : 0;
 
 	if (cp_write_all(fs, ios) || jfs_wait_ios(fs, ios))
@@ -591,10 +616,8 @@ static int submit_ordered(struct jfs_fs *fs, const struct jfs_u32v *ordered,
 			if (jfs_out_block(fs, (uint64_t)b * bs, fs->pages[s].data, 0, ios,
 					  "ordered data"))
 				return -1;
-			if (!fs->dry) {
-				fs->pages[s].flags &= ~JFS_PG_DIRTY;
-				in->ndirty--;
-			}
+			if (!fs->dry)
+				jfs_page_clean(fs, s);
 		}
 	}
 	return 0;
@@ -638,14 +661,17 @@ static int commit_state(struct jfs_fs *fs, struct jfs_txn *t, struct jfs_logctx 
 		t->state = JFS_T_WAIT_DATA;
 		return 0;
 	case JFS_T_WAIT_DATA:
-		/* journal_finish_inode_data_buffers: also pages whose
-		 * write-back started earlier (wb_ios).  F18: data=writeback
-		 * puts no inode on the transaction's list, so jbd2 waits for
-		 * no data: write-back still in flight stays in flight, and
-		 * the commit block's PREFLUSH does not cover it (B2). */
+		/* journal_finish_inode_data_buffers: the inodes on the
+		 * transaction's list, also their pages whose write-back
+		 * started earlier (wb_ios); other files' write-back in flight
+		 * stays in flight, and the commit block's PREFLUSH does not
+		 * cover it (B2).  F18: data=writeback puts no inode on the
+		 * list, so jbd2 waits for no data at all. */
 		if (jfs_wait_ios(fs, &fs->data_ios) ||
-		    (fs->o.data != JFS_DATA_WRITEBACK && jfs_wait_ios(fs, &fs->wb_ios)))
+		    (fs->o.data != JFS_DATA_WRITEBACK && jfs_wait_wb(fs, JFS_WB_COMMIT)))
 			return -1;
+		for (uint32_t i = 0; i < t->ordered.n; i++)
+			fs->ino[t->ordered.v[i]].flags &= ~JFS_IN_COMMIT_ORDERED;
 		if (async && log_commit_block(fs, lc, 0, &fs->log_ios))
 			return -1;	/* F8: no PREFLUSH, no FUA, no wait */
 		t->state = JFS_T_WAIT_LOG;
@@ -700,14 +726,18 @@ int jfs_commit_and_wait(struct jfs_fs *fs)
 	if (log_need(fs, t->njb, t->revoke.n) >= log_free(fs))
 		return jfs_errf(fs, "a transaction of %" PRIu32 " blocks does not fit the "
 				"journal (raise jfs.journal_blocks)", t->njb);
-	for (uint32_t i = 0; i < t->ordered.n; i++)
+	for (uint32_t i = 0; i < t->ordered.n; i++) {
 		fs->ino[t->ordered.v[i]].flags &= ~JFS_IN_ORDERED;
+		fs->ino[t->ordered.v[i]].flags |= JFS_IN_COMMIT_ORDERED;
+	}
 	txn_reset(next, t->tid + 1);
 	fs->run = next;
 	fs->commit = t;
 	t->state = JFS_T_LOCKED;
 	while (t->state != JFS_T_FINISHED)
 		if (jfs_commit_step(fs)) {
+			for (uint32_t i = 0; i < t->ordered.n; i++)
+				fs->ino[t->ordered.v[i]].flags &= ~JFS_IN_COMMIT_ORDERED;
 			fs->commit = NULL;
 			return -1;
 		}

@@ -70,21 +70,29 @@
  *       events the explorer may take (a) a commit of the running
  *       transaction by the timer, after the flusher wrote back any subset
  *       of the files that need allocation (delayed or unwritten blocks),
- *       or (b) the write-back of any dirty page whose block is allocated.
- *       (a) is one group whose choices are the subsets; each (b) is one
- *       group.  A choice emits everything that work makes durable.
+ *       or (b) the write-back of any dirty page whose block is allocated,
+ *       as any version the page held since it last became clean (M7 in
+ *       jfs_int.h): the flusher may have written it back at any moment
+ *       and the program changed it again.  Each (b) is one group whose
+ *       choices are "not done" and the versions, oldest first; (a) is
+ *       one group after them whose choices are the subsets (under
+ *       data=writeback each also without the write-back's data, F18).
+ *       Groups are laid in order, so (a)'s write of a page wins over
+ *       (b)'s older version.  A choice emits everything that work makes
+ *       durable.
  *   F16 nobarrier: no PREFLUSH/FUA on the commit block or the journal
  *       superblock, no flushes.
  *   F17 Without a block-queue model the device is write-through:
  *       submitted = durable (jfs_bdev.c).
  *   F18 data=writeback: no ordered data; metadata may commit before the
- *       data it points to.
+ *       data it points to, a background commit too (F15).
  *   F19 A block freed by a transaction is not reused until that
  *       transaction commits (ext4 frees blocks at commit).
  *   F20 The commit timer: with --background on, an event that starts at
  *       least jfs.commit_interval cycles (default commit= seconds at
- *       3 GHz) after the last commit commits the running transaction
- *       first.
+ *       3 GHz) after the running transaction's first change (its
+ *       run_start_clock, set by txn_join in jfs_journal.c) commits the
+ *       running transaction first.
  *   F21 What the model rejects (exit 2) and what it records as the
  *       system call's own failure: see docs/semantics.md.
  *   F22-F27 DAX (the dax option): file data in pmem through the cache
@@ -99,8 +107,14 @@
  *     a journal block torn by the device is caught only with
  *     journal_checksum (F8, F13), as in jbd2.
  *   - Background work is explored as what the kernel could have done just
- *     before the power cut (F15); a history in which background work ran
- *     earlier and the trace then went on is not explored separately.
+ *     before the power cut (F15), except that a page's group offers every
+ *     version since the page became clean; a history in which a commit
+ *     ran earlier and the trace then went on is not explored separately.
+ *   - Under data=writeback the commit after a write-back has all of its
+ *     data or none, not some pages of it (docs/semantics.md,
+ *     "Simplifications").
+ *   - A write-back writes a whole file (F12, F15); the kernel's flusher
+ *     can stop part-way (nr_to_write).
  *   - For the oracle (sim/fs_promise.c, docs/semantics.md O6) the model
  *     records the home block and content hash of every block each
  *     transaction logs, real or dry (F15); jfs_model_txn_logged() answers
@@ -254,7 +268,7 @@ static int jfs_event(void *self, const struct trace_event *ev)
 	fs->gen++;
 	fs->dax.line = ev->line;
 	if (fs->env->cfg->background && !jfs_txn_empty(fs->run) &&
-	    fs->env->clock->now - fs->last_commit_clock >= fs->commit_interval)
+	    fs->env->clock->now - fs->run_start_clock >= fs->commit_interval)
 		r = jfs_commit_and_wait(fs);		/* F20 */
 	if (!r)
 		r = jfs_do_event(fs, ev);
@@ -321,9 +335,10 @@ static void bg_choice_push(struct jfs_fs *fs, struct jfs_bg_choice c)
 }
 
 /* One what-if: write back the inodes of D selected by SUBSET (ALL: every
- * one), then commit.  Emits into fs->bgp; nothing else changes. */
+ * one), then commit.  Emits into fs->bgp, the write-back's data blocks
+ * first: patches before *DATA_END are data; nothing else changes. */
 static int bg_dry(struct jfs_fs *fs, const uint32_t *d, uint32_t nd, uint32_t subset,
-		  bool all)
+		  bool all, uint32_t *data_end)
 {
 	uint32_t goal = fs->alloc_goal;
 	int r = 0;
@@ -334,6 +349,7 @@ static int bg_dry(struct jfs_fs *fs, const uint32_t *d, uint32_t nd, uint32_t su
 	for (uint32_t i = 0; i < nd && !r; i++)
 		if (all || (subset >> i & 1))
 			r = jfs_writeback_inode(fs, d[i], false);
+	*data_end = fs->bgp.n;
 	if (!r)
 		r = jfs_dry_commit(fs);
 	for (uint32_t i = 0; i < fs->nshadow; i++)
@@ -356,39 +372,13 @@ static void bg_build(struct jfs_fs *fs)
 	fs->bg_gen = fs->gen;
 	if (!fs->env->cfg->background || fs->in_event)
 		return;
-	/* (a) the commit timer, after write-back of a subset of the files
-	 * that need allocation */
-	for (uint32_t i = 1; i <= fs->g.ninodes && nd < 32; i++)
-		if (fs->ino[i].ndirty && jfs_inode_needs_alloc(fs, i))
-			d[nd++] = i;
-	k = nd < fs->max_subset_inodes ? nd : fs->max_subset_inodes;
-	{
-		struct jfs_bg_group g = { .kind = 0, .nchoices = 1, .first = fs->nbgc };
-		for (uint32_t s = 0; s < (1u << k); s++) {
-			struct jfs_bg_choice c = { .p0 = fs->bgp.n, .subset = s };
-			if (bg_dry(fs, d, nd, s, false))
-				break;
-			c.p1 = fs->bgp.n;
-			if (c.p1 > c.p0) {
-				bg_choice_push(fs, c);
-				g.nchoices++;
-			}
-		}
-		if (nd > k) {
-			struct jfs_bg_choice c = { .p0 = fs->bgp.n, .subset = UINT32_MAX };
-			if (!bg_dry(fs, d, nd, 0, true)) {
-				c.p1 = fs->bgp.n;
-				bg_choice_push(fs, c);
-				g.nchoices++;
-			}
-		}
-		if (g.nchoices > 1)
-			bg_group_push(fs, g);
-	}
-	/* (b) write-back of each dirty page with an allocated, written block */
-	if (fs->o.data == JFS_DATA_JOURNAL)
-		return;
-	for (uint32_t i = 1; i <= fs->g.ninodes; i++) {
+	/* (b) write-back of each dirty page with an allocated, written
+	 * block, as any version it held since it became dirty (M7).  These
+	 * groups come before the commit's: the explorer lays groups in
+	 * order, so a commit choice that writes the page (its ordered data,
+	 * or its file's write-back) wins over an older version, as the
+	 * later write does on the device. */
+	for (uint32_t i = 1; fs->o.data != JFS_DATA_JOURNAL && i <= fs->g.ninodes; i++) {
 		struct jfs_inode *in = &fs->ino[i];
 		uint64_t end = (in->size + bs - 1) / bs;
 		for (uint64_t pg = 0; in->ndirty && pg < in->npages && pg < end; pg++) {
@@ -397,9 +387,45 @@ static void bg_build(struct jfs_fs *fs)
 				continue;
 			if (jfs_bmap(fs, i, pg, false, false, &b) || !b || (b & JFS_UNWRITTEN))
 				continue;
-			bg_group_push(fs, (struct jfs_bg_group){ .kind = 1, .nchoices = 2,
+			bg_group_push(fs, (struct jfs_bg_group){ .kind = 1,
+				.nchoices = 1 + (fs->pages[s].nhist ? fs->pages[s].nhist : 1),
 				.page = s, .off = (uint64_t)b * bs });
 		}
+	}
+	/* (a) the commit timer, after write-back of a subset of the files
+	 * that need allocation */
+	for (uint32_t i = 1; i <= fs->g.ninodes && nd < 32; i++)
+		if (fs->ino[i].ndirty && jfs_inode_needs_alloc(fs, i))
+			d[nd++] = i;
+	k = nd < fs->max_subset_inodes ? nd : fs->max_subset_inodes;
+	{
+		struct jfs_bg_group g = { .kind = 0, .nchoices = 1, .first = fs->nbgc };
+		for (uint32_t s = 0; s <= (1u << k); s++) {
+			uint32_t sub = s < (1u << k) ? s : UINT32_MAX, data_end;
+			struct jfs_bg_choice c = { .p0 = fs->bgp.n, .subset = sub };
+			if (sub == UINT32_MAX && nd <= k)
+				break;			/* "every file" is a subset above */
+			if (bg_dry(fs, d, nd, s, sub == UINT32_MAX, &data_end))
+				break;
+			c.p1 = fs->bgp.n;
+			if (c.p1 > c.p0) {
+				bg_choice_push(fs, c);
+				g.nchoices++;
+			}
+			/* F18: under data=writeback jbd2 waits for no data, so
+			 * the commit can be durable while the data its
+			 * write-back sent is not: the same choice without the
+			 * data patches */
+			if (fs->o.data == JFS_DATA_WRITEBACK && data_end > c.p0 &&
+			    c.p1 > data_end) {
+				c.p0 = data_end;
+				c.nodata = true;
+				bg_choice_push(fs, c);
+				g.nchoices++;
+			}
+		}
+		if (g.nchoices > 1)
+			bg_group_push(fs, g);
 	}
 }
 
@@ -430,7 +456,7 @@ static void jfs_apply(const void *self, size_t g, uint32_t c, sim_emit_fn *emit,
 	if (c == 0)
 		return;
 	if (gr->kind == 1) {
-		emit(ctx, gr->off, fs->pages[gr->page].data, fs->g.bsize);
+		emit(ctx, gr->off, jfs_hist_version(fs, gr->page, c), fs->g.bsize);
 		return;
 	}
 	{
@@ -448,20 +474,25 @@ static int jfs_describe(const void *self, size_t g, uint32_t c, char *buf, size_
 
 	if (gr->kind == 1) {
 		const struct jfs_page *p = &fs->pages[gr->page];
+		if (!c)
+			return snprintf(buf, len, "background write-back of inode %" PRIu32
+					" page %" PRIu32 ": not done", p->ino, p->pgno);
 		return snprintf(buf, len, "background write-back of inode %" PRIu32 " page %"
-				PRIu32 ": %s", p->ino, p->pgno, c ? "done" : "not done");
+				PRIu32 ": version %" PRIu32 " of %" PRIu32, p->ino, p->pgno, c,
+				gr->nchoices - 1);
 	}
 	if (c == 0)
 		return snprintf(buf, len, "background commit of transaction %" PRIu32
 				": not done", fs->run->tid);
 	{
 		const struct jfs_bg_choice *ch = &fs->bgc[gr->first + c - 1];
+		const char *nd = ch->nodata ? ", its data not durable (data=writeback)" : "";
 		if (ch->subset == UINT32_MAX)
 			return snprintf(buf, len, "background commit of transaction %" PRIu32
-					" after write-back of every file", fs->run->tid);
+					" after write-back of every file%s", fs->run->tid, nd);
 		return snprintf(buf, len, "background commit of transaction %" PRIu32
-				" after write-back of file subset 0x%" PRIx32, fs->run->tid,
-				ch->subset);
+				" after write-back of file subset 0x%" PRIx32 "%s", fs->run->tid,
+				ch->subset, nd);
 	}
 }
 

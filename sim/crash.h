@@ -21,8 +21,10 @@
  * deterministic order (by address), so equal traces give equal state IDs.
  *
  * apply() does not touch the base: it emits the bytes that choice makes
- * durable, and the explorer lays them over the base in group order.  Two
- * groups never emit the same byte.
+ * durable, and the explorer lays them over the base in group order: where
+ * two groups emit the same byte (the filesystem's page write-back groups
+ * and its commit group, which writes the newest page), the later group's
+ * byte is the one on the media.
  *
  * Cost: ngroups O(1); nchoices and apply O(size of the group).  The
  * explorer calls them millions of times per second: no allocation.

@@ -54,6 +54,14 @@ struct sim_image {
 	uint64_t sum[2];		/* the slots' h, added up: the diff hash */
 };
 
+/* A group's open choices in the reduced enumeration: x->cls[at ..
+ * at+n), ascending, or every choice 0 .. n-1 (at == GS_ALL).  The group's
+ * current choice is always the first. */
+struct gset {
+	uint32_t at, n;
+};
+#define GS_ALL UINT32_MAX
+
 struct sim_explorer {
 	struct slot *slot;
 	size_t nslot, slot_cap;
@@ -64,13 +72,29 @@ struct sim_explorer {
 	struct sim_image image;
 	/* reduced enumeration */
 	struct rlog log;
-	uint8_t *decided;
-	size_t *cand, *uf;
-	size_t cand_cap, uf_cap, decided_cap;
+	struct gset *gs;		/* per group: the choices still open */
+	size_t gs_cap;
+	uint32_t *cls;			/* arena of choice lists (a stack) */
+	size_t ncls, cls_cap;
+	struct sig { uint64_t h0, h1; uint32_t c; } *sig;
+	size_t sig_cap;
+	struct slot tmp;		/* one choice's patches, for signatures */
+	uint8_t *sbuf;			/* signature scratch */
+	size_t sbuf_cap;
+	size_t *cand, *uf, *oidx;
+	size_t cand_cap, uf_cap, oidx_cap;
 	struct word { uint64_t lo, hi; size_t c; } *words;
 	size_t words_cap;
 	size_t *member;
 	size_t member_cap;
+	struct sim_range *leafr;	/* the leaf's non-separable reads */
+	size_t nleafr, leafr_cap;
+	struct sim_range *cw;		/* a cluster's separable words */
+	size_t ncw, cw_cap;
+	struct pkey { uint64_t h0, h1; } *seen;	/* (word, value) pairs judged */
+	size_t seen_cap, nseen;
+	struct sim_range *rtmp;		/* sort_ranges' scratch */
+	size_t rtmp_cap;
 };
 
 int sim_states_parse(const char *s, struct sim_states_policy *p)
@@ -117,7 +141,17 @@ void sim_explorer_destroy(struct sim_explorer *x)
 	}
 	free(x->log.r);
 	free(x->log.s);
-	free(x->decided);
+	free(x->gs);
+	free(x->cls);
+	free(x->sig);
+	free(x->tmp.patch);
+	free(x->tmp.bytes);
+	free(x->sbuf);
+	free(x->oidx);
+	free(x->leafr);
+	free(x->cw);
+	free(x->seen);
+	free(x->rtmp);
 	free(x->cand);
 	free(x->uf);
 	free(x->words);
@@ -180,9 +214,13 @@ static void slot_set_in(struct sim_image *im, struct slot *sl, uint32_t c)
 	sl->h[1] = 0x6a09e667f3bcc909ULL;
 	/* Word by word: each aligned 8-byte word the patch touches, as the
 	 * patch leaves it over the base, is hashed with its offset when it
-	 * differs from the base word.  Groups never emit the same byte, so the
-	 * sum over groups is a function of the image alone.  (Byte by byte
-	 * this loop was 37% of a block check; words cut it about 6x.) */
+	 * differs from the base word.  Where groups emit disjoint bytes the
+	 * sum over groups is a function of the image alone.  Where they
+	 * overlap (crash.h) two images could share a sum only if their
+	 * groups emitted equal multisets of (word, value) in swapped roles;
+	 * no model here has two groups that can emit each other's values to
+	 * one word.  (Byte by byte this loop was 37% of a block check; words
+	 * cut it about 6x.) */
 	for (size_t i = 0; i < sl->npatch; i++) {
 		const struct patch *p = &sl->patch[i];
 		uint64_t first = p->off & ~7ull, end = p->off + p->len;
@@ -252,6 +290,23 @@ void sim_image_read(const struct sim_image *im, uint64_t off, void *dst, size_t 
 				       (size_t)(hi - lo));
 		}
 	}
+}
+
+uint64_t sim_image_stamp(const struct sim_image *im, uint64_t off, size_t n)
+{
+	if (im->log && im->log->on && n)
+		log_add(im->log, off, n);
+	if (!n || off >> MEDIA_PAGE_SHIFT != (off + n - 1) >> MEDIA_PAGE_SHIFT)
+		return 0;
+	for (size_t g = 0; g < im->nslot; g++) {
+		const struct slot *sl = &im->slot[g];
+		for (size_t i = 0; i < sl->npatch; i++) {
+			const struct patch *p = &sl->patch[i];
+			if (p->off < off + n && off < p->off + p->len)
+				return 0;
+		}
+	}
+	return media_stamp(im->base, off);
 }
 
 uint64_t sim_image_size(const struct sim_image *im)
@@ -424,20 +479,60 @@ static int bounded_rec(struct sim_explorer *x, size_t from, uint64_t left,
 
 /* ---- the reduced enumeration (explore.h) ---- */
 
-static int cmp_range(const void *a, const void *b)
+/*
+ * Sort R[0..N) by offset.  A judgement's reads come as a few ascending
+ * runs (the log scan, the replay, the inode table, each file), so this is
+ * a natural merge sort: O(n log runs), and O(n) for sorted input (qsort
+ * here was a quarter of a long check, perf, 2026-11-24).
+ */
+static void sort_ranges(struct sim_explorer *x, struct sim_range *r, size_t n)
 {
-	const struct sim_range *x = a, *y = b;
-	return x->off < y->off ? -1 : x->off > y->off;
+	struct sim_range *a = r, *b, *t;
+	bool sorted = true;
+	size_t runs;
+
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = r[i - 1].off <= r[i].off;
+	if (sorted)
+		return;
+	x->rtmp = grow(x->rtmp, &x->rtmp_cap, n, sizeof(*x->rtmp));
+	b = x->rtmp;
+	do {
+		size_t i = 0, o = 0;
+		runs = 0;
+		while (i < n) {
+			/* two ascending runs a[i..m) and a[m..e), merged into b */
+			size_t m = i + 1, e, p, q;
+			while (m < n && a[m - 1].off <= a[m].off)
+				m++;
+			e = m < n ? m + 1 : n;
+			while (e < n && a[e - 1].off <= a[e].off)
+				e++;
+			for (p = i, q = m; p < m && q < e;)
+				b[o++] = a[q].off < a[p].off ? a[q++] : a[p++];
+			while (p < m)
+				b[o++] = a[p++];
+			while (q < e)
+				b[o++] = a[q++];
+			i = e;
+			runs++;
+		}
+		t = a;
+		a = b;
+		b = t;
+	} while (runs > 1);
+	if (a != r)
+		memcpy(r, a, n * sizeof(*r));
 }
 
 /* Sort and merge N ranges in place; returns how many remain. */
-static size_t merge_ranges(struct sim_range *r, size_t n)
+static size_t merge_ranges(struct sim_explorer *x, struct sim_range *r, size_t n)
 {
 	size_t k = 0;
 
 	if (n < 2)
 		return n;
-	qsort(r, n, sizeof(*r), cmp_range);
+	sort_ranges(x, r, n);
 	for (size_t i = 1; i < n; i++) {
 		if (r[i].off <= r[k].off + r[k].len) {
 			uint64_t e = r[i].off + r[i].len;
@@ -492,7 +587,7 @@ static void footprints(struct sim_explorer *x)
 		sl->nfp = 0;
 		for (uint32_t c = 1; c < sl->n; c++)
 			sl->ops->apply(sl->self, sl->local, c, fp_emit, sl);
-		sl->nfp = merge_ranges(sl->fp, sl->nfp);
+		sl->nfp = merge_ranges(x, sl->fp, sl->nfp);
 	}
 }
 
@@ -530,18 +625,125 @@ static int lazy_judge(struct sim_explorer *x, struct lazy *lz)
 		}
 		x->log.ns = 0;
 	}
-	x->log.nr = merge_ranges(x->log.r, x->log.nr);
-	x->log.ns = merge_ranges(x->log.s, x->log.ns);
+	x->log.nr = merge_ranges(x, x->log.r, x->log.nr);
+	x->log.ns = merge_ranges(x, x->log.s, x->log.ns);
 	return rc;
 }
 
-/* The lowest undecided group that can emit a byte the last judgement read
- * (not separably); x->nslot if none. */
-static size_t first_relevant(const struct sim_explorer *x)
+/* The I-th open choice of group G. */
+static inline uint32_t gs_member(const struct sim_explorer *x, size_t g, uint32_t i)
+{
+	return x->gs[g].at == GS_ALL ? i : x->cls[x->gs[g].at + i];
+}
+
+/* Lay the bytes SL's patches write in [LO, HI) into VAL (from LO), and
+ * mark them in MSK. */
+static void lay_written(const struct slot *sl, uint64_t lo, uint64_t hi, uint8_t *val,
+			uint8_t *msk)
+{
+	for (size_t i = 0; i < sl->npatch; i++) {
+		const struct patch *p = &sl->patch[i];
+		uint64_t a = p->off > lo ? p->off : lo;
+		uint64_t b = p->off + p->len < hi ? p->off + p->len : hi;
+		if (a < b) {
+			memcpy(val + (a - lo), sl->bytes + p->at + (a - p->off), (size_t)(b - a));
+			memset(msk + (a - lo), 0xff, (size_t)(b - a));
+		}
+	}
+}
+
+/* Mix N8 bytes (a multiple of 8) of written values and their mask into H. */
+static void hash_written(uint64_t h[2], const uint8_t *val, const uint8_t *msk, size_t n8)
+{
+	for (size_t i = 0; i < n8; i += 8) {
+		uint64_t w, m;
+		memcpy(&w, val + i, 8);
+		memcpy(&m, msk + i, 8);
+		hash_mix(h, w);
+		hash_mix(h, m);
+	}
+}
+
+/*
+ * The signature of choice C of group G over the ranges R[0..NR) (sorted,
+ * merged): a hash of which bytes of R C emits and their values.  Two
+ * choices with equal signatures write the same bytes there, so whatever
+ * the other groups lay over or under them (groups are laid in order and
+ * may overlap, crash.h), the image shows the same bytes in R: a judgement
+ * that read only R cannot tell them apart.
+ */
+static void choice_sig(struct sim_explorer *x, size_t g, uint32_t c, const struct sim_range *r,
+		       size_t nr, uint64_t h[2])
+{
+	const struct slot *sl = &x->slot[g];
+	struct slot *t = &x->tmp;
+	size_t j = 0;
+
+	t->npatch = t->nbytes = 0;
+	if (c)
+		sl->ops->apply(sl->self, sl->local, c, slot_emit, t);
+	h[0] = 0xcbf29ce484222325ULL;
+	h[1] = 0x6a09e667f3bcc909ULL;
+	for (size_t f = 0; f < sl->nfp; f++) {
+		uint64_t flo = sl->fp[f].off, fhi = flo + sl->fp[f].len;
+		while (j < nr && r[j].off + r[j].len <= flo)
+			j++;
+		for (size_t k = j; k < nr && r[k].off < fhi; k++) {
+			uint64_t lo = r[k].off > flo ? r[k].off : flo;
+			uint64_t hi = r[k].off + r[k].len < fhi ? r[k].off + r[k].len : fhi;
+			size_t n = (size_t)(hi - lo), n8 = (n + 7) & ~(size_t)7;
+			uint8_t *val, *msk;
+			x->sbuf = grow(x->sbuf, &x->sbuf_cap, 2 * n8, 1);
+			val = x->sbuf;
+			msk = x->sbuf + n8;
+			memset(x->sbuf, 0, 2 * n8);
+			lay_written(t, lo, hi, val, msk);
+			hash_mix(h, lo);
+			hash_mix(h, n);
+			hash_written(h, val, msk, n8);
+		}
+	}
+}
+
+static int cmp_sig(const void *a, const void *b)
+{
+	const struct sig *x = a, *y = b;
+
+	if (x->h0 != y->h0)
+		return x->h0 < y->h0 ? -1 : 1;
+	if (x->h1 != y->h1)
+		return x->h1 < y->h1 ? -1 : 1;
+	return x->c < y->c ? -1 : x->c > y->c;
+}
+
+/* Sort G's open choices into x->sig by their signature over R; returns
+ * the number of classes (choices with one signature). */
+static uint32_t split(struct sim_explorer *x, size_t g, const struct sim_range *r, size_t nr)
+{
+	uint32_t n = x->gs[g].n, classes = 1;
+
+	x->sig = grow(x->sig, &x->sig_cap, n, sizeof(*x->sig));
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t h[2];
+		uint32_t c = gs_member(x, g, i);
+		choice_sig(x, g, c, r, nr, h);
+		x->sig[i] = (struct sig){ h[0], h[1], c };
+	}
+	qsort(x->sig, n, sizeof(*x->sig), cmp_sig);
+	for (uint32_t i = 1; i < n; i++)
+		classes += x->sig[i].h0 != x->sig[i - 1].h0 || x->sig[i].h1 != x->sig[i - 1].h1;
+	return classes;
+}
+
+/* The lowest group whose open choices disagree on a byte the last
+ * judgement read (not separably), its classes in x->sig; x->nslot if
+ * none. */
+static size_t first_relevant(struct sim_explorer *x)
 {
 	for (size_t g = 0; g < x->nslot; g++) {
 		const struct slot *sl = &x->slot[g];
-		if (!x->decided[g] && sl->n > 1 && meets(sl->fp, sl->nfp, x->log.r, x->log.nr))
+		if (x->gs[g].n > 1 && meets(sl->fp, sl->nfp, x->log.r, x->log.nr) &&
+		    split(x, g, x->log.r, x->log.nr) > 1)
 			return g;
 	}
 	return x->nslot;
@@ -562,21 +764,87 @@ static int cmp_word(const void *a, const void *b)
 
 static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log);
 
-/* Put the leaf's candidate groups back at choice 0. */
+/* Put the leaf's candidate groups back at their first open choice. */
 static void reset_cands(struct sim_explorer *x, size_t ncand)
 {
-	for (size_t i = 0; i < ncand; i++)
-		if (x->choice[x->cand[i]]) {
-			x->choice[x->cand[i]] = 0;
-			slot_set_in(&x->image, &x->slot[x->cand[i]], 0);
+	for (size_t i = 0; i < ncand; i++) {
+		size_t g = x->cand[i];
+		uint32_t c = gs_member(x, g, 0);
+		if (x->choice[g] != c) {
+			x->choice[g] = c;
+			slot_set_in(&x->image, &x->slot[g], c);
 		}
+	}
 }
 
 /*
- * A leaf: no undecided group can change what was read not separably.
- * Judge each cluster of the groups that emit into separable words, the
- * others at 0.  Returns 1 if a judgement read something new (the caller
- * then explores this node treating every read as not separable).
+ * Record the (word, value) pairs of the cluster's separable words (x->cw,
+ * UNIT bytes each) for the members' current choices; returns whether any
+ * was new.  Within the cluster only the NM members change; a word's key
+ * is which of its bytes each member writes and their values (members in
+ * group order), so equal keys mean equal bytes in the image whatever the
+ * other groups lay there.
+ */
+static bool pairs_new(struct sim_explorer *x, size_t nm, uint64_t unit)
+{
+	bool fresh = false;
+
+	x->sbuf = grow(x->sbuf, &x->sbuf_cap, 2 * unit, 1);
+	for (size_t w = 0; w < x->ncw; w++)
+		for (uint64_t u = x->cw[w].off; u < x->cw[w].off + x->cw[w].len; u += unit) {
+			uint64_t h[2] = { 0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL };
+			uint8_t *val = x->sbuf, *msk = x->sbuf + unit;
+			size_t mask, i;
+			/* the members in group order (x->member ascends), a later
+			 * one's bytes over an earlier one's, as in the image */
+			memset(x->sbuf, 0, 2 * unit);
+			for (size_t m = 0; m < nm; m++)
+				lay_written(&x->slot[x->member[m]], u, u + unit, val, msk);
+			hash_mix(h, u);
+			hash_written(h, val, msk, (size_t)unit);
+			/* open addressing, capacity a power of two, half full */
+			if ((x->nseen + 1) * 2 > x->seen_cap) {
+				size_t ocap = x->seen_cap, ncap = ocap ? ocap * 2 : 256;
+				struct pkey *old = x->seen;
+				x->seen = calloc(ncap, sizeof(*x->seen));
+				if (!x->seen)
+					abort();
+				x->seen_cap = ncap;
+				for (size_t k = 0; k < ocap; k++)
+					if (old[k].h0 | old[k].h1) {
+						mask = ncap - 1;
+						for (i = old[k].h0 & mask; x->seen[i].h0 | x->seen[i].h1;
+						     i = (i + 1) & mask)
+							;
+						x->seen[i] = old[k];
+					}
+				free(old);
+			}
+			if (!(h[0] | h[1]))
+				h[0] = 1;
+			mask = x->seen_cap - 1;
+			for (i = h[0] & mask; x->seen[i].h0 | x->seen[i].h1; i = (i + 1) & mask)
+				if (x->seen[i].h0 == h[0] && x->seen[i].h1 == h[1])
+					break;
+			if (!(x->seen[i].h0 | x->seen[i].h1)) {
+				x->seen[i] = (struct pkey){ h[0], h[1] };
+				x->nseen++;
+				fresh = true;
+			}
+		}
+	return fresh;
+}
+
+/*
+ * A leaf: no group's open choices disagree on what was read not
+ * separably.  For each cluster of the groups that emit into separable
+ * words, walk every combination of their open choices (the others at
+ * their first) and judge each one that shows some word a value no
+ * judgement of this cluster saw: a separable verdict is a conjunction
+ * over words, so the violations of a state are the union of its words',
+ * and judging every (word, value) pair once finds them all.  Returns 1
+ * if a judgement read something new (the caller then explores this node
+ * treating every read as not separable).
  */
 static int lazy_leaf(struct sim_explorer *x, struct lazy *lz, int *rc)
 {
@@ -585,14 +853,18 @@ static int lazy_leaf(struct sim_explorer *x, struct lazy *lz, int *rc)
 
 	for (size_t g = 0; g < x->nslot; g++) {
 		const struct slot *sl = &x->slot[g];
-		if (!x->decided[g] && sl->n > 1 && meets(sl->fp, sl->nfp, x->log.s, x->log.ns)) {
+		if (x->gs[g].n > 1 && meets(sl->fp, sl->nfp, x->log.s, x->log.ns)) {
 			x->cand = grow(x->cand, &x->cand_cap, ncand + 1, sizeof(*x->cand));
 			x->cand[ncand++] = g;
 		}
 	}
 	if (!ncand)
 		return 0;
-	/* clusters: candidates that emit into one 8-byte separable word */
+	x->leafr = grow(x->leafr, &x->leafr_cap, x->log.nr, sizeof(*x->leafr));
+	if (x->log.nr)
+		memcpy(x->leafr, x->log.r, x->log.nr * sizeof(*x->leafr));
+	x->nleafr = x->log.nr;
+	/* clusters: candidates that emit into one separable word */
 	x->uf = grow(x->uf, &x->uf_cap, ncand, sizeof(*x->uf));
 	for (size_t i = 0; i < ncand; i++) {
 		const struct slot *sl = &x->slot[x->cand[i]];
@@ -621,6 +893,7 @@ static int lazy_leaf(struct sim_explorer *x, struct lazy *lz, int *rc)
 				x->words[i].hi = x->words[i - 1].hi;
 		}
 	}
+	x->oidx = grow(x->oidx, &x->oidx_cap, ncand, sizeof(*x->oidx));
 	/* each cluster, in order of its lowest group */
 	for (size_t root = 0; root < ncand; root++) {
 		size_t nm = 0;
@@ -629,31 +902,52 @@ static int lazy_leaf(struct sim_explorer *x, struct lazy *lz, int *rc)
 		for (size_t i = 0; i < ncand; i++)
 			if (uf_find(x->uf, i) == root) {
 				x->member = grow(x->member, &x->member_cap, nm + 1, sizeof(*x->member));
-				x->member[nm++] = x->cand[i];
+				x->member[nm] = x->cand[i];
+				x->oidx[nm++] = 0;
 			}
+		x->ncw = 0;
+		for (size_t i = 0; i < nw; i++)
+			if (uf_find(x->uf, x->words[i].c) == root) {
+				x->cw = grow(x->cw, &x->cw_cap, x->ncw + 1, sizeof(*x->cw));
+				x->cw[x->ncw++] = (struct sim_range){ x->words[i].lo,
+					x->words[i].hi - x->words[i].lo };
+			}
+		x->ncw = merge_ranges(x, x->cw, x->ncw);
+		if (x->seen_cap)
+			memset(x->seen, 0, x->seen_cap * sizeof(*x->seen));
+		x->nseen = 0;
+		pairs_new(x, nm, unit);		/* the leaf's own judgement */
 		for (;;) {
 			size_t k;
-			/* odometer over the members, skipping all-zero */
+			/* odometer over the members' open choices, skipping the
+			 * first of each (the leaf's state) */
 			for (k = 0; k < nm; k++) {
-				struct slot *sl = &x->slot[x->member[k]];
-				if (++x->choice[x->member[k]] < sl->n) {
-					slot_set_in(&x->image, sl, x->choice[x->member[k]]);
+				size_t g = x->member[k];
+				struct slot *sl = &x->slot[g];
+				if (++x->oidx[k] < x->gs[g].n) {
+					x->choice[g] = gs_member(x, g, (uint32_t)x->oidx[k]);
+					slot_set_in(&x->image, sl, x->choice[g]);
 					break;
 				}
-				x->choice[x->member[k]] = 0;
-				slot_set_in(&x->image, sl, 0);
+				x->oidx[k] = 0;
+				x->choice[g] = gs_member(x, g, 0);
+				slot_set_in(&x->image, sl, x->choice[g]);
 			}
 			if (k == nm)
 				break;
+			if (!pairs_new(x, nm, unit))
+				continue;	/* every word's value judged already */
 			if ((*rc = lazy_judge(x, lz)))
 				goto reset;
 			/* the promise of separability, checked: nothing new read */
+			bool same_r = x->log.nr == x->nleafr &&
+				(!x->nleafr || !memcmp(x->log.r, x->leafr, x->nleafr * sizeof(*x->leafr)));
 			for (size_t g = 0; g < x->nslot; g++) {
 				const struct slot *sl = &x->slot[g];
 				bool is_cand = false;
-				if (x->decided[g] || sl->n < 2)
+				if (x->gs[g].n < 2)
 					continue;
-				if (meets(sl->fp, sl->nfp, x->log.r, x->log.nr))
+				if (!same_r && meets(sl->fp, sl->nfp, x->log.r, x->log.nr))
 					goto fallback;
 				for (size_t i = 0; i < ncand && !is_cand; i++)
 					is_cand = x->cand[i] == g;
@@ -671,6 +965,12 @@ reset:
 	return 0;
 }
 
+/*
+ * One node of the decision tree.  Branch on the first group whose open
+ * choices disagree on the bytes the node's judgement read: one child per
+ * class of choices that agree on them, the class holding the current
+ * choice first (its judgement is this one).
+ */
 static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log)
 {
 	size_t g;
@@ -681,16 +981,65 @@ static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log)
 	g = first_relevant(x);
 	if (g < x->nslot) {
 		struct slot *sl = &x->slot[g];
-		x->decided[g] = 1;
-		rc = lazy_rec(x, lz, true);	/* choice 0: this very state */
-		for (uint32_t c = 1; c < sl->n && !rc; c++) {
-			x->choice[g] = c;
-			slot_set_in(&x->image, sl, c);
-			rc = lazy_rec(x, lz, false);
+		struct gset saved = x->gs[g];
+		uint32_t n = saved.n, first = x->choice[g], nclass = 0;
+		size_t top = x->ncls, mem, bnd;
+
+		/* the classes into the arena: members (each class ascending,
+		 * classes by their lowest member), then the class bounds */
+		x->cls = grow(x->cls, &x->cls_cap, top + 2 * (size_t)n + 1, sizeof(*x->cls));
+		mem = top;
+		bnd = top + n;
+		for (uint32_t i = 0; i < n; i++)
+			if (!i || x->sig[i].h0 != x->sig[i - 1].h0 || x->sig[i].h1 != x->sig[i - 1].h1)
+				x->cls[bnd + nclass++] = i;	/* start in x->sig */
+		x->cls[bnd + nclass] = n;
+		/* classes by lowest member: a class's first entry in x->sig is
+		 * its lowest choice (sorted by signature, then choice) */
+		for (uint32_t a = 1; a < nclass; a++)
+			for (uint32_t b = a; b > 0 && x->sig[x->cls[bnd + b]].c <
+			     x->sig[x->cls[bnd + b - 1]].c; b--) {
+				uint32_t t = x->cls[bnd + b];
+				x->cls[bnd + b] = x->cls[bnd + b - 1];
+				x->cls[bnd + b - 1] = t;
+			}
+		{
+			/* lay the members out class by class; bounds become
+			 * arena offsets */
+			uint32_t at = 0;
+			uint32_t *start = malloc((nclass + 1) * sizeof(*start));
+			if (!start)
+				abort();
+			for (uint32_t k = 0; k < nclass; k++)
+				start[k] = x->cls[bnd + k];
+			for (uint32_t k = 0; k < nclass; k++) {
+				uint32_t s0 = start[k], h0i = s0;
+				x->cls[bnd + k] = (uint32_t)(mem + at);
+				while (h0i < n && x->sig[h0i].h0 == x->sig[s0].h0 &&
+				       x->sig[h0i].h1 == x->sig[s0].h1)
+					x->cls[mem + at++] = x->sig[h0i++].c;
+			}
+			x->cls[bnd + nclass] = (uint32_t)(mem + at);
+			free(start);
 		}
-		x->choice[g] = 0;
-		slot_set_in(&x->image, sl, 0);
-		x->decided[g] = 0;
+		x->ncls = bnd + nclass + 1;
+		for (uint32_t k = 0; k < nclass && !rc; k++) {
+			uint32_t lo = x->cls[bnd + k], hi = x->cls[bnd + k + 1];
+			x->gs[g] = (struct gset){ lo, hi - lo };
+			if (k == 0) {
+				rc = lazy_rec(x, lz, true);	/* this very state */
+			} else {
+				x->choice[g] = x->cls[lo];
+				slot_set_in(&x->image, sl, x->choice[g]);
+				rc = lazy_rec(x, lz, false);
+			}
+		}
+		if (x->choice[g] != first) {
+			x->choice[g] = first;
+			slot_set_in(&x->image, sl, first);
+		}
+		x->gs[g] = saved;
+		x->ncls = top;
 		return rc;
 	}
 	if (!lz->nosep && lazy_leaf(x, lz, &rc) == 1) {
@@ -705,8 +1054,7 @@ static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log)
 	{
 		uint64_t prod = 1;
 		for (size_t k = 0; k < x->nslot; k++)
-			if (!x->decided[k])
-				prod = sat_mul(prod, x->slot[k].n, &lz->ovf);
+			prod = sat_mul(prod, x->gs[k].n, &lz->ovf);
 		lz->covered = sat_add(lz->covered, prod, &lz->ovf);
 	}
 	return 0;
@@ -746,8 +1094,10 @@ int sim_explore(struct sim_explorer *x, const struct media *base,
 	if (pol->mode == SIM_STATES_EXHAUSTIVE && pol->reduce && !pol->no_reduce) {
 		struct lazy lz = { .fn = fn, .ctx = ctx, .max = pol->max_states };
 		footprints(x);
-		x->decided = grow(x->decided, &x->decided_cap, x->nslot + 1, 1);
-		memset(x->decided, 0, x->nslot + 1);
+		x->gs = grow(x->gs, &x->gs_cap, x->nslot + 1, sizeof(*x->gs));
+		for (size_t g = 0; g < x->nslot; g++)
+			x->gs[g] = (struct gset){ GS_ALL, x->slot[g].n };
+		x->ncls = 0;
 		x->image.log = &x->log;
 		rc = lazy_rec(x, &lz, false);
 		x->image.log = NULL;

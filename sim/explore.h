@@ -20,27 +20,32 @@
  * judge is a deterministic function of the image bytes it reads, so two
  * states that agree on every byte a judgement read get the same verdict.
  * The explorer records the ranges each judgement reads (sim_image_read)
- * and walks a decision tree: judge the state with every undecided group at
- * choice 0; if an undecided group can emit a byte that was read, branch on
- * its choices (the lowest such group first) and judge each child; if none
- * can, every completion of the decided groups is judged by that one
- * judgement (their count is the product of the undecided groups' choice
- * counts).  Reads the oracle marks *separable* (sim_image_separable) are
- * treated apart: the oracle promises that what they decide is a
- * conjunction of independent predicates over aligned units (8-byte words
- * of a file's data against the versions allowed for each; 512-byte
- * sectors of a block trace's promised sectors), so at a leaf the
- * undecided groups that emit into separable units are gathered into
- * clusters (groups sharing a unit), and each cluster's choices are
- * judged with every other undecided group at choice 0 -- a violation of
- * any state is then a violation of one of those states, and no state
- * outside them can violate anything they do not.  Each such judgement is
- * checked to read nothing new that an undecided group could emit; if one
- * does, the leaf falls back to judging every combination of its
- * separable groups.  Exact: the set of (invariant, path) violations per
- * point is the one plain enumeration finds (tests/run_e2e.py compares
- * them with --no-reduce), and every state it reports is a real state
- * that replays.  The count reported is the product, not the judgements.
+ * and walks a decision tree over each group's open choices (first all;
+ * its current choice is the lowest open one): judge the current state;
+ * take the lowest group whose open choices disagree on the bytes read
+ * (which of them each choice emits, and their values) and branch on it,
+ * one child per class of choices that agree, the class of the current
+ * choice first (this judgement is its judgement); a deeper judgement that
+ * reads more may split a class again.  Where no group's open choices
+ * disagree, that one judgement decides every completion (their count is
+ * the product of the open-choice counts).  Reads the oracle marks
+ * *separable* (sim_image_separable) are treated apart: the oracle
+ * promises that what they decide is a conjunction of independent
+ * predicates over aligned units (8-byte words of a file's data against
+ * the versions allowed for each; 512-byte sectors of a block trace's
+ * promised sectors), so at a leaf the groups with open choices that emit
+ * into separable units are gathered into clusters (groups sharing a
+ * unit), and each cluster's combinations are walked with every other
+ * group at its current choice, judging a combination only when it shows
+ * some unit a value no judgement of the cluster showed it: the
+ * violations of a state are the union of its units' values' violations.
+ * Each such judgement is checked to read nothing new that a group with
+ * open choices could emit; if one does, the leaf falls back to judging
+ * every combination of its separable groups.  Exact: the set of
+ * (invariant, path) violations per point is the one plain enumeration
+ * finds (tests/run_e2e.py compares them with --no-reduce), and every
+ * state it reports is a real state that replays.  The count reported is
+ * the product, not the judgements.
  *
  * The image of a state is the base media with each group's emitted bytes
  * laid over it.  Moving from one state to the next re-emits only the
@@ -96,6 +101,13 @@ int sim_states_parse(const char *s, struct sim_states_policy *p);
 struct sim_image;
 void sim_image_read(const struct sim_image *im, uint64_t off, void *dst, size_t n);
 uint64_t sim_image_size(const struct sim_image *im);
+
+/* A stamp of bytes [OFF, OFF+N) of the image, read (and recorded) as
+ * sim_image_read would: non-zero when the range lies in one media page
+ * that no volatile group's current choice writes, so that equal stamps
+ * mean equal bytes (media_stamp); 0 when no stamp can tell.  For memos of
+ * what a judgement computed from bytes that did not change. */
+uint64_t sim_image_stamp(const struct sim_image *im, uint64_t off, size_t n);
 
 /* The reads that follow are separable in aligned units of UNIT bytes (a
  * power of two >= 8), or not (0): see above.  Returns the previous

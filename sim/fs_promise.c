@@ -1404,6 +1404,7 @@ int sim_fs_promises_create(struct sim_fs_promises **out, struct sim *s)
 		*out = NULL;
 		return -ENOMEM;
 	}
+	jfs_view_set_stamp(p->view, sim_obs_stamp_image);
 	return 0;
 }
 
@@ -1594,9 +1595,27 @@ static int judge_file_promise(struct sim_fs_promises *p, const struct fp_prom *r
 		}
 	}
 	if (!any_name) {
-		/* O4: no promised name stands: any path it ever had */
-		for (uint32_t i = 0; i < in->npaths; i++) {
-			/* "some path holds all of them": not separable */
+		/* O4: no promised name stands: some path it ever had holds them
+		 * all.  Where every such path that exists names one recovered
+		 * inode (hard links), they read one content and the check is
+		 * per word again (separable); else "some path holds all of
+		 * them" is not separable. */
+		uint32_t one = 0, first = 0;
+		bool several = false;
+		for (uint32_t i = 0; i < in->npaths && !several; i++) {
+			uint32_t ino = jfs_view_inode(p->view, p->pt[in->paths[i]].s);
+			if (ino && !one) {
+				one = ino;
+				first = i;
+			}
+			several = ino && ino != one;
+		}
+		if (!several && one) {
+			int64_t n = read_data(p, p->pt[in->paths[first]].s, im, true);
+			if (n >= 0 && file_keeps(p, r, (uint64_t)n, &at))
+				return 0;
+		}
+		for (uint32_t i = 0; several && i < in->npaths; i++) {
 			int64_t n = read_data(p, p->pt[in->paths[i]].s, im, false);
 			if (n >= 0 && file_keeps(p, r, (uint64_t)n, &at))
 				return 0;

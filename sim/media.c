@@ -17,7 +17,12 @@
 
 struct media_chunk {
 	uint8_t *page[PAGES_PER_CHUNK];
+	uint64_t stamp[PAGES_PER_CHUNK];	/* media_stamp(); 0: never written */
 };
+
+/* Stamps come from one counter for every media of the process, so equal
+ * stamps mean equal contents even across clones and distinct images. */
+static uint64_t media_clock;
 
 struct media {
 	uint64_t size;
@@ -107,6 +112,7 @@ void media_write(struct media *m, uint64_t off, const void *src, size_t n)
 		size_t in = (size_t)(off & (MEDIA_PAGE_SIZE - 1));
 		size_t k = MEDIA_PAGE_SIZE - in < n ? MEDIA_PAGE_SIZE - in : n;
 		memcpy(page_make(m, pg) + in, s, k);
+		m->chunk[pg / PAGES_PER_CHUNK]->stamp[pg % PAGES_PER_CHUNK] = ++media_clock;
 		s += k;
 		off += k;
 		n -= k;
@@ -132,6 +138,14 @@ void media_read(const struct media *m, uint64_t off, void *dst, size_t n)
 	}
 }
 
+uint64_t media_stamp(const struct media *m, uint64_t off)
+{
+	uint64_t pg = off >> MEDIA_PAGE_SHIFT;
+	const struct media_chunk *c = m->chunk[pg / PAGES_PER_CHUNK];
+
+	return (c ? c->stamp[pg % PAGES_PER_CHUNK] : 0) + 1;
+}
+
 int media_clone(struct media **out, const struct media *m)
 {
 	struct media *c;
@@ -153,6 +167,7 @@ int media_clone(struct media **out, const struct media *m)
 			if (!c->chunk[i]->page[p])
 				goto nomem;
 			memcpy(c->chunk[i]->page[p], m->chunk[i]->page[p], MEDIA_PAGE_SIZE);
+			c->chunk[i]->stamp[p] = m->chunk[i]->stamp[p];
 		}
 	}
 	c->written = m->written;

@@ -32,6 +32,12 @@ uint64_t media_size(const struct media *m);
 void media_write(struct media *m, uint64_t off, const void *src, size_t n);
 void media_read(const struct media *m, uint64_t off, void *dst, size_t n);
 
+/* The stamp of the page holding OFF: non-zero, and two equal stamps
+ * (from any media of this process) mean the two pages hold equal bytes.
+ * A page's stamp changes at each media_write to it; one never written
+ * reads as zeros and has stamp 1.  O(1). */
+uint64_t media_stamp(const struct media *m, uint64_t off);
+
 /* Bytes that reached the media through media_write (statistics). */
 uint64_t media_bytes_written(const struct media *m);
 

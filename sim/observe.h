@@ -43,6 +43,8 @@ struct jfs_view;
 
 /* A jfs_read_fn over a struct sim_image (fs_model/jfs.h). */
 void sim_obs_read_image(const void *im, uint64_t off, void *dst, size_t n);
+/* A jfs_stamp_fn over a struct sim_image (sim_image_stamp). */
+uint64_t sim_obs_stamp_image(const void *im, uint64_t off, size_t n);
 
 /* Append "SPEC=VALUE" for the image to out (at most outlen bytes, NUL
  * included).  SCRATCH holds at least SIM_OBS_MAX_LEN bytes.  VIEW is the

@@ -462,6 +462,20 @@ START_TEST(revoke_protects_reused_block)
 }
 END_TEST
 
+/* Two transactions, each creating a file and committed by its fsync,
+ * written through no block queue. */
+static void two_transactions(struct mach *m, const char *opts)
+{
+	mach_init(m);
+	m->use_bq = false;
+	mach_set(m, "fs-opts", opts);
+	ck_assert_int_eq(mach_run(m, "t",
+				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				  "fsync fd=3\n"
+				  "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"
+				  "fsync fd=4\n"), 0);
+}
+
 /* F8, F13: with journal_checksum a corrupted journal block makes its
  * transaction's commit checksum fail: the log ends there. */
 START_TEST(bad_checksum_ends_the_log)
@@ -472,14 +486,7 @@ START_TEST(bad_checksum_ends_the_log)
 	uint8_t b[4096];
 	uint32_t lb;
 
-	mach_init(&m);
-	m.use_bq = false;
-	mach_set(&m, "fs-opts", "journal_checksum,nodelalloc");
-	ck_assert_int_eq(mach_run(&m, "t",
-				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
-				  "fsync fd=3\n"
-				  "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"
-				  "fsync fd=4\n"), 0);
+	two_transactions(&m, "journal_checksum,nodelalloc");
 	fs = m.fs;
 	view_base(&m);
 	ck_assert_uint_eq(jfs_view_replayed(m.view, NULL), 2);
@@ -506,6 +513,63 @@ START_TEST(bad_checksum_ends_the_log)
 	ck_assert_str_eq(lookup(&m, "/a"), "0:00000000");
 	ck_assert_str_eq(lookup(&m, "/b"), "absent");
 	ck_assert_uint_eq(jfs_view_fsck(m.view, fsck_print, NULL), 0);
+	media_destroy(copy);
+	mach_fini(&m);
+}
+END_TEST
+
+static uint64_t stamp_media(const void *img, uint64_t off, size_t n)
+{
+	(void)n;
+	return media_stamp(img, off);
+}
+
+/* The hash replay recorded (O6) for journal block JBLK; 0 if none. */
+static uint64_t replayed_hash(struct jfs_view *v, uint32_t jblk)
+{
+	const struct jfs_replayed *e;
+	size_t n = jfs_view_replay_log(v, &e);
+
+	for (size_t i = 0; i < n; i++)
+		if (e[i].jblk == jblk)
+			return e[i].hash;
+	return 0;
+}
+
+/* Recovery's memo (jfs_view_set_stamp) follows a journal block that
+ * changed between loads, and a block that did not keeps its result. */
+START_TEST(replay_memo_follows_changed_blocks)
+{
+	struct mach m;
+	struct jfs_fs *fs;
+	struct media *copy;
+	uint8_t b[4096];
+	uint32_t jb = 0;
+	uint64_t h0;
+
+	two_transactions(&m, "nodelalloc");
+	fs = m.fs;
+	jfs_view_set_stamp(m.view, stamp_media);
+	for (uint32_t i = 1; i < fs->g.j_blocks && !jb; i++) {
+		media_read(m.media, ((uint64_t)fs->g.j_start + i) * 4096, b, sizeof(b));
+		if (jfs_get32(b) == JFS_JMAGIC && jfs_get32(b + 4) == JFS_JT_DESC &&
+		    jfs_get32(b + 8) == 2)
+			jb = fs->g.j_start + i + 1;	/* its first journaled block */
+	}
+	ck_assert_uint_ne(jb, 0);
+	view_base(&m);
+	h0 = replayed_hash(m.view, jb);
+	ck_assert_uint_ne(h0, 0);
+	ck_assert_int_eq(media_clone(&copy, m.media), 0);
+	media_read(copy, (uint64_t)jb * 4096, b, sizeof(b));
+	b[100] ^= 0xff;
+	media_write(copy, (uint64_t)jb * 4096, b, sizeof(b));
+	jfs_view_load(m.view, jfs_read_media, copy, media_size(copy));
+	ck_assert_uint_eq(replayed_hash(m.view, jb), jfs_block_hash(b, sizeof(b)));
+	ck_assert_uint_ne(replayed_hash(m.view, jb), h0);
+	view_base(&m);				/* the unchanged image again */
+	ck_assert_uint_eq(replayed_hash(m.view, jb), h0);
+	ck_assert_uint_eq(jfs_view_replayed(m.view, NULL), 2);
 	media_destroy(copy);
 	mach_fini(&m);
 }
@@ -569,6 +633,159 @@ START_TEST(background_groups)
 				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
 				  "write fd=3 len=10 data=fill:1\n"), 0);
 	ck_assert_uint_eq(c->ngroups(m.fs), 0);
+	mach_fini(&m);
+}
+END_TEST
+
+/* The bytes choice C of page group G emits (one block). */
+struct emitted {
+	uint64_t off;
+	uint8_t b[4096];
+	unsigned n;
+};
+
+static void emit_one(void *ctx, uint64_t off, const void *bytes, size_t n)
+{
+	struct emitted *e = ctx;
+	ck_assert_uint_le(n, sizeof(e->b));
+	e->off = off;
+	memcpy(e->b, bytes, n);
+	e->n++;
+}
+
+/* F15, M7: a dirty page's group offers every version since it became
+ * dirty with a written block, oldest first, the current one last; a clean
+ * page has no history; a delayed page (no block) has none either. */
+START_TEST(page_history_versions)
+{
+	struct mach m;
+	const struct sim_crash_ops *c = jfs_model_ops.crash;
+	struct jfs_fs *fs;
+	struct emitted e;
+	uint32_t s;
+
+	mach_init(&m);
+	m.use_bq = false;
+	ck_assert_int_eq(mach_run(&m, "t",
+				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				  "pwrite fd=3 off=0 len=4096 data=fill:0x11\n"
+				  "fsync fd=3\n"
+				  "pwrite fd=3 off=0 len=8 data=fill:0x22\n"
+				  "pwrite fd=3 off=0 len=8 data=fill:0x22\n"	/* same bytes */
+				  "pwrite fd=3 off=8 len=8 data=fill:0x33\n"
+				  "pwrite fd=3 off=0 len=4 data=fill:0x44\n"
+				  "pwrite fd=3 off=4096 len=10 data=fill:0x55\n"), 0);
+	fs = m.fs;
+	/* page 0: 3 versions; page 1 is delayed (no block): no group of its
+	 * own, only the commit's */
+	ck_assert_uint_eq(c->ngroups(fs), 2);
+	ck_assert_uint_eq(fs->bg[0].kind, 1);
+	ck_assert_uint_eq(c->nchoices(fs, 0), 1 + 3);
+	s = fs->bg[0].page;
+	ck_assert_uint_eq(fs->pages[s].nhist, 3);
+	ck_assert_uint_eq(fs->pages[fs->ino[fs->pages[s].ino].pages[1]].nhist, 0);
+	for (uint32_t k = 1; k <= 3; k++) {
+		uint8_t want[4096];
+		memset(want, 0x11, sizeof(want));
+		memset(want, 0x22, 8);
+		if (k >= 2)
+			memset(want + 8, 0x33, 8);
+		if (k >= 3)
+			memset(want, 0x44, 4);
+		memset(&e, 0, sizeof(e));
+		c->apply(fs, 0, k, emit_one, &e);
+		ck_assert_uint_eq(e.n, 1);
+		ck_assert_uint_eq(e.off, fs->bg[0].off);
+		ck_assert_msg(!memcmp(e.b, want, sizeof(want)), "version %u", k);
+	}
+	{
+		char d[128];
+		c->describe(fs, 0, 2, d, sizeof(d));
+		ck_assert_str_eq(d, "background write-back of inode 2 page 0: version 2 of 3");
+	}
+	mach_fini(&m);
+
+	/* cleaned by fsync: no history is left; many dirty-clean rounds over
+	 * a few pages compact the arena without losing live records */
+	mach_init(&m);
+	m.use_bq = false;
+	{
+		char *t = malloc(1 << 16);
+		size_t n = 0;
+		n += (size_t)snprintf(t + n, 128, "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				      "pwrite fd=3 off=0 len=16384 data=fill:0x01\nfsync fd=3\n");
+		for (int r = 0; r < 200; r++) {
+			n += (size_t)snprintf(t + n, 128, "pwrite fd=3 off=%d len=4096 data=fill:0x%02x\n",
+					      (r % 4) * 4096, (r + 2) & 0xff);
+			if (r % 7 == 6)
+				n += (size_t)snprintf(t + n, 64, "fsync fd=3\n");
+		}
+		n += (size_t)snprintf(t + n, 128, "pwrite fd=3 off=4096 len=1 data=fill:0xee\n");
+		ck_assert_int_eq(mach_run(&m, "t", t), 0);
+		free(t);
+	}
+	fs = m.fs;
+	ck_assert_uint_gt(fs->hist.compactions, 0);
+	/* 200 = 28 * 7 + 4: rounds 196-199 after the last fsync wrote pages
+	 * 0-3 once each (0x c6..c9), then page 1 got one byte more */
+	{
+		uint32_t s1 = fs->ino[2].pages[1];
+		uint32_t live = 0;
+		ck_assert_uint_eq(fs->pages[s1].nhist, 2);
+		ck_assert_uint_eq(jfs_hist_version(fs, s1, 1)[0], 0xc7);
+		ck_assert_uint_eq(jfs_hist_version(fs, s1, 1)[1], 0xc7);
+		ck_assert_uint_eq(jfs_hist_version(fs, s1, 2)[0], 0xee);
+		ck_assert_uint_eq(jfs_hist_version(fs, s1, 2)[1], 0xc7);
+		for (uint32_t i = 1; i < fs->npages; i++)
+			live += fs->pages[i].nhist;
+		ck_assert_uint_eq(live, fs->hist.live_r);
+		ck_assert_uint_eq(live, 5);
+	}
+	ck_assert_int_eq(mach_run(&m, "t2", "fsync fd=3\n"), 0);
+	ck_assert_uint_eq(fs->hist.live_r, 0);
+	ck_assert_uint_eq(fs->hist.live_b, 0);
+	ck_assert_uint_eq(c->ngroups(fs), 0);
+	mach_fini(&m);
+}
+END_TEST
+
+/* F3, F10: a commit waits for the write-back in flight of the inodes on
+ * its ordered list only, fsync for its own file only, sync for all. */
+START_TEST(commit_waits_for_its_own_inodes)
+{
+	struct mach m;
+	struct jfs_fs *fs;
+	uint32_t s_ino;
+
+	mach_init(&m);
+	ck_assert_int_eq(mach_run(&m, "t",
+				  "config device=disk-wc\n"
+				  "open fd=3 path=/s flags=O_CREAT|O_WRONLY\n"
+				  "pwrite fd=3 off=0 len=4096 data=fill:0x11\n"
+				  "fsync fd=3\n"
+				  "open fd=4 path=/t flags=O_CREAT|O_WRONLY\n"
+				  "open fd=5 path=/c flags=O_CREAT|O_WRONLY\n"
+				  "fsync fd=5\n"
+				  /* in place: /s joins no ordered list */
+				  "pwrite fd=3 off=0 len=4096 data=fill:0x22\n"
+				  /* F12 starts /s's write-back without waiting */
+				  "rename from=/s to=/t\n"), 0);
+	fs = m.fs;
+	s_ino = fs->fd[3].ino;
+	ck_assert_uint_eq(fs->wb_ios.n, 1);
+	ck_assert_uint_eq(fs->wb_ino.v[0], s_ino);
+	/* /c allocates (ordered) and commits the rename: /s's bio is not
+	 * the commit's to wait for */
+	ck_assert_int_eq(mach_run(&m, "t2",
+				  "pwrite fd=5 off=0 len=10 data=fill:0x66\n"
+				  "fsync fd=5\n"), 0);
+	ck_assert_uint_eq(fs->last_committed, fs->run->tid - 1);
+	ck_assert_uint_eq(fs->wb_ios.n, 1);
+	ck_assert_uint_eq(fs->wb_ino.v[0], s_ino);
+	ck_assert_uint_eq(fs->ino[s_ino].flags & JFS_IN_COMMIT_ORDERED, 0);
+	/* sync waits for everything */
+	ck_assert_int_eq(mach_run(&m, "t3", "sync\n"), 0);
+	ck_assert_uint_eq(fs->wb_ios.n, 0);
 	mach_fini(&m);
 }
 END_TEST
@@ -990,8 +1207,11 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, journal_wraps_and_checkpoints);
 	tcase_add_test(tc, revoke_protects_reused_block);
 	tcase_add_test(tc, bad_checksum_ends_the_log);
+	tcase_add_test(tc, replay_memo_follows_changed_blocks);
 	tcase_add_test(tc, fsck_finds_problems);
 	tcase_add_test(tc, background_groups);
+	tcase_add_test(tc, page_history_versions);
+	tcase_add_test(tc, commit_waits_for_its_own_inodes);
 	tcase_add_test(tc, dax_write_durable_at_return);
 	tcase_add_test(tc, dax_writeback_per_mode);
 	tcase_add_test(tc, dax_zeroed_before_allocation_commits);

@@ -186,6 +186,44 @@ START_TEST(media_sparse)
 }
 END_TEST
 
+/* Equal stamps mean equal pages, across clones and distinct media; a
+ * write changes the stamp of each page it touches, and only those. */
+START_TEST(media_stamps)
+{
+	struct media *m, *c, *o;
+	uint8_t buf[64];
+	uint64_t s0, s1, s2;
+
+	ck_assert_int_eq(media_create(&m, 1 << 20), 0);
+	ck_assert_int_eq(media_create(&o, 1 << 20), 0);
+	ck_assert_uint_eq(media_stamp(m, 8192), 1);	/* never written: zeros */
+	ck_assert_uint_eq(media_stamp(o, 8192), 1);
+	memset(buf, 0x5a, sizeof(buf));
+	media_write(m, 4096 - 8, buf, 16);		/* pages 0 and 1 */
+	s0 = media_stamp(m, 0);
+	s1 = media_stamp(m, 4096);
+	ck_assert_uint_gt(s0, 1);
+	ck_assert_uint_gt(s1, 1);
+	ck_assert_uint_ne(s0, s1);
+	ck_assert_uint_eq(media_stamp(m, 8192), 1);
+	ck_assert_int_eq(media_clone(&c, m), 0);
+	ck_assert_uint_eq(media_stamp(c, 4096), s1);	/* same bytes, same stamp */
+	media_write(c, 4100, buf, 1);
+	ck_assert_uint_ne(media_stamp(c, 4096), s1);
+	ck_assert_uint_eq(media_stamp(m, 4096), s1);
+	media_write(o, 4096, buf, 8);			/* another media */
+	s2 = media_stamp(o, 4096);
+	ck_assert_uint_ne(s2, s1);
+	ck_assert_uint_ne(s2, media_stamp(c, 4096));
+	media_write(m, 4096, buf, 8);			/* rewriting changes it */
+	ck_assert_uint_ne(media_stamp(m, 4096), s1);
+	ck_assert_uint_eq(media_stamp(m, 0), s0);
+	media_destroy(c);
+	media_destroy(o);
+	media_destroy(m);
+}
+END_TEST
+
 START_TEST(crc32_vectors)
 {
 	ck_assert_uint_eq(crc32_update(0, "123456789", 9), 0xcbf43926u);
@@ -534,6 +572,7 @@ static Suite *sim_suite(void)
 
 	tc = tcase_create("media");
 	tcase_add_test(tc, media_sparse);
+	tcase_add_test(tc, media_stamps);
 	tcase_add_test(tc, crc32_vectors);
 	suite_add_tcase(s, tc);
 
