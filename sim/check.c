@@ -1078,8 +1078,8 @@ static void print_summary(const struct check *c)
 	       c->images_judged);
 	printf("violations: %zu", c->nv);
 	if (c->nv)
-		printf(" (in %" PRIu64 " crash states; each reported at its first state per "
-		       "point and path)", c->violating_states);
+		printf(" (in %" PRIu64 " %s; each reported at its first state per point and "
+		       "path)", c->violating_states, c->reduced ? "judgements" : "crash states");
 	putchar('\n');
 	for (size_t i = 0; i < c->nv && i < MAX_PRINTED; i++) {
 		const struct viol *v = &c->v[i];
