@@ -777,6 +777,42 @@ static void reset_cands(struct sim_explorer *x, size_t ncand)
 	}
 }
 
+/* The slot of K in TAB (open addressing, CAP a power of two): its own,
+ * or the empty one where it goes.  An empty slot is all zeros. */
+static struct pkey *seen_slot(struct pkey *tab, size_t cap, struct pkey k)
+{
+	size_t i = k.h0 & (cap - 1);
+
+	while ((tab[i].h0 | tab[i].h1) && (tab[i].h0 != k.h0 || tab[i].h1 != k.h1))
+		i = (i + 1) & (cap - 1);
+	return &tab[i];
+}
+
+/* Add K (not all zeros) to the pairs judged; whether it was new. */
+static bool seen_add(struct sim_explorer *x, struct pkey k)
+{
+	struct pkey *e;
+
+	if ((x->nseen + 1) * 2 > x->seen_cap) {		/* at most half full */
+		size_t ocap = x->seen_cap, ncap = ocap ? ocap * 2 : 256;
+		struct pkey *old = x->seen;
+		x->seen = calloc(ncap, sizeof(*x->seen));
+		if (!x->seen)
+			abort();
+		x->seen_cap = ncap;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].h0 | old[i].h1)
+				*seen_slot(x->seen, ncap, old[i]) = old[i];
+		free(old);
+	}
+	e = seen_slot(x->seen, x->seen_cap, k);
+	if (e->h0 | e->h1)
+		return false;
+	*e = k;
+	x->nseen++;
+	return true;
+}
+
 /*
  * Record the (word, value) pairs of the cluster's separable words (x->cw,
  * UNIT bytes each) for the members' current choices; returns whether any
@@ -794,7 +830,6 @@ static bool pairs_new(struct sim_explorer *x, size_t nm, uint64_t unit)
 		for (uint64_t u = x->cw[w].off; u < x->cw[w].off + x->cw[w].len; u += unit) {
 			uint64_t h[2] = { 0x9e3779b97f4a7c15ULL, 0xbf58476d1ce4e5b9ULL };
 			uint8_t *val = x->sbuf, *msk = x->sbuf + unit;
-			size_t mask, i;
 			/* the members in group order (x->member ascends), a later
 			 * one's bytes over an earlier one's, as in the image */
 			memset(x->sbuf, 0, 2 * unit);
@@ -802,35 +837,7 @@ static bool pairs_new(struct sim_explorer *x, size_t nm, uint64_t unit)
 				lay_written(&x->slot[x->member[m]], u, u + unit, val, msk);
 			hash_mix(h, u);
 			hash_written(h, val, msk, (size_t)unit);
-			/* open addressing, capacity a power of two, half full */
-			if ((x->nseen + 1) * 2 > x->seen_cap) {
-				size_t ocap = x->seen_cap, ncap = ocap ? ocap * 2 : 256;
-				struct pkey *old = x->seen;
-				x->seen = calloc(ncap, sizeof(*x->seen));
-				if (!x->seen)
-					abort();
-				x->seen_cap = ncap;
-				for (size_t k = 0; k < ocap; k++)
-					if (old[k].h0 | old[k].h1) {
-						mask = ncap - 1;
-						for (i = old[k].h0 & mask; x->seen[i].h0 | x->seen[i].h1;
-						     i = (i + 1) & mask)
-							;
-						x->seen[i] = old[k];
-					}
-				free(old);
-			}
-			if (!(h[0] | h[1]))
-				h[0] = 1;
-			mask = x->seen_cap - 1;
-			for (i = h[0] & mask; x->seen[i].h0 | x->seen[i].h1; i = (i + 1) & mask)
-				if (x->seen[i].h0 == h[0] && x->seen[i].h1 == h[1])
-					break;
-			if (!(x->seen[i].h0 | x->seen[i].h1)) {
-				x->seen[i] = (struct pkey){ h[0], h[1] };
-				x->nseen++;
-				fresh = true;
-			}
+			fresh |= seen_add(x, (struct pkey){ h[0] | !(h[0] | h[1]), h[1] });
 		}
 	return fresh;
 }
@@ -1004,23 +1011,17 @@ static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log)
 				x->cls[bnd + b - 1] = t;
 			}
 		{
-			/* lay the members out class by class; bounds become
-			 * arena offsets */
+			/* lay the members out class by class; each bound, read
+			 * once, becomes its class's arena offset */
 			uint32_t at = 0;
-			uint32_t *start = malloc((nclass + 1) * sizeof(*start));
-			if (!start)
-				abort();
-			for (uint32_t k = 0; k < nclass; k++)
-				start[k] = x->cls[bnd + k];
 			for (uint32_t k = 0; k < nclass; k++) {
-				uint32_t s0 = start[k], h0i = s0;
+				uint32_t s0 = x->cls[bnd + k], i = s0;
 				x->cls[bnd + k] = (uint32_t)(mem + at);
-				while (h0i < n && x->sig[h0i].h0 == x->sig[s0].h0 &&
-				       x->sig[h0i].h1 == x->sig[s0].h1)
-					x->cls[mem + at++] = x->sig[h0i++].c;
+				while (i < n && x->sig[i].h0 == x->sig[s0].h0 &&
+				       x->sig[i].h1 == x->sig[s0].h1)
+					x->cls[mem + at++] = x->sig[i++].c;
 			}
 			x->cls[bnd + nclass] = (uint32_t)(mem + at);
-			free(start);
 		}
 		x->ncls = bnd + nclass + 1;
 		for (uint32_t k = 0; k < nclass && !rc; k++) {
