@@ -46,6 +46,13 @@ typedef void jfs_read_fn(const void *img, uint64_t off, void *dst, size_t n);
 /* A stamp of bytes [OFF, OFF+N) of IMG, which counts as reading them:
  * equal non-zero stamps mean equal bytes; 0 means unknown. */
 typedef uint64_t jfs_stamp_fn(const void *img, uint64_t off, size_t n);
+/* Stamps of the NBLK blocks of BSIZE bytes at byte offset OFF of IMG into
+ * OUT[0..NBLK): equal stamps of a block mean equal bytes, and true counts
+ * as reading them all.  False (OUT undefined, nothing read) when they are
+ * unknown or could change between the images the caller's result must
+ * hold for. */
+typedef bool jfs_bstamps_fn(const void *img, uint64_t off, uint32_t bsize, uint32_t nblk,
+			    uint64_t *out);
 
 struct jfs_view;
 
@@ -109,6 +116,11 @@ int jfs_view_stat(struct jfs_view *v, const char *path, unsigned *type, uint64_t
  * recovery reuses what it computed from journal blocks that did not
  * change between loads (NULL: never). */
 void jfs_view_set_stamp(struct jfs_view *v, jfs_stamp_fn *fn);
+
+/* Let later loads ask FN for the stamps of runs of journal blocks, so that
+ * the scan reuses the complete transactions at the front of the log that
+ * did not change since an earlier load (NULL: never).  Clears that memo. */
+void jfs_view_set_block_stamps(struct jfs_view *v, jfs_bstamps_fn *fn);
 
 /* The inode number PATH names in the recovered view (an inode in use), or
  * 0 if absent: hard links name one.  O(path depth * directory size). */

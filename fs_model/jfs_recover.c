@@ -35,8 +35,15 @@
  * headers are read once per load, and with a stamp function
  * (jfs_view_set_stamp) a replayed log block whose page did not change
  * since an earlier load is not read again (the memo keeps its hash and
- * tag checksum).  The overlay and the revoke table are hash tables kept
- * across loads (no allocation once warm).
+ * tag checksum).  With a block-stamps function (jfs_view_set_block_stamps)
+ * the scan's memo keeps the complete transactions at the front of the log
+ * (their revoke records and tags): a load takes those whose blocks kept
+ * their stamps and no crash choice can write, and reads the log only after
+ * them, so a judgement costs O(stamps of the log + tags replayed + the
+ * log's changed end) instead of a read of every log block's header
+ * (measured: 1.5-1.7x faster `check` on 128-2,048 rounds of append and
+ * fsync, docs/performance.md).  The overlay and the revoke table are hash
+ * tables kept across loads (no allocation once warm).
  */
 #include "jfs_int.h"
 
@@ -97,6 +104,22 @@ struct jfs_view {
 	uint32_t hdr_cap;
 	struct jfs_pend { uint32_t blk, jblk; bool esc; } *pend;	/* replayed, in order */
 	size_t npend, pend_cap;
+	/* the scan's memo, at the cost of the transactions that changed
+	 * (see "Cost") */
+	jfs_bstamps_fn *bstamps;
+	struct jfs_pkey {		/* what the memo is for */
+		uint64_t img_bytes;
+		struct jfs_geom g;
+		uint32_t start, seq;	/* the journal superblock's */
+	} pkey;
+	struct jfs_ptx { uint32_t lb_end, steps, nr, nt; } *ptx;	/* cumulative */
+	uint32_t nptx;
+	size_t ptx_cap;
+	struct jfs_prev { uint32_t blk, seq; } *prv;	/* revoke records */
+	size_t nprv, prv_cap;
+	struct jfs_ptag { struct jfs_replayed r; uint32_t dlb; bool esc; } *ptg;	/* tags */
+	size_t nptg, ptg_cap;
+	uint64_t *pst, *cst;		/* per log block: stamps, memo's and this load's */
 };
 
 /* What replay computed from log block L the last time its stamp was
@@ -164,12 +187,38 @@ void jfs_view_destroy(struct jfs_view *v)
 	free(v->hdr);
 	free(v->hdr_gen);
 	free(v->pend);
+	free(v->ptx);
+	free(v->prv);
+	free(v->ptg);
+	free(v->pst);
+	free(v->cst);
 	free(v);
 }
 
 void jfs_view_set_stamp(struct jfs_view *v, jfs_stamp_fn *fn)
 {
 	v->stamp = fn;
+}
+
+void jfs_view_set_block_stamps(struct jfs_view *v, jfs_bstamps_fn *fn)
+{
+	v->bstamps = fn;
+	v->nptx = 0;
+	v->nprv = v->nptg = 0;
+}
+
+/* Grow *P (of *CAP elements of SIZE bytes) to hold at least N. */
+static void *grow_to(void *p, size_t *cap, size_t n, size_t size)
+{
+	if (n <= *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 64;
+	if (*cap < n)
+		*cap = n;
+	p = realloc(p, *cap * size);
+	if (!p)
+		abort();
+	return p;
 }
 
 /* ---- hash tables (keyed by block; generation-stamped, never cleared) ---- */
@@ -295,12 +344,54 @@ static uint32_t jblk(const struct jfs_view *v, uint32_t lb)
 	return v->g.j_start + lb;
 }
 
-/* One pass from START expecting SEQ; for SCAN returns the first
- * sequence that did not commit completely (*end). */
-static void do_one_pass(struct jfs_view *v, enum pass pass, uint32_t start, uint32_t seq,
-			uint32_t *end)
+/* Log block LB's header, into v->b1: read once a load. */
+static const uint8_t *hdr_get(struct jfs_view *v, uint32_t lb)
 {
-	uint32_t bs = v->g.bsize, lb = start, crc = 0, steps = 0;
+	if (v->hdr_gen[lb] != v->gen) {
+		raw_read_part(v, jblk(v, lb), 0, JFS_JHDR, v->b1);
+		memcpy(v->hdr + (size_t)lb * JFS_JHDR, v->b1, JFS_JHDR);
+		v->hdr_gen[lb] = v->gen;
+	} else {
+		memcpy(v->b1, v->hdr + (size_t)lb * JFS_JHDR, JFS_JHDR);
+	}
+	return v->b1;
+}
+
+/* What replay computes from log block DLB tagged in sequence SEQ: its
+ * hash unescaped and its tag checksum, from the memo when the block's
+ * stamp did not change (reads it into b3 otherwise). */
+static const struct jfs_jmemo *jm_get(struct jfs_view *v, uint32_t dlb, uint32_t seq, bool esc)
+{
+	uint32_t bs = v->g.bsize;
+	uint64_t st = v->stamp ? v->stamp(v->img, (uint64_t)jblk(v, dlb) * bs, bs) : 0;
+	struct jfs_jmemo *m = &v->jm[dlb];
+
+	if (!st || m->stamp != st || m->seq != seq || m->esc != esc) {
+		uint32_t tc;
+		raw_read(v, jblk(v, dlb), v->b3);
+		tc = v->g.features & JFS_FEAT_CSUM ? jfs_tag_csum(seq, v->b3, bs) : 0;
+		if (esc)
+			jfs_put32(v->b3, JFS_JMAGIC);
+		*m = (struct jfs_jmemo){ .stamp = st, .seq = seq, .esc = esc,
+			.tcsum = tc, .hash = jfs_block_hash(v->b3, bs) };
+	}
+	return m;
+}
+
+static void pend_add(struct jfs_view *v, uint32_t blk, uint32_t dlb, bool esc)
+{
+	v->pend = grow_to(v->pend, &v->pend_cap, v->npend + 1, sizeof(*v->pend));
+	v->pend[v->npend++] = (struct jfs_pend){ blk, dlb, esc };
+	v->replayed_blocks++;
+}
+
+/* One pass from log block LB expecting SEQ, STEPS header blocks already
+ * seen; for SCAN returns the first sequence that did not commit
+ * completely (*end). */
+static void do_one_pass(struct jfs_view *v, enum pass pass, uint32_t lb, uint32_t seq,
+			uint32_t steps, uint32_t *end)
+{
+	uint32_t bs = v->g.bsize, crc = 0;
 	uint32_t td = (bs - JFS_JHDR) / JFS_TAG_SIZE, rb = (bs - JFS_JHDR) / 8;
 	bool csum = v->g.features & JFS_FEAT_CSUM;
 
@@ -312,14 +403,7 @@ static void do_one_pass(struct jfs_view *v, enum pass pass, uint32_t start, uint
 			break;
 		if (++steps > v->g.j_blocks)
 			break;			/* the whole log seen once */
-		if (v->hdr_gen[lb] != v->gen) {	/* each header read once a load */
-			raw_read_part(v, jblk(v, lb), 0, JFS_JHDR, v->b1);
-			memcpy(v->hdr + (size_t)lb * JFS_JHDR, v->b1, JFS_JHDR);
-			v->hdr_gen[lb] = v->gen;
-		} else {
-			memcpy(v->b1, v->hdr + (size_t)lb * JFS_JHDR, JFS_JHDR);
-		}
-		h = v->b1;
+		h = hdr_get(v, lb);
 		if (jfs_get32(h) != JFS_JMAGIC || jfs_get32(h + 8) != seq)
 			break;
 		type = jfs_get32(h + 4);
@@ -341,10 +425,9 @@ static void do_one_pass(struct jfs_view *v, enum pass pass, uint32_t start, uint
 			dlb = jnext(v, lb);
 			for (uint32_t i = 0; i < n; i++, dlb = jnext(v, dlb)) {
 				const uint8_t *tag = v->b2 + JFS_JHDR + JFS_TAG_SIZE * i;
-				uint64_t blk = jfs_get64(tag), st;
-				uint32_t fl = jfs_get32(tag + 8), tc;
+				uint64_t blk = jfs_get64(tag);
 				struct jfs_hent *r;
-				struct jfs_jmemo *m;
+				const struct jfs_jmemo *m;
 				bool esc;
 
 				if (pass == PASS_SCAN) {
@@ -359,30 +442,14 @@ static void do_one_pass(struct jfs_view *v, enum pass pass, uint32_t start, uint
 				r = h_find(&v->rvh, v->gen, (uint32_t)blk, false);
 				if (r && r->val >= seq)
 					continue;	/* F7: revoked */
-				esc = fl & JFS_TAG_ESCAPE;
-				st = v->stamp ? v->stamp(v->img, (uint64_t)jblk(v, dlb) * bs, bs) : 0;
-				m = &v->jm[dlb];
-				if (!st || m->stamp != st || m->seq != seq || m->esc != esc) {
-					raw_read(v, jblk(v, dlb), v->b3);
-					tc = csum ? jfs_tag_csum(seq, v->b3, bs) : 0;
-					if (esc)
-						jfs_put32(v->b3, JFS_JMAGIC);
-					*m = (struct jfs_jmemo){ .stamp = st, .seq = seq, .esc = esc,
-						.tcsum = tc, .hash = jfs_block_hash(v->b3, bs) };
-				}
+				esc = jfs_get32(tag + 8) & JFS_TAG_ESCAPE;
+				m = jm_get(v, dlb, seq, esc);
 				if (csum && jfs_get32(tag + 12) != m->tcsum) {
 					rlog_add(v, seq, (uint32_t)blk, jblk(v, dlb), true, 0);
 					continue;	/* jbd2: block skipped */
 				}
 				rlog_add(v, seq, (uint32_t)blk, jblk(v, dlb), false, m->hash);
-				if (v->npend == v->pend_cap) {
-					v->pend_cap = v->pend_cap ? 2 * v->pend_cap : 64;
-					v->pend = realloc(v->pend, v->pend_cap * sizeof(*v->pend));
-					if (!v->pend)
-						abort();
-				}
-				v->pend[v->npend++] = (struct jfs_pend){ (uint32_t)blk, dlb, esc };
-				v->replayed_blocks++;
+				pend_add(v, (uint32_t)blk, dlb, esc);
 			}
 			lb = dlb;
 			continue;
@@ -427,6 +494,200 @@ static void do_one_pass(struct jfs_view *v, enum pass pass, uint32_t start, uint
 	}
 }
 
+/* ---- the scan's memo (see "Cost") ----
+ *
+ * Complete transactions at the front of the log, as an earlier load found
+ * them in blocks that came straight from the media underneath (no crash
+ * choice wrote them), with those blocks' stamps: their revoke records and
+ * their tags with what replay computed from each tagged block.  A load
+ * whose journal superblock names the same start and sequence, on the same
+ * geometry, takes the transactions whose blocks still have those stamps
+ * from here and scans the log only after them.  The stamps function
+ * counts the memo's blocks as read, so the explorer's reduction (K6) sees
+ * a judgement depend on all of them. */
+
+/* Stamps of log blocks [LO, HI) (circular: blocks 1.. after the last)
+ * into v->cst; false when a crash choice wrote one of them. */
+static bool log_stamps(struct jfs_view *v, uint32_t lo, uint32_t hi)
+{
+	uint32_t bs = v->g.bsize;
+
+	if (lo < hi)
+		return v->bstamps(v->img, (uint64_t)jblk(v, lo) * bs, bs, hi - lo, v->cst + lo);
+	return v->bstamps(v->img, (uint64_t)jblk(v, lo) * bs, bs, v->g.j_blocks - lo,
+			  v->cst + lo) &&
+	       (hi <= 1 || v->bstamps(v->img, (uint64_t)jblk(v, 1) * bs, bs, hi - 1, v->cst + 1));
+}
+
+/* Keep the memo's first K transactions. */
+static void memo_cut(struct jfs_view *v, uint32_t k)
+{
+	v->nptx = k;
+	v->nprv = k ? v->ptx[k - 1].nr : 0;
+	v->nptg = k ? v->ptx[k - 1].nt : 0;
+}
+
+/* The first memo transaction from K on whose blocks' stamps in v->cst
+ * differ from the memo's (the media changed under it), or NPTX. */
+static uint32_t memo_first_changed(const struct jfs_view *v, uint32_t k, uint32_t start)
+{
+	for (uint32_t lb = k ? v->ptx[k - 1].lb_end : start; k < v->nptx; k++)
+		for (; lb != v->ptx[k].lb_end; lb = jnext(v, lb))
+			if (v->cst[lb] != v->pst[lb])
+				return k;
+	return v->nptx;
+}
+
+/* How many of the memo's transactions this load can take (their
+ * blocks are as the memo saw them); resets the memo for another
+ * journal start or geometry, and drops transactions whose blocks
+ * changed on the media. */
+static uint32_t memo_usable(struct jfs_view *v, uint32_t start, uint32_t seq)
+{
+	struct jfs_pkey key;
+	uint32_t k;
+
+	if (!v->bstamps)
+		return 0;
+	memset(&key, 0, sizeof(key));
+	key.img_bytes = v->img_bytes;
+	key.g = v->g;
+	key.start = start;
+	key.seq = seq;
+	if (memcmp(&key, &v->pkey, sizeof(key))) {
+		memcpy(&v->pkey, &key, sizeof(key));
+		memo_cut(v, 0);
+		return 0;
+	}
+	if (!v->nptx)
+		return 0;
+	if (log_stamps(v, start, v->ptx[v->nptx - 1].lb_end)) {
+		k = memo_first_changed(v, 0, start);
+		memo_cut(v, k);
+		return k;
+	}
+	/* a crash choice wrote into the memo's blocks: take the
+	 * transactions before the first one it wrote */
+	for (k = 0; k < v->nptx; k++) {
+		if (!log_stamps(v, k ? v->ptx[k - 1].lb_end : start, v->ptx[k].lb_end))
+			return k;
+		if (memo_first_changed(v, k, start) == k) {
+			memo_cut(v, k);
+			return k;
+		}
+	}
+	return k;
+}
+
+/* The revoke records of the memo's first K transactions. */
+static void memo_revokes(struct jfs_view *v, uint32_t k)
+{
+	for (size_t i = 0, n = k ? v->ptx[k - 1].nr : 0; i < n; i++) {
+		struct jfs_hent *r = h_find(&v->rvh, v->gen, v->prv[i].blk, true);
+		if (r->val < v->prv[i].seq)
+			r->val = v->prv[i].seq;
+	}
+}
+
+/* Replay the tags of the memo's first K transactions (after every revoke
+ * record of the log is known). */
+static void memo_replay(struct jfs_view *v, uint32_t k)
+{
+	size_t n = k ? v->ptx[k - 1].nt : 0;
+
+	v->rlog = grow_to(v->rlog, &v->rlogcap, v->nrlog + n, sizeof(*v->rlog));
+	for (size_t i = 0; i < n; i++) {
+		const struct jfs_ptag *t = &v->ptg[i];
+		if (v->rvh.n) {
+			struct jfs_hent *r = h_find(&v->rvh, v->gen, t->r.blk, false);
+			if (r && r->val >= t->r.seq)
+				continue;	/* F7: revoked */
+		}
+		v->rlog[v->nrlog++] = t->r;
+		if (!t->r.csum_bad)
+			pend_add(v, t->r.blk, t->dlb, t->esc);
+	}
+	v->replayed_tx += k;
+}
+
+/* After a load that took the whole memo and found complete transactions
+ * after it, from log block LB on (sequence SEQ, STEPS headers seen, up to
+ * END): add those whose blocks came straight from the media.  Their
+ * headers were read this load. */
+static void memo_extend(struct jfs_view *v, uint32_t lb, uint32_t seq, uint32_t steps,
+			uint32_t end)
+{
+	bool csum = v->g.features & JFS_FEAT_CSUM;
+
+	for (; seq < end; seq++) {
+		uint32_t hi = lb, st = steps, n;
+		const uint8_t *h;
+
+		/* its extent, from the headers alone (the scan checked them) */
+		for (;;) {
+			h = hdr_get(v, hi);
+			if (++st > v->g.j_blocks)
+				return;
+			n = jfs_get32(h + 12);
+			if (jfs_get32(h + 4) == JFS_JT_DESC) {
+				for (uint32_t i = 0; i <= n; i++)
+					hi = jnext(v, hi);
+			} else {
+				hi = jnext(v, hi);
+				if (jfs_get32(h + 4) == JFS_JT_COMMIT)
+					break;
+			}
+		}
+		if (!log_stamps(v, lb, hi))
+			return;
+		for (uint32_t b = lb; b != hi; b = jnext(v, b))
+			v->pst[b] = v->cst[b];
+		while (lb != hi) {
+			h = hdr_get(v, lb);
+			n = jfs_get32(h + 12);
+			if (jfs_get32(h + 4) == JFS_JT_DESC) {
+				uint32_t dlb = jnext(v, lb);
+				memcpy(v->b2, h, JFS_JHDR);
+				raw_read_part(v, jblk(v, lb), JFS_JHDR, n * JFS_TAG_SIZE, v->b2);
+				for (uint32_t i = 0; i < n; i++, dlb = jnext(v, dlb)) {
+					const uint8_t *tag = v->b2 + JFS_JHDR + JFS_TAG_SIZE * i;
+					uint64_t blk = jfs_get64(tag);
+					bool esc = jfs_get32(tag + 8) & JFS_TAG_ESCAPE, bad;
+					const struct jfs_jmemo *m;
+					if (blk >= v->g.nblocks)
+						continue;
+					m = jm_get(v, dlb, seq, esc);
+					bad = csum && jfs_get32(tag + 12) != m->tcsum;
+					v->ptg = grow_to(v->ptg, &v->ptg_cap, v->nptg + 1, sizeof(*v->ptg));
+					v->ptg[v->nptg++] = (struct jfs_ptag){
+						.r = { .seq = seq, .blk = (uint32_t)blk,
+						       .jblk = jblk(v, dlb), .csum_bad = bad,
+						       .hash = bad ? 0 : m->hash },
+						.dlb = dlb, .esc = esc };
+				}
+				lb = dlb;
+				continue;
+			}
+			if (jfs_get32(h + 4) == JFS_JT_REVOKE) {
+				raw_read_part(v, jblk(v, lb), JFS_JHDR, 8 * n, v->b1);
+				for (uint32_t i = 0; i < n; i++) {
+					uint64_t blk = jfs_get64(v->b1 + JFS_JHDR + 8 * i);
+					if (blk >= v->g.nblocks)
+						continue;
+					v->prv = grow_to(v->prv, &v->prv_cap, v->nprv + 1,
+							 sizeof(*v->prv));
+					v->prv[v->nprv++] = (struct jfs_prev){ (uint32_t)blk, seq };
+				}
+			}
+			lb = jnext(v, lb);
+		}
+		v->ptx = grow_to(v->ptx, &v->ptx_cap, v->nptx + 1, sizeof(*v->ptx));
+		v->ptx[v->nptx++] = (struct jfs_ptx){ .lb_end = hi, .steps = st,
+			.nr = (uint32_t)v->nprv, .nt = (uint32_t)v->nptg };
+		steps = st;
+	}
+}
+
 /* Write home what the replay pass chose: a block replayed more than once
  * ends as its last replay, so only that one is read and copied (the
  * others were hashed for O6, or found in the memo). */
@@ -456,12 +717,17 @@ static void log_arrays(struct jfs_view *v)
 		free(v->hdr);
 		free(v->hdr_gen);
 		free(v->jm);
+		free(v->pst);
+		free(v->cst);
 		v->hdr = malloc((size_t)n * JFS_JHDR);
 		v->hdr_gen = calloc(n, sizeof(*v->hdr_gen));
 		v->jm = calloc(n, sizeof(*v->jm));
-		if (!v->hdr || !v->hdr_gen || !v->jm)
+		v->pst = calloc(n, sizeof(*v->pst));
+		v->cst = calloc(n, sizeof(*v->cst));
+		if (!v->hdr || !v->hdr_gen || !v->jm || !v->pst || !v->cst)
 			abort();
 		v->hdr_cap = n;
+		memo_cut(v, 0);
 	}
 	if (v->jm_start != v->g.j_start || v->jm_bsize != v->g.bsize) {
 		memset(v->jm, 0, (size_t)v->hdr_cap * sizeof(*v->jm));
@@ -666,14 +932,26 @@ int jfs_view_load(struct jfs_view *v, jfs_read_fn *read, const void *img, uint64
 	seq = jfs_get32(v->b1 + 4 * JFS_JSB_SEQUENCE);
 	v->ok = true;
 	if (start && start < v->g.j_blocks) {
+		uint32_t k, lb = start, s = seq, steps = 0;
+
 		log_arrays(v);
 		v->npend = 0;
-		end = seq;
-		do_one_pass(v, PASS_SCAN, start, seq, &end);
+		k = memo_usable(v, start, seq);
+		if (k) {
+			lb = v->ptx[k - 1].lb_end;
+			s = seq + k;
+			steps = v->ptx[k - 1].steps;
+		}
+		end = s;
+		do_one_pass(v, PASS_SCAN, lb, s, steps, &end);
 		if (end != seq) {
-			do_one_pass(v, PASS_REVOKE, start, seq, &end);
-			do_one_pass(v, PASS_REPLAY, start, seq, &end);
+			memo_revokes(v, k);
+			do_one_pass(v, PASS_REVOKE, lb, s, steps, &end);
+			memo_replay(v, k);
+			do_one_pass(v, PASS_REPLAY, lb, s, steps, &end);
 			replay_apply(v);
+			if (v->bstamps && k == v->nptx && end != s)
+				memo_extend(v, lb, s, steps, end);
 		}
 	}
 	orphan_cleanup(v);

@@ -309,6 +309,37 @@ uint64_t sim_image_stamp(const struct sim_image *im, uint64_t off, size_t n)
 	return media_stamp(im->base, off);
 }
 
+bool sim_image_block_stamps(const struct sim_image *im, uint64_t off, uint32_t bsize,
+			    uint32_t nblk, uint64_t *out)
+{
+	uint64_t n = (uint64_t)bsize * nblk, at = off;
+
+	if (!n || off + n > media_size(im->base))
+		return false;
+	for (size_t g = 0; g < im->nslot; g++) {
+		const struct slot *sl = &im->slot[g];
+		for (size_t i = 0; i < sl->npatch; i++) {
+			const struct patch *p = &sl->patch[i];
+			if (p->off < off + n && off < p->off + p->len)
+				return false;
+		}
+		/* reduced: a run some choice could write would make every
+		 * such group relevant to this judgement, where reading only
+		 * what the run's stamps stand for may not */
+		for (size_t i = 0; im->log && i < sl->nfp; i++)
+			if (sl->fp[i].off < off + n && off < sl->fp[i].off + sl->fp[i].len)
+				return false;
+	}
+	for (uint32_t b = 0; b < nblk; b++, at += bsize) {
+		if (at >> MEDIA_PAGE_SHIFT != (at + bsize - 1) >> MEDIA_PAGE_SHIFT)
+			return false;
+		out[b] = media_stamp(im->base, at);
+	}
+	if (im->log && im->log->on)
+		log_add(im->log, off, n);
+	return true;
+}
+
 uint64_t sim_image_size(const struct sim_image *im)
 {
 	return media_size(im->base);

@@ -108,6 +108,14 @@ uint64_t sim_image_size(const struct sim_image *im);
  * mean equal bytes (media_stamp); 0 when no stamp can tell.  For memos of
  * what a judgement computed from bytes that did not change. */
 uint64_t sim_image_stamp(const struct sim_image *im, uint64_t off, size_t n);
+/* The stamps of NBLK blocks of BSIZE bytes from OFF (each within one media
+ * page) into OUT, as sim_image_stamp's; true counts the whole run as read.
+ * False when a block spans pages, or a patch meets the run, or (reduced
+ * enumeration) any choice of any group could write into it: then the
+ * caller must read what it needs, so that a judgement depends only on the
+ * bytes it looked at (nothing is recorded). */
+bool sim_image_block_stamps(const struct sim_image *im, uint64_t off, uint32_t bsize,
+			    uint32_t nblk, uint64_t *out);
 
 /* The reads that follow are separable in aligned units of UNIT bytes (a
  * power of two >= 8), or not (0): see above.  Returns the previous

@@ -1405,6 +1405,7 @@ int sim_fs_promises_create(struct sim_fs_promises **out, struct sim *s)
 		return -ENOMEM;
 	}
 	jfs_view_set_stamp(p->view, sim_obs_stamp_image);
+	jfs_view_set_block_stamps(p->view, sim_obs_block_stamps_image);
 	return 0;
 }
 

@@ -128,6 +128,12 @@ uint64_t sim_obs_stamp_image(const void *im, uint64_t off, size_t n)
 	return sim_image_stamp(im, off, n);
 }
 
+bool sim_obs_block_stamps_image(const void *im, uint64_t off, uint32_t bsize, uint32_t nblk,
+				uint64_t *out)
+{
+	return sim_image_block_stamps(im, off, bsize, nblk, out);
+}
+
 int sim_obs_eval(const struct sim_obs *o, const struct sim_image *im,
 		 struct jfs_view *view, uint8_t *scratch, char *out, size_t outlen,
 		 char *err, size_t errlen)

@@ -45,6 +45,9 @@ struct jfs_view;
 void sim_obs_read_image(const void *im, uint64_t off, void *dst, size_t n);
 /* A jfs_stamp_fn over a struct sim_image (sim_image_stamp). */
 uint64_t sim_obs_stamp_image(const void *im, uint64_t off, size_t n);
+/* A jfs_bstamps_fn over a struct sim_image (sim_image_block_stamps). */
+bool sim_obs_block_stamps_image(const void *im, uint64_t off, uint32_t bsize, uint32_t nblk,
+				uint64_t *out);
 
 /* Append "SPEC=VALUE" for the image to out (at most outlen bytes, NUL
  * included).  SCRATCH holds at least SIM_OBS_MAX_LEN bytes.  VIEW is the

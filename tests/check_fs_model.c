@@ -575,6 +575,115 @@ START_TEST(replay_memo_follows_changed_blocks)
 }
 END_TEST
 
+static bool bstamps_media(const void *img, uint64_t off, uint32_t bsize, uint32_t nblk,
+			  uint64_t *out)
+{
+	for (uint32_t b = 0; b < nblk; b++, off += bsize) {
+		if (off >> MEDIA_PAGE_SHIFT != (off + bsize - 1) >> MEDIA_PAGE_SHIFT)
+			return false;
+		out[b] = media_stamp(img, off);
+	}
+	return true;
+}
+
+/* Does V's last load's replay log equal W's? */
+static bool same_replay(struct jfs_view *v, struct jfs_view *w)
+{
+	const struct jfs_replayed *a, *b;
+	size_t na = jfs_view_replay_log(v, &a), nb = jfs_view_replay_log(w, &b);
+	unsigned ta, tb, ba, bb;
+
+	ta = jfs_view_replayed(v, &ba);
+	tb = jfs_view_replayed(w, &bb);
+	if (na != nb || ta != tb || ba != bb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].seq != b[i].seq || a[i].blk != b[i].blk || a[i].jblk != b[i].jblk ||
+		    a[i].csum_bad != b[i].csum_bad || a[i].hash != b[i].hash)
+			return false;
+	return true;
+}
+
+/* The log block of transaction SEQ's block of TYPE (its first), or 0. */
+static uint32_t find_log_block(struct mach *m, uint32_t type, uint32_t seq)
+{
+	struct jfs_fs *fs = m->fs;
+	uint8_t b[16];
+
+	for (uint32_t i = 1; i < fs->g.j_blocks; i++) {
+		media_read(m->media, ((uint64_t)fs->g.j_start + i) * 4096, b, sizeof(b));
+		if (jfs_get32(b) == JFS_JMAGIC && jfs_get32(b + 4) == type && jfs_get32(b + 8) == seq)
+			return i;
+	}
+	return 0;
+}
+
+/* The scan's memo (jfs_view_set_block_stamps) takes the transactions an
+ * earlier load found only while their blocks keep their stamps: a later
+ * commit block broken, or a journaled block changed, on another image
+ * is seen; the result always equals a load without the memo. */
+START_TEST(scan_memo_follows_changed_transactions)
+{
+	struct mach m;
+	struct jfs_view *plain;
+	struct media *copy;
+	uint8_t b[4096];
+	struct jfs_fs *fs;
+	uint32_t commit2, desc2;
+	uint64_t at;
+
+	two_transactions(&m, "journal_checksum,nodelalloc");
+	fs = m.fs;
+	ck_assert_int_eq(jfs_view_create(&plain), 0);
+	jfs_view_set_stamp(m.view, stamp_media);
+	jfs_view_set_block_stamps(m.view, bstamps_media);
+	commit2 = find_log_block(&m, JFS_JT_COMMIT, 2);
+	desc2 = find_log_block(&m, JFS_JT_DESC, 2);
+	ck_assert_uint_ne(commit2, 0);
+	ck_assert_uint_ne(desc2, 0);
+	for (int round = 0; round < 2; round++) {	/* builds the memo, then takes it */
+		view_base(&m);
+		jfs_view_load(plain, jfs_read_media, m.media, media_size(m.media));
+		ck_assert_uint_eq(jfs_view_replayed(m.view, NULL), 2);
+		ck_assert(same_replay(m.view, plain));
+		ck_assert_str_eq(lookup(&m, "/b"), "0:00000000");
+	}
+	/* the second commit block broken on a copy: the log ends after the
+	 * first transaction */
+	ck_assert_int_eq(media_clone(&copy, m.media), 0);
+	at = ((uint64_t)fs->g.j_start + commit2) * 4096;
+	media_read(copy, at, b, sizeof(b));
+	b[0] ^= 0xff;
+	media_write(copy, at, b, sizeof(b));
+	jfs_view_load(m.view, jfs_read_media, copy, media_size(copy));
+	jfs_view_load(plain, jfs_read_media, copy, media_size(copy));
+	ck_assert_uint_eq(jfs_view_replayed(m.view, NULL), 1);
+	ck_assert(same_replay(m.view, plain));
+	ck_assert_str_eq(lookup(&m, "/b"), "absent");
+	media_destroy(copy);
+	/* a journaled block of the second transaction changed: its tag
+	 * checksum fails (journal_checksum), as without the memo */
+	view_base(&m);
+	ck_assert_int_eq(media_clone(&copy, m.media), 0);
+	at = ((uint64_t)fs->g.j_start + desc2 + 1) * 4096;
+	media_read(copy, at, b, sizeof(b));
+	b[100] ^= 0xff;
+	media_write(copy, at, b, sizeof(b));
+	jfs_view_load(m.view, jfs_read_media, copy, media_size(copy));
+	jfs_view_load(plain, jfs_read_media, copy, media_size(copy));
+	ck_assert(same_replay(m.view, plain));
+	ck_assert_uint_eq(jfs_view_replayed(m.view, NULL), 1);
+	/* and the unchanged image again */
+	view_base(&m);
+	jfs_view_load(plain, jfs_read_media, m.media, media_size(m.media));
+	ck_assert_uint_eq(jfs_view_replayed(m.view, NULL), 2);
+	ck_assert(same_replay(m.view, plain));
+	media_destroy(copy);
+	jfs_view_destroy(plain);
+	mach_fini(&m);
+}
+END_TEST
+
 /* fsck finds a block referenced twice and a bitmap disagreement. */
 START_TEST(fsck_finds_problems)
 {
@@ -1208,6 +1317,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, revoke_protects_reused_block);
 	tcase_add_test(tc, bad_checksum_ends_the_log);
 	tcase_add_test(tc, replay_memo_follows_changed_blocks);
+	tcase_add_test(tc, scan_memo_follows_changed_transactions);
 	tcase_add_test(tc, fsck_finds_problems);
 	tcase_add_test(tc, background_groups);
 	tcase_add_test(tc, page_history_versions);

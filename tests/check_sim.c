@@ -337,6 +337,70 @@ START_TEST(explore_exhaustive)
 }
 END_TEST
 
+/* sim_image_block_stamps: stamps of a run nothing can write; refused for a
+ * run a current choice wrote, and, in a reduced enumeration, for a run any
+ * choice could write (the caller must then read what it needs). */
+struct bstamps_seen {
+	unsigned n, ok_free, ok_group0;
+	uint64_t st;
+};
+
+static int bstamps_probe(void *ctx, const struct sim_state *st)
+{
+	struct bstamps_seen *s = ctx;
+	uint64_t out[2] = { 0, 0 };
+
+	/* blocks 1 and 2 (pages 1, 2): no group writes there */
+	if (sim_image_block_stamps(st->image, 4096, 4096, 2, out)) {
+		s->ok_free++;
+		ck_assert_uint_eq(out[0], s->st);
+		ck_assert_uint_eq(out[1], 1);		/* never written */
+	}
+	/* block 0 holds every group's byte */
+	if (sim_image_block_stamps(st->image, 0, 4096, 1, out))
+		s->ok_group0++;
+	/* a block across two pages has no stamp */
+	ck_assert(!sim_image_block_stamps(st->image, 2048, 4096, 1, out));
+	s->n++;
+	return 0;
+}
+
+START_TEST(block_stamps)
+{
+	struct media *m;
+	struct sim_explorer *x;
+	struct fake f = { .ngroups = 2, .n = { 2, 2 } };
+	struct sim_crash_source src = { &fake_ops, &f };
+	struct sim_states_policy pol = { .mode = SIM_STATES_EXHAUSTIVE };
+	struct sim_point_result res;
+	struct bstamps_seen s = { 0 };
+	char err[256];
+	uint8_t b = 1;
+
+	ck_assert_int_eq(media_create(&m, 4 * 4096), 0);
+	media_write(m, 4096 + 7, &b, 1);
+	s.st = media_stamp(m, 4096);
+	ck_assert_int_eq(sim_explorer_create(&x), 0);
+	/* every state: block 0 has a stamp only where no choice wrote it */
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 0, bstamps_probe, &s, &res, err,
+				     sizeof(err)), 0);
+	ck_assert_uint_eq(s.n, 4);
+	ck_assert_uint_eq(s.ok_free, 4);
+	ck_assert_uint_eq(s.ok_group0, 1);
+	/* reduced: never, as some choice can write it */
+	memset(&s, 0, sizeof(s));
+	s.st = media_stamp(m, 4096);
+	pol.reduce = true;
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 0, bstamps_probe, &s, &res, err,
+				     sizeof(err)), 0);
+	ck_assert_uint_ge(s.n, 1);
+	ck_assert_uint_eq(s.ok_free, s.n);
+	ck_assert_uint_eq(s.ok_group0, 0);
+	sim_explorer_destroy(x);
+	media_destroy(m);
+}
+END_TEST
+
 START_TEST(explore_bounded_and_sample)
 {
 	struct media *m;
@@ -579,6 +643,7 @@ static Suite *sim_suite(void)
 	tc = tcase_create("explore");
 	tcase_add_test(tc, explore_exhaustive);
 	tcase_add_test(tc, explore_bounded_and_sample);
+	tcase_add_test(tc, block_stamps);
 	tcase_add_test(tc, states_parse);
 	tcase_add_test(tc, observe_specs);
 	tcase_add_test(tc, observe_eval);
