@@ -126,6 +126,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../sim/media.h"
 #include "../sim/models.h"
@@ -135,50 +136,45 @@
  * ------------------------------------------------------------------- */
 
 /*
- * Records are 64 bytes, one host cache line each, in m->rec[0, nrec):
- * a line with something volatile (I2) has one; the others are free, on a
- * list chained through hchoices (meaningless for a free record), keeping
- * the history, NT and byte buffers they last had, so records come and go
- * without malloc.  They are found through an open-addressing hash (linear
- * probing, load at most 1/2) of 16-byte slots that keep the line beside
- * its record's index, so a probe that passes a slot reads no record;
- * deletion shifts later slots back (no tombstones).  Records move only
- * when rec_get() grows the array.
+ * The record table is the records themselves: 128-byte slots in one
+ * array, open addressing by line number with linear probing, load at
+ * most 1/2, backward-shift deletion (no tombstones).  A record holds the
+ * first CACHE_INL_WR stores of its line's history in its own second host
+ * line; a longer history moves to a heap buffer that stays with the slot
+ * (h.heap), as do the rare parts (x: the wide-store byte log, the
+ * no-history mode's closed segments) and the NT array, so records come
+ * and go without malloc.  A record moves only when the table grows or a
+ * deletion shifts it back; rec_move() carries its history pointer along.
  *
- * Measured (cachegrind, `powercut run` of a 1M-event gen_trace trace, LL
- * = the host's 2 MiB L2): 72-byte records (two host lines each) 2.44 M
- * LL misses; the records themselves as the hash table (64 bytes at load
- * 1/2) 3.03 M; these 2.30 M.  Keeping the records dense by moving the
- * last into a freed one cost a hash probe per deletion (perf: rec_put 4%
- * of `powercut run`).
+ * Why (docs/performance.md, "Cache model redesign"): the previous layout
+ * was a hash of 16-byte slots, a 64-byte record array and a history array
+ * per record: a store to a line in no host cache missed three times
+ * (slot, record, history tail), and a cold dirty line about seven times
+ * over its life.  Here a lookup reads the record's first host line, a
+ * short history is in its second (fetched with it by the adjacent-line
+ * prefetcher), and a cold line's life is its slot plus its media page.
  */
-#define REC_NONE	UINT32_MAX	/* the end of the free list */
-
 static inline uint64_t rec_hash_of(const struct cache_model *m, uint64_t line)
 {
-	return (line * 0x9e3779b97f4a7c15ULL) >> 17 & m->hash_mask;
+	return (line * 0x9e3779b97f4a7c15ULL) >> 17 & (m->nrec - 1);
 }
 
-/* The slot of LINE, or of the empty slot where it would go. */
-static inline struct cache_hslot *rec_slot(struct cache_model *m, uint64_t line)
+/* The slot of LINE, or the empty slot where it would go. */
+static inline struct cache_rec *rec_slot(struct cache_model *m, uint64_t line)
 {
-	uint64_t h = rec_hash_of(m, line);
+	uint64_t h = rec_hash_of(m, line), mask = m->nrec - 1;
 
-	while (m->hash[h].line != line && m->hash[h].rec >= 0)
-		h = (h + 1) & m->hash_mask;
-	return &m->hash[h];
+	while (m->rec[h].nline != ~line && m->rec[h].nline)
+		h = (h + 1) & mask;
+	return &m->rec[h];
 }
 
-/* The record of LINE or NULL.  O(1) expected.  (The last record found
- * tried first, as the earlier layout did: a third of the stores of `ls`
- * and a fifth of gzip's go to the line of the access before, but the
- * synthetic stream was 4% slower with it, gzip's the same, ls's 3%
- * faster: A/B, best of 7, bench_cache.) */
+/* The record of LINE or NULL.  O(1) expected. */
 static inline struct cache_rec *rec_find(struct cache_model *m, uint64_t line)
 {
-	const struct cache_hslot *s = rec_slot(m, line);
+	struct cache_rec *r = rec_slot(m, line);
 
-	return s->rec >= 0 ? &m->rec[s->rec] : NULL;
+	return r->nline == ~line ? r : NULL;
 }
 
 struct cache_rec *cache_rec_find(struct cache_model *m, uint64_t line)
@@ -186,107 +182,144 @@ struct cache_rec *cache_rec_find(struct cache_model *m, uint64_t line)
 	return rec_find(m, line);
 }
 
-static void hash_grow(struct cache_model *m)
+/* An empty slot: nothing volatile, its spare buffers kept. */
+static inline void rec_clear(struct cache_rec *r)
 {
-	uint64_t nsize = (m->hash_mask + 1) * 2;
-	struct cache_hslot *nh = malloc(nsize * sizeof(*nh));
+	r->nline = 0;
+	r->wr = r->u.inl;
+	r->nwr = r->nwpq = r->nnt = 0;
+	r->hchoices = 1;
+}
 
-	if (!nh)
-		abort();
-	memset(nh, 0xff, nsize * sizeof(*nh));
-	for (uint64_t i = 0; i <= m->hash_mask; i++) {
-		uint64_t h;
-		if (m->hash[i].rec < 0)
-			continue;
-		h = (m->hash[i].line * 0x9e3779b97f4a7c15ULL) >> 17 & (nsize - 1);
-		while (nh[h].rec >= 0)
-			h = (h + 1) & (nsize - 1);
-		nh[h] = m->hash[i];
+/* Move the record in slot S into the empty slot D, swapping their spare
+ * buffers: S is left empty with D's. */
+static void rec_move(struct cache_rec *d, struct cache_rec *s, bool nohist)
+{
+	struct cache_wr *dnt = d->nt;
+	struct cache_rext *dx = d->x;
+	uint32_t dntcap = d->nt_cap;
+	bool inl = s->wr == s->u.inl;
+
+	if (!nohist) {
+		struct cache_wr *dheap = d->h.heap;
+		uint32_t dcap = d->heap_cap;
+		*d = *s;
+		s->h.heap = dheap;
+		s->heap_cap = dcap;
+	} else {
+		*d = *s;
 	}
-	free(m->hash);
-	m->hash = nh;
-	m->hash_mask = nsize - 1;
+	d->wr = inl ? d->u.inl : d->h.heap;
+	s->nt = dnt;
+	s->nt_cap = dntcap;
+	s->x = dx;
+	rec_clear(s);
 }
 
-/* Room for twice the records: 0 or -1 (out of memory).  New records are
- * free: no line, no buffers. */
-static int rec_grow(struct cache_model *m)
+static void rec_free_spares(struct cache_model *m, struct cache_rec *r)
 {
-	uint32_t ncap = m->rec_cap ? m->rec_cap * 2 : 64;
-	struct cache_rec *nr = aligned_alloc(64, ncap * sizeof(*nr));
-
-	if (!nr)
-		return -1;
-	if (m->rec_cap)
-		memcpy(nr, m->rec, m->rec_cap * sizeof(*nr));
-	memset(nr + m->rec_cap, 0, (ncap - m->rec_cap) * sizeof(*nr));
-	for (uint32_t i = m->rec_cap; i < ncap; i++)
-		nr[i].line = CACHE_NO_LINE;
-	free(m->rec);
-	m->rec = nr;
-	m->rec_cap = ncap;
-	return 0;
+	if (!m->nohist)
+		free(r->h.heap);
+	free(r->nt);
+	if (r->x) {
+		free(r->x->bytes);
+		free(r->x->seg);
+		free(r->x);
+	}
 }
 
-/* The record of LINE, made if absent.  May move every record (the array
- * grows): callers re-find records they held.  Aborts on out of memory:
+/* A table of NSLOTS empty slots, or NULL: fresh anonymous memory, whose
+ * zero pages are empty slots, so a table costs no initializing pass (a
+ * memset of each new table was half the host cache misses of a 2 M
+ * cache_bench(): cachegrind), and huge pages where the kernel allows
+ * them (the table is probed at random). */
+static struct cache_rec *rec_table(uint32_t nslots)
+{
+	void *t = mmap(NULL, (size_t)nslots * sizeof(struct cache_rec), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (t == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if ((size_t)nslots * sizeof(struct cache_rec) >= (2u << 20))
+		madvise(t, (size_t)nslots * sizeof(struct cache_rec), MADV_HUGEPAGE);
+#endif
+	return t;
+}
+
+static void rec_table_free(struct cache_rec *t, uint32_t nslots)
+{
+	if (t)
+		munmap(t, (size_t)nslots * sizeof(*t));
+}
+
+/* Twice the slots; the live records move to their new home slots, the
+ * spare buffers of the empty ones are freed.  Aborts on out of memory:
  * the model cannot continue without its volatile state. */
+static void rec_grow(struct cache_model *m)
+{
+	uint32_t n = m->nrec * 2;
+	struct cache_rec *old = m->rec, *t = rec_table(n);
+	uint32_t oldn = m->nrec;
+
+	if (!t || n < m->nrec)
+		abort();
+	m->rec = t;
+	m->nrec = n;
+	for (uint32_t i = 0; i < oldn; i++) {
+		if (old[i].nline)
+			rec_move(rec_slot(m, cache_rec_line(&old[i])), &old[i], m->nohist);
+		rec_free_spares(m, &old[i]);	/* a moved record's: none */
+	}
+	rec_table_free(old, oldn);
+	m->gen++;
+}
+
+/* The record of LINE, made if absent.  May move every record (the table
+ * grows): callers re-find records they held. */
 static struct cache_rec *rec_get(struct cache_model *m, uint64_t line)
 {
-	struct cache_hslot *s = rec_slot(m, line);
-	struct cache_rec *r;
-	uint32_t i;
+	struct cache_rec *r = rec_slot(m, line);
 
-	if (s->rec >= 0)
-		return &m->rec[s->rec];
-	if ((uint64_t)(m->hash_used + 1) * 2 > m->hash_mask + 1) {
-		hash_grow(m);
-		s = rec_slot(m, line);
+	if (r->nline == ~line)
+		return r;
+	if ((m->nlive + 1) * 2 > m->nrec) {
+		rec_grow(m);
+		r = rec_slot(m, line);
 	}
-	if (m->free_rec != REC_NONE) {
-		i = m->free_rec;
-		m->free_rec = m->rec[i].hchoices;
-	} else {
-		if (m->nrec == m->rec_cap && rec_grow(m))
-			abort();
-		i = m->nrec++;
-	}
-	s->line = line;
-	s->rec = (int32_t)i;
-	m->hash_used++;
-	r = &m->rec[i];
-	r->line = line;			/* its spare buffers are reused */
-	r->nwr = r->nwpq = r->nnt = r->nbytes = 0;
+	m->nlive++;
+	r->nline = ~line;		/* its spare buffers are reused */
+	r->wr = r->u.inl;		/* a fresh slot is all zeros */
+	r->nwr = r->nwpq = r->nnt = 0;
 	r->hchoices = 1;
+	if (r->x)
+		r->x->nbytes = 0;
+	if (m->nohist)
+		r->h.mask = 0;
 	return r;
 }
 
-/* Forget R when nothing volatile is left (I2): its hash slot goes
- * (backward-shift deletion keeps linear probing tombstone-free), the
- * record goes on the free list. */
+/* Forget R when nothing volatile is left (I2): backward-shift deletion
+ * keeps linear probing tombstone-free; the records shifted keep their
+ * order along the probe sequence. */
 static void rec_put(struct cache_model *m, struct cache_rec *r)
 {
-	uint64_t h, j;
+	uint64_t h, j, mask = m->nrec - 1;
 
 	if (r->nwr || r->nnt)
 		return;
-	h = (uint64_t)(rec_slot(m, r->line) - m->hash);
-	m->hash[h] = (struct cache_hslot){ .line = CACHE_NO_LINE, .rec = -1, .unused = -1 };
-	for (j = (h + 1) & m->hash_mask; m->hash[j].rec >= 0; j = (j + 1) & m->hash_mask) {
-		uint64_t home = rec_hash_of(m, m->hash[j].line);
+	h = (uint64_t)(r - m->rec);
+	rec_clear(r);
+	for (j = (h + 1) & mask; m->rec[j].nline; j = (j + 1) & mask) {
+		uint64_t home = rec_hash_of(m, cache_rec_line(&m->rec[j]));
 		/* move j back to h if h lies cyclically in [home, j) */
-		if (((j - home) & m->hash_mask) >= ((j - h) & m->hash_mask)) {
-			m->hash[h] = m->hash[j];
-			m->hash[j] = (struct cache_hslot){ .line = CACHE_NO_LINE, .rec = -1,
-							   .unused = -1 };
+		if (((j - home) & mask) >= ((j - h) & mask)) {
+			rec_move(&m->rec[h], &m->rec[j], m->nohist);
 			h = j;
 		}
 	}
-	m->hash_used--;
-	r->line = CACHE_NO_LINE;
-	r->nbytes = 0;
-	r->hchoices = m->free_rec;
-	m->free_rec = (uint32_t)(r - m->rec);
+	m->nlive--;
+	m->gen++;
 }
 
 static inline uint32_t tears_of(uint32_t nchunk)
@@ -294,48 +327,60 @@ static inline uint32_t tears_of(uint32_t nchunk)
 	return (1u << nchunk) - 2;		/* C7 */
 }
 
+static struct cache_rext *rec_ext(struct cache_rec *r)
+{
+	if (!r->x && !(r->x = calloc(1, sizeof(*r->x))))
+		abort();
+	return r->x;
+}
+
 /* Room for N more bytes in R's log (pieces wider than 8 bytes, all in
  * wr[], in log order): compact the live bytes down first if that frees
  * enough, else grow.  Amortized O(1) per byte. */
 static void rec_bytes_room(struct cache_rec *r, uint32_t n)
 {
+	struct cache_rext *x = rec_ext(r);
 	uint32_t live = 0, at = 0;
 
 	for (uint32_t k = 0; k < r->nwr; k++)
 		if (r->wr[k].len > CACHE_CHUNK)
 			live += r->wr[k].len;
-	if (live + n <= r->bytes_cap / 2 + n && live + n <= r->bytes_cap) {
+	if (live + n <= x->bytes_cap / 2 + n && live + n <= x->bytes_cap) {
 		/* moving down in ascending order never overwrites unread
 		 * bytes */
 		for (uint32_t k = 0; k < r->nwr; k++) {
 			struct cache_wr *w = &r->wr[k];
 			if (w->len <= CACHE_CHUNK)
 				continue;
-			memmove(r->bytes + at, r->bytes + w->b.at, w->len);
+			memmove(x->bytes + at, x->bytes + w->b.at, w->len);
 			w->b.at = at;
 			at += w->len;
 		}
-		r->nbytes = at;
+		x->nbytes = at;
 	} else {
-		uint32_t ncap = r->bytes_cap ? r->bytes_cap : 64;
+		uint32_t ncap = x->bytes_cap ? x->bytes_cap : 64;
 		uint8_t *nb;
-		while (ncap < r->nbytes + n)
+		while (ncap < x->nbytes + n)
 			ncap *= 2;
-		nb = realloc(r->bytes, ncap);
+		nb = realloc(x->bytes, ncap);
 		if (!nb)
 			abort();
-		r->bytes = nb;
-		r->bytes_cap = ncap;
+		x->bytes = nb;
+		x->bytes_cap = ncap;
 	}
 }
 
 /* The fast path inline, the rare compaction or growth out of line. */
 static inline uint8_t *rec_bytes(struct cache_rec *r, uint32_t n)
 {
-	if (__builtin_expect(r->nbytes + n > r->bytes_cap, 0))
+	struct cache_rext *x = r->x;
+
+	if (__builtin_expect(!x || x->nbytes + n > x->bytes_cap, 0)) {
 		rec_bytes_room(r, n);
-	r->nbytes += n;
-	return r->bytes + r->nbytes - n;
+		x = r->x;
+	}
+	x->nbytes += n;
+	return x->bytes + x->nbytes - n;
 }
 
 static void wr_grow(struct cache_wr **a, uint32_t *cap)
@@ -347,6 +392,30 @@ static void wr_grow(struct cache_wr **a, uint32_t *cap)
 		abort();
 	*a = na;
 	*cap = ncap;
+}
+
+/* R's history outgrows its inline entries or its heap buffer. */
+static __attribute__((noinline)) void hist_grow(struct cache_rec *r)
+{
+	if (r->wr == r->u.inl) {
+		if (r->heap_cap < 2 * CACHE_INL_WR)
+			wr_grow(&r->h.heap, &r->heap_cap);
+		memcpy(r->h.heap, r->u.inl, sizeof(r->u.inl));
+		r->wr = r->h.heap;
+		return;
+	}
+	wr_grow(&r->h.heap, &r->heap_cap);
+	r->wr = r->h.heap;
+}
+
+/* One more history entry of R, inline; growth out of line. */
+static inline struct cache_wr *hist_push(struct cache_rec *r)
+{
+	uint32_t cap = r->wr == r->u.inl ? CACHE_INL_WR : r->heap_cap;
+
+	if (__builtin_expect(r->nwr == cap, 0))
+		hist_grow(r);
+	return &r->wr[r->nwr++];
 }
 
 /* One more entry at the end of *A, inline; growth out of line.  As calls,
@@ -407,15 +476,138 @@ static void write_runs(struct cache_model *m, uint64_t base, const uint8_t *lb,
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * No history: `powercut run` without crash states (cache_keep_history()).
+ * ------------------------------------------------------------------- */
+
+/*
+ * When no one will ask for crash states, a line's stores need not be kept
+ * one by one: what the model must still get exactly right is what each
+ * write-back writes (the bytes, and so media.bytes) and the counts that
+ * decide C15 (nwr, hchoices, history_total).  A write-back of the whole
+ * history writes, per byte touched, the newest value: the line's newest
+ * bytes (u.img) and the mask of those touched (h.mask) are enough.  The
+ * one write-back of part of a history is a fence completing a clwb or
+ * clflushopt (C5, C6): it persists the stores older than the flush.  So a
+ * flush that will be completed later closes the line's open segment (a
+ * struct cache_seg in x->seg: its mask, bytes and counts); the fence
+ * persists the closed segments older than its flush.  Segments are
+ * folded in order, so every byte gets the value of the newest store
+ * before the cut, as replaying the stores one by one would give.
+ *
+ * Only for lines of at most 64 bytes on adr and eadr (a pcommit machine's
+ * WPQ entries are partial write-backs of another kind): elsewhere the
+ * model keeps its histories whatever the caller says.
+ */
+
+/* Bytes of IMG where M says, into LB; M into *MASK. */
+static inline void nh_fold(uint8_t *lb, uint64_t *mask, const uint8_t *img, uint64_t m)
+{
+	*mask |= m;
+	while (m) {
+		uint32_t from = (uint32_t)__builtin_ctzll(m);
+		uint64_t rest = ~m & (~0ull << from);
+		uint32_t to = rest ? (uint32_t)__builtin_ctzll(rest) : 64;
+		memcpy(lb + from, img + from, to - from);
+		m = to >= 64 ? 0 : m & (~0ull << to);
+	}
+}
+
+/* Make R's first N closed segments durable, and with ALL its open one too
+ * (media_write per run of the bytes they touched, as rec_persist_prefix()
+ * writes a composed history). */
+static void nh_persist(struct cache_model *m, struct cache_rec *r, uint32_t n, bool all)
+{
+	struct cache_rext *x = r->x;
+	uint32_t cnwr = x ? x->seg_nwr : 0, chc = x ? x->seg_hc : 0;
+	uint32_t k = 0, hc = 0;
+	uint64_t mask[2] = { 0, 0 };
+	uint8_t lb[64];
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct cache_seg *g = &x->seg[i];
+		nh_fold(lb, &mask[0], g->img, g->mask);
+		k += g->nwr;
+		hc += g->hc;
+	}
+	if (n) {
+		x->nseg -= n;
+		memmove(x->seg, x->seg + n, x->nseg * sizeof(*x->seg));
+		x->seg_nwr -= k;
+		x->seg_hc -= hc;
+	}
+	if (all) {
+		nh_fold(lb, &mask[0], r->u.img, r->h.mask);
+		k += r->nwr - cnwr;
+		hc += r->hchoices - 1 - chc;
+		r->h.mask = 0;
+	}
+	if (!k)
+		return;
+	write_runs(m, cache_rec_line(r) << m->line_shift, lb, mask);
+	r->nwr -= k;
+	r->hchoices -= hc;
+	m->history_total -= k;
+	m->gen++;
+}
+
+/* A flush of R's line will be completed by a later fence: close the open
+ * segment (if it has stores) at store number SEQ. */
+static void nh_close(struct cache_rec *r, uint64_t seq)
+{
+	struct cache_rext *x;
+	struct cache_seg *g;
+
+	if (!r->h.mask)
+		return;
+	x = rec_ext(r);
+	if (x->nseg == x->seg_cap) {
+		uint32_t ncap = x->seg_cap ? x->seg_cap * 2 : 4;
+		struct cache_seg *ns = realloc(x->seg, ncap * sizeof(*ns));
+		if (!ns)
+			abort();
+		x->seg = ns;
+		x->seg_cap = ncap;
+	}
+	g = &x->seg[x->nseg++];
+	g->seq_end = seq;
+	g->mask = r->h.mask;
+	g->nwr = r->nwr - x->seg_nwr;
+	g->hc = r->hchoices - 1 - x->seg_hc;
+	memcpy(g->img, r->u.img, sizeof(g->img));
+	x->seg_nwr += g->nwr;
+	x->seg_hc += g->hc;
+	r->h.mask = 0;
+}
+
+/* Closed segments of R older than store number SEQ. */
+static uint32_t nh_count_before(const struct cache_rec *r, uint64_t seq)
+{
+	uint32_t n = 0;
+
+	while (r->x && n < r->x->nseg && r->x->seg[n].seq_end <= seq)
+		n++;
+	return n;
+}
+
+/* ---------------------------------------------------------------------
+ * Write-backs
+ * ------------------------------------------------------------------- */
+
 /* Make the first K history entries of R durable (media_write in program
- * order, C2) and drop them. */
+ * order, C2) and drop them.  No history: K is all of them. */
 static void rec_persist_prefix(struct cache_model *m, struct cache_rec *r, uint32_t k)
 {
-	uint64_t base = r->line << m->line_shift;
+	uint64_t base = cache_rec_line(r) << m->line_shift;
 
 	assert(k <= r->nwr);
 	if (!k)
 		return;
+	if (m->nohist) {
+		assert(k == r->nwr);
+		nh_persist(m, r, r->x ? r->x->nseg : 0, true);
+		return;
+	}
 	if (k == 1) {
 		const struct cache_wr *w = &r->wr[0];
 		media_write(m->media, base + w->off, cache_wr_data(r, w), w->len);
@@ -442,10 +634,12 @@ static void rec_persist_prefix(struct cache_model *m, struct cache_rec *r, uint3
 	r->nwr -= k;
 	if (r->nwr)
 		memmove(r->wr, r->wr + k, r->nwr * sizeof(*r->wr));
+	else
+		r->wr = r->u.inl;	/* the next stores go inline again */
 	r->nwpq = r->nwpq > k ? r->nwpq - k : 0;
 	m->history_total -= k;
-	if (!r->nwr && !r->nnt)
-		r->nbytes = 0;
+	if (!r->nwr && !r->nnt && r->x)
+		r->x->nbytes = 0;
 	m->gen++;
 }
 
@@ -511,14 +705,14 @@ static inline void step(struct cache_model *m, const char *what)
  * the WPQ part of the history on a pcommit machine (C11). */
 static void rec_drain_nt(struct cache_model *m, struct cache_rec *r, uint32_t k)
 {
-	uint64_t base = r->line << m->line_shift;
+	uint64_t base = cache_rec_line(r) << m->line_shift;
 
 	if (!k)
 		return;
 	assert(r->nwpq == r->nwr);		/* I4 */
 	if (m->machine == SIM_MACHINE_PCOMMIT) {
 		for (uint32_t i = 0; i < k; i++) {
-			struct cache_wr *w = wr_push(&r->wr, &r->nwr, &r->wr_cap);
+			struct cache_wr *w = hist_push(r);
 			*w = r->nt[i];
 			r->hchoices += 1;	/* one chunk: no tears */
 		}
@@ -551,8 +745,8 @@ static void rec_drain_nt(struct cache_model *m, struct cache_rec *r, uint32_t k)
 	r->nnt -= k;
 	m->st.nt_lines++;
 	wpq_accept(m, now(m));
-	if (!r->nwr && !r->nnt)
-		r->nbytes = 0;
+	if (!r->nwr && !r->nnt && r->x)
+		r->x->nbytes = 0;
 	m->gen++;
 }
 
@@ -865,6 +1059,10 @@ static uint64_t fence(struct cache_model *m, uint32_t cpu)
 			rec_persist_prefix(m, r, rec_count_before(r, p->seq));
 			break;
 		case CACHE_PEND_FLUSH:		/* C5, C6 */
+			if (m->nohist) {
+				nh_persist(m, r, nh_count_before(r, p->seq), false);
+				break;
+			}
 			k = rec_count_before(r, p->seq);
 			if (m->machine == SIM_MACHINE_PCOMMIT) {
 				if (k > r->nwpq) {
@@ -974,16 +1172,25 @@ static void store_piece(struct cache_model *m, const struct trace_event *ev,
 	if (!r)
 		r = rec_get(m, line);
 	r = history_room(m, r, nchunk);
+	if (m->nohist) {		/* the newest bytes only */
+		payload_read(&ev->data, payload_off, r->u.img + off, len);
+		r->h.mask |= (len >= 64 ? ~0ull : (1ull << len) - 1) << off;
+		r->nwr++;
+		r->hchoices += 1 + tears_of(nchunk);
+		m->history_total++;
+		m->gen++;
+		return;
+	}
 	if (len <= CACHE_CHUNK) {
-		w = wr_push(&r->wr, &r->nwr, &r->wr_cap);
+		w = hist_push(r);
 		payload_read(&ev->data, payload_off, w->b.in, len);
 	} else {
 		/* the bytes before the entry: rec_bytes() may compact the
 		 * log, moving the bytes of every entry in wr[] */
 		uint8_t *dst = rec_bytes(r, len);
 		payload_read(&ev->data, payload_off, dst, len);
-		w = wr_push(&r->wr, &r->nwr, &r->wr_cap);
-		w->b.at = (uint32_t)(dst - r->bytes);
+		w = hist_push(r);
+		w->b.at = (uint32_t)(dst - r->x->bytes);
 	}
 	w->seq = seq;
 	w->tline = ev->line;
@@ -1009,14 +1216,10 @@ static uint64_t do_store(struct cache_model *m, const struct trace_event *ev)
 		uint32_t len = (uint32_t)((end < lend ? end : lend) - addr);
 		struct cache_rec *r;
 
-		/* The record's hash slot is the first of three misses in a
-		 * row (perf on cache_bench(): slot, record, history tail,
-		 * each ~20% of do_store); fetch it while the caches are
-		 * searched.  A/B, 5 runs each, loaded machine: median 10.4 ->
-		 * 11.2 M accesses/s; +2 Ir per access.  (Looking the record
-		 * up before the access as well, to fetch the tail during it,
-		 * was slower: A/B, best of 7, 17.0 -> 16.5.) */
-		__builtin_prefetch(&m->hash[rec_hash_of(m, line)]);
+		/* The record's home slot is where the lookup will miss;
+		 * fetch it while the caches are searched (with the old hash
+		 * slot: A/B median 10.4 -> 11.2 M accesses/s). */
+		__builtin_prefetch(&m->rec[rec_hash_of(m, line)]);
 		cost += cache_access(m, ev->cpu, line, 1);
 		r = rec_find(m, line);
 		store_piece(m, ev, seq, line, (uint32_t)(addr & (m->line_size - 1)), len, done, r);
@@ -1133,8 +1336,11 @@ static uint64_t do_flush(struct cache_model *m, const struct trace_event *ev)
 		}
 		return cost;
 	}
-	if (m->machine != SIM_MACHINE_EADR)
+	if (m->machine != SIM_MACHINE_EADR) {
 		pend_push(m, ev->cpu, CACHE_PEND_FLUSH, line, m->seq);
+		if (m->nohist && (r = rec_find(m, line)))
+			nh_close(r, m->seq);
+	}
 	if (t > m->cpu[ev->cpu].busy_until)
 		m->cpu[ev->cpu].busy_until = t;
 	return cost;
@@ -1183,7 +1389,7 @@ static uint64_t do_pcommit(struct cache_model *m, uint32_t cpu)
 	for (uint32_t i = 0; i < m->nrec; i++) {
 		struct cache_rec *r = &m->rec[i];
 		if (r->nwpq)
-			pend_push(m, cpu, CACHE_PEND_COMMIT, r->line,
+			pend_push(m, cpu, CACHE_PEND_COMMIT, cache_rec_line(r),
 				  r->wr[r->nwpq - 1].seq + 1);
 	}
 	if (m->wpq_drain_done > m->cpu[cpu].busy_until)
@@ -1317,8 +1523,19 @@ static int cache_event(void *self, const struct trace_event *ev)
 void cache_rec_overlay(const struct cache_model *m, const struct cache_rec *r,
 		       uint8_t *buf, uint8_t *touched)
 {
-	(void)m;
-	for (uint32_t i = 0; i < r->nwr; i++)
+	if (m->nohist) {
+		for (uint32_t i = 0; i <= (r->x ? r->x->nseg : 0); i++) {
+			bool open = !r->x || i == r->x->nseg;
+			uint64_t mk = open ? r->h.mask : r->x->seg[i].mask;
+			const uint8_t *img = open ? r->u.img : r->x->seg[i].img;
+			for (uint32_t b = 0; b < 64; b++)
+				if (mk >> b & 1) {
+					buf[b] = img[b];
+					touched[b] = 1;
+				}
+		}
+	}
+	for (uint32_t i = 0; i < r->nwr && !m->nohist; i++)
 		cache_copy_piece(buf + r->wr[i].off, touched + r->wr[i].off,
 				 cache_wr_data(r, &r->wr[i]), r->wr[i].len);
 	for (uint32_t i = 0; i < r->nnt; i++)
@@ -1453,13 +1670,9 @@ static void cache_destroy(void *self)
 		free(m->cpu);
 	}
 	level_free(&m->llc);
-	for (uint32_t i = 0; i < m->rec_cap; i++) {
-		free(m->rec[i].wr);
-		free(m->rec[i].nt);
-		free(m->rec[i].bytes);
-	}
-	free(m->rec);
-	free(m->hash);
+	for (uint32_t i = 0; m->rec && i < m->nrec; i++)
+		rec_free_spares(m, &m->rec[i]);
+	rec_table_free(m->rec, m->nrec);
 	cache_view_free(m->view);
 	free(m);
 }
@@ -1498,15 +1711,13 @@ int cache_model_create(void **self, const struct sim_env *env)
 	m->history_total_max = sim_param(cfg, "cache.history-total");
 	seed = sim_param(cfg, "cache.seed");
 	m->cpu = calloc(m->ncpu, sizeof(*m->cpu));
-	m->free_rec = REC_NONE;
-	m->hash = malloc(1024 * sizeof(*m->hash));
+	m->nrec = 1024;
+	m->rec = rec_table(m->nrec);
 	m->view = calloc(1, sizeof(*m->view));
-	if (!m->cpu || !m->hash || !m->view || rec_grow(m)) {
+	if (!m->cpu || !m->rec || !m->view) {
 		snprintf(env->err->msg, sizeof(env->err->msg), "cache: out of memory");
 		goto out_free;
 	}
-	memset(m->hash, 0xff, 1024 * sizeof(*m->hash));
-	m->hash_mask = 1023;
 	m->view->gen = UINT64_MAX;
 	for (uint32_t c = 0; c < m->ncpu; c++)
 		if (level_init(m, &m->cpu[c].lv[CACHE_L1D], CACHE_L1D, seed + 3 * c) ||
@@ -1514,6 +1725,8 @@ int cache_model_create(void **self, const struct sim_env *env)
 			goto out_free;
 	if (level_init(m, &m->llc, CACHE_LLC, seed + 3 * m->ncpu + 2))
 		goto out_free;
+	if (env->no_crash_states)
+		cache_keep_history(m, false);
 	*self = m;
 	return 0;
 out_free:
@@ -1571,6 +1784,15 @@ static void cache_report(void *self, FILE *out)
 	fprintf(out, "cache.nt-lines: %" PRIu64 "\n", s->nt_lines);
 	fprintf(out, "cache.capacity-writebacks: %" PRIu64 "\n", s->capacity_writebacks);
 	fprintf(out, "media.bytes: %" PRIu64 "\n", media_bytes_written(m->media));
+}
+
+bool cache_keep_history(void *self, bool keep)
+{
+	struct cache_model *m = self;
+
+	assert(m->seq == 0 && m->nlive == 0);	/* before the first event */
+	m->nohist = !keep && m->line_size <= 64 && m->machine != SIM_MACHINE_PCOMMIT;
+	return !m->nohist;
 }
 
 int cache_cpu_op(void *self, enum trace_op op, uint32_t cpu, uint64_t addr, uint64_t len,
@@ -1665,20 +1887,41 @@ const char *cache_check_invariants(const struct cache_model *m)
 	for (uint32_t i = 0; i < m->nrec; i++) {
 		const struct cache_rec *r = &m->rec[i];
 		uint32_t hc = 1;
-		if (r->line == CACHE_NO_LINE) {
+		if (!r->nline) {
 			if (r->nwr || r->nnt)
 				return "I2: volatile state in a free record";
 			continue;
 		}
 		if (!r->nwr && !r->nnt)
 			return "I2: a record with nothing volatile";
-		if (cache_rec_find((struct cache_model *)m, r->line) != r)
+		if (cache_rec_find((struct cache_model *)m, cache_rec_line(r)) != r)
 			return "I2: a record its line does not find";
 		live++;
-		for (uint32_t k = 1; k < r->nwr; k++)
+		if (r->wr != (r->wr == r->u.inl ? r->u.inl : r->h.heap) ||
+		    (r->wr == r->u.inl && r->nwr > CACHE_INL_WR && !m->nohist))
+			return "I2: history pointer neither inline nor the heap buffer";
+		if (m->nohist) {
+			const struct cache_rext *x = r->x;
+			uint32_t nwr = 0, shc = 0;
+			for (uint32_t k = 0; x && k < x->nseg; k++) {
+				if (!x->seg[k].nwr || !x->seg[k].mask)
+					return "no history: an empty closed segment";
+				if (k && x->seg[k].seq_end <= x->seg[k - 1].seq_end)
+					return "I3: segments out of program order";
+				nwr += x->seg[k].nwr;
+				shc += x->seg[k].hc;
+			}
+			if (x && (nwr != x->seg_nwr || shc != x->seg_hc))
+				return "no history: segment sums out of date";
+			if ((r->nwr > nwr) != (r->h.mask != 0) || r->nwr < nwr ||
+			    r->hchoices < 1 + shc)
+				return "no history: open segment and counts disagree";
+			hc = r->hchoices;
+		}
+		for (uint32_t k = 1; k < r->nwr && !m->nohist; k++)
 			if (r->wr[k].seq < r->wr[k - 1].seq)
 				return "I3: history out of program order";
-		for (uint32_t k = 0; k < r->nwr; k++)
+		for (uint32_t k = 0; k < r->nwr && !m->nohist; k++)
 			hc += 1 + tears_of(r->wr[k].nchunk);
 		if (hc != r->hchoices)
 			return "hchoices out of date";
@@ -1691,8 +1934,8 @@ const char *cache_check_invariants(const struct cache_model *m)
 		if (m->machine == SIM_MACHINE_EADR && r->nwr)
 			return "I5: history on eadr";
 	}
-	if (live != m->hash_used)
-		return "I2: hash and records disagree";
+	if (live != m->nlive)
+		return "I2: table and live count disagree";
 	for (uint32_t c = 0; c < m->ncpu; c++)
 		if (!lru_holes_counted(&m->cpu[c].lv[CACHE_L1D]) ||
 		    !lru_holes_counted(&m->cpu[c].lv[CACHE_L2]))

@@ -29,6 +29,7 @@
 #ifndef POWERCUT_CACHE_H
 #define POWERCUT_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,9 +69,24 @@ int cache_cpu_op(void *self, enum trace_op op, uint32_t cpu, uint64_t addr, uint
  * is volatile (C11) -- Linux 4.5's arch_wmb_pmem().  0 or -1. */
 int cache_persist_fence(void *self, uint32_t cpu, uint64_t line);
 
+/*
+ * Whether anyone will ask this model for crash states.  A caller that
+ * never will (`powercut run` without crash options) may say so, before
+ * the first event, with KEEP false: the model then folds each dirty
+ * line's stores into its newest bytes instead of keeping them one by one,
+ * and its crash interface must not be used (it aborts).  Everything else
+ * is as with histories: every figure of report(), every byte written to
+ * the media, cache_read_current().  A pcommit machine and lines wider
+ * than 64 bytes keep their histories regardless.  Returns whether
+ * histories are kept.
+ */
+bool cache_keep_history(void *self, bool keep);
+
 /* Benchmark (make bench, docs/performance.md): replay N synthetic loads
- * and stores (0: 20 million) through a default model, print the rate to
- * OUT and store it in *per_second.  0 or -1. */
+ * and stores (0: 20 million) through a default model, first without
+ * histories (cache_keep_history(false): `powercut run`'s case), then with
+ * them (crash states: outcomes, check), print both rates to OUT, the one
+ * with histories last, and store that one in *per_second.  0 or -1. */
 int cache_bench(FILE *out, uint64_t n, double *per_second);
 
 /* The same on the CPU events of the trace at PATH (its `config` lines

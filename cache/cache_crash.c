@@ -57,7 +57,7 @@ static int by_line(const void *a, const void *b)
 	const struct cache_rec *ra = &model_rec_sort_m->rec[*(const uint32_t *)a];
 	const struct cache_rec *rb = &model_rec_sort_m->rec[*(const uint32_t *)b];
 
-	return ra->line < rb->line ? -1 : ra->line > rb->line;
+	return cache_rec_line(ra) < cache_rec_line(rb) ? -1 : cache_rec_line(ra) > cache_rec_line(rb);
 }
 
 /* Per-chunk NT piece counts of R. */
@@ -85,6 +85,12 @@ static const struct cache_view *view(const struct cache_model *m)
 	struct cache_view *v = m->view;
 	size_t n = 0;
 
+	if (m->nohist) {
+		/* cache_keep_history(false): the caller promised not to ask */
+		fprintf(stderr, "powercut: internal error: crash states of a cache model "
+			"that keeps no history\n");
+		abort();
+	}
 	if (v->gen == m->gen)
 		return v;
 	if (v->cap < m->nrec) {
@@ -209,7 +215,7 @@ static void crash_apply(const void *self, size_t g, uint32_t c,
 	if (!c)
 		return;
 	r = &m->rec[v->rec[g]];
-	base = r->line << m->line_shift;
+	base = cache_rec_line(r) << m->line_shift;
 	decode(r, c, &ch);
 	memset(touched, 0, m->line_size);
 	replay(r, &ch, buf, touched);
@@ -256,7 +262,7 @@ static int crash_describe(const void *self, size_t g, uint32_t c, char *buf, siz
 	r = &m->rec[v->rec[g]];
 	decode(r, c, &ch);
 #define PUT(...) do { if (o < len) o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__); } while (0)
-	PUT("line 0x%" PRIx64 ": ", r->line << m->line_shift);
+	PUT("line 0x%" PRIx64 ": ", cache_rec_line(r) << m->line_shift);
 	if (r->nwr) {
 		tl[0] = '\0';
 		lines_of(tl, sizeof(tl), r->wr, 0, ch.whole + (ch.torn_mask != 0));
@@ -269,7 +275,7 @@ static int crash_describe(const void *self, size_t g, uint32_t c, char *buf, siz
 			PUT("%sstore %u torn (chunks", ch.whole ? ", " : "", ch.whole + 1);
 			for (uint32_t k = 0; k < w->nchunk; k++)
 				if (ch.torn_mask >> k & 1)
-					PUT(" 0x%" PRIx64, (r->line << m->line_shift) +
+					PUT(" 0x%" PRIx64, (cache_rec_line(r) << m->line_shift) +
 					    (w->chunk0 + k) * CACHE_CHUNK);
 			PUT(" of %u)", w->nchunk);
 		}
@@ -287,7 +293,7 @@ static int crash_describe(const void *self, size_t g, uint32_t c, char *buf, siz
 			if (!cnt[k])
 				continue;
 			PUT("%s 0x%" PRIx64 " %u of %u", first ? "" : ",",
-			    (r->line << m->line_shift) + (uint64_t)k * CACHE_CHUNK,
+			    (cache_rec_line(r) << m->line_shift) + (uint64_t)k * CACHE_CHUNK,
 			    ch.nt ? ch.digit[k] : 0, cnt[k]);
 			first = 0;
 		}

@@ -9,8 +9,10 @@
  *       (rec->nt), in a store of its line record's history (rec->wr), or
  *       in the media.  cache_read_current() overlays them in that order.
  *   I2  A line record exists iff it holds something volatile: rec->nwr > 0
- *       or rec->nnt > 0.  Records are found by line number in m->hash; a
- *       free record has line CACHE_NO_LINE.
+ *       or rec->nnt > 0.  Records are the slots of an open-addressing
+ *       table (m->rec, linear probing, no gap between a line's home slot
+ *       and its record); an empty slot has nline 0.  rec->wr
+ *       is rec->u.inl or rec->h.heap (no history: neither is used).
  *   I3  History order is program (coherence) order: rec->wr[i].seq rises.
  *       The first rec->nwpq entries are in the WPQ (pcommit machine only;
  *       0 elsewhere), the rest in the caches.
@@ -275,29 +277,66 @@ struct cache_wr {
 	uint8_t chunk0;		/* first chunk touched */
 };
 
-/* The volatile state of one line (I2): 64 bytes, one host cache line
- * (cache.c, "Line records"). */
-#define CACHE_NO_LINE	UINT64_MAX	/* no line: a free record or slot */
-struct cache_rec {
-	uint64_t line;		/* line number: address >> line shift */
-	struct cache_wr *wr;	/* history since the last durable point */
-	uint32_t nwr, wr_cap;
-	uint32_t nwpq;		/* wr[0, nwpq) are in the WPQ (pcommit) */
-	uint32_t nnt;
-	struct cache_wr *nt;	/* pending NT pieces, program order */
+/* The rare parts of a record, allocated the first time its slot needs
+ * them and kept with the slot: the byte log of stores wider than 8 bytes
+ * and, in the no-history mode, the closed segments. */
+struct cache_seg;
+struct cache_rext {
 	uint8_t *bytes;		/* byte log of wr[] pieces wider than 8 bytes */
-	uint32_t nt_cap;
 	uint32_t nbytes, bytes_cap;
-	uint32_t hchoices;	/* 1 + sum over wr of (1 + tears); a free
-				   record's: the next free one */
-} __attribute__((aligned(64)));	/* a field more makes it 128 bytes */
-_Static_assert(sizeof(struct cache_rec) % 64 == 0, "records fill host cache lines");
+	struct cache_seg *seg;	/* no-history mode: closed segments, oldest first */
+	uint32_t nseg, seg_cap;
+	uint32_t seg_nwr, seg_hc;	/* their entries and history choices */
+};
+
+/* A closed segment of the no-history mode (cache.c, "No history"): the
+ * stores to a line between two flushes whose fence has not come yet,
+ * folded into the bytes they leave. */
+struct cache_seg {
+	uint64_t seq_end;	/* its stores are older than this store number */
+	uint64_t mask;		/* bytes they touched */
+	uint32_t nwr, hc;	/* how many, and their share of hchoices */
+	uint8_t img[64];	/* the newest of them, where mask says */
+};
+
+/* The volatile state of one line (I2): 128 bytes, one slot of the record
+ * table (cache.c, "Line records"), the first CACHE_INL_WR stores of its
+ * history inline.  In the no-history mode the inline area holds the
+ * line's newest bytes instead. */
+#define CACHE_INL_WR	2
+struct cache_rec {
+	uint64_t nline;		/* ~(line number): 0 in an empty slot, so
+				   that fresh zero pages are empty slots */
+	struct cache_wr *wr;	/* history since the last durable point:
+				   u.inl, or h.heap once it outgrew it */
+	union {
+		struct cache_wr *heap;	/* history buffer, kept with the slot */
+		uint64_t mask;		/* no history: bytes in u.img */
+	} h;
+	struct cache_wr *nt;	/* pending NT pieces, program order */
+	struct cache_rext *x;	/* NULL until needed; kept with the slot */
+	uint32_t nwr, heap_cap;
+	uint32_t nwpq;		/* wr[0, nwpq) are in the WPQ (pcommit) */
+	uint32_t nnt, nt_cap;
+	uint32_t hchoices;	/* 1 + sum over wr of (1 + tears) */
+	union {
+		struct cache_wr inl[CACHE_INL_WR];
+		uint8_t img[64];	/* no history: the newest bytes */
+	} u;
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct cache_rec) == 128, "a record is two host cache lines");
+
+/* The line number of a live record. */
+static inline uint64_t cache_rec_line(const struct cache_rec *r)
+{
+	return ~r->nline;
+}
 
 /* The bytes of W, an entry of R's wr[] or nt[]. */
 static inline const uint8_t *cache_wr_data(const struct cache_rec *r,
 					   const struct cache_wr *w)
 {
-	return w->len <= CACHE_CHUNK ? w->b.in : r->bytes + w->b.at;
+	return w->len <= CACHE_CHUNK ? w->b.in : r->x->bytes + w->b.at;
 }
 
 /* A flush, NT drain or pcommit waiting for this CPU's next fence. */
@@ -323,17 +362,6 @@ struct cache_view {
 	uint32_t *rec;		/* record indices, by line */
 	uint32_t *nchoices;
 	size_t n, cap;
-};
-
-/* A slot of the record hash: the line beside its record's index, so a
- * probe that passes a slot reads no record.  Measured (cache_bench(),
- * perf): the record lookup was 16.4% of the time, a record load per
- * probe; after, 12.6% (the slot's and the found record's loads).
- * Empty: rec = -1, line = CACHE_NO_LINE. */
-struct cache_hslot {
-	uint64_t line;
-	int32_t rec;			/* index in cache_model.rec, or -1 */
-	int32_t unused;
 };
 
 struct cache_stats {
@@ -368,12 +396,10 @@ struct cache_model {
 	uint64_t seq;			/* next store number */
 	uint32_t history_max;		/* per line (cache.history) */
 	uint64_t history_total_max, history_total;
-	struct cache_rec *rec;		/* rec[0, nrec): records, live or free */
-	uint32_t nrec, rec_cap;
-	uint32_t free_rec;		/* free list (through hchoices) */
-	struct cache_hslot *hash;	/* open addressing, linear probing */
-	uint64_t hash_mask;
-	uint32_t hash_used;		/* live records */
+	bool nohist;			/* no crash states: histories folded */
+	struct cache_rec *rec;		/* the record table: rec[0, nrec) */
+	uint32_t nrec;			/* slots, a power of two */
+	uint32_t nlive;			/* live records (at most nrec / 2) */
 	uint64_t gen;			/* bumped on every volatile change */
 	struct cache_view *view;
 

@@ -63,6 +63,8 @@ struct sim_env {
 	void *blockq;			/* the block queue, for fs_model/ */
 	sim_step_fn *step;		/* never NULL */
 	void *step_ctx;
+	bool no_crash_states;		/* no one will ask a model for crash
+					   states (`run`): models may keep less */
 };
 
 struct sim_model_ops {

@@ -240,6 +240,7 @@ static int make_role(struct sim *s, enum sim_role role, uint64_t line)
 	if (!sl->kind)
 		return 0;		/* W2: counted, not simulated */
 	s->err.msg[0] = '\0';
+	s->env.no_crash_states = !s->point_fn;
 	if (sl->kind->create(&sl->self, &s->env)) {
 		sl->self = NULL;
 		return sim_fail(s, line, "%s: %s", sl->kind->name,

@@ -887,12 +887,114 @@ START_TEST(report_lines)
 }
 END_TEST
 
+/* ---- the no-history mode (cache_keep_history) ---- */
+
+/* Everything `powercut run` sees of a model: its report, the clock, the
+ * steps, the media and the coherent contents of REGION bytes. */
+static void same_as_history(struct h *a, struct h *b, uint64_t region, uint64_t i)
+{
+	char *ra = NULL, *rb = NULL;
+	size_t la = 0, lb = 0;
+	FILE *fa = open_memstream(&ra, &la), *fb = open_memstream(&rb, &lb);
+	static uint8_t ma[8192], mb[8192];
+
+	cache_model_ops.report(a->m, fa);
+	cache_model_ops.report(b->m, fb);
+	fclose(fa);
+	fclose(fb);
+	if (strcmp(ra, rb))
+		ck_abort_msg("event %" PRIu64 ": reports differ:\n%s---\n%s", i, ra, rb);
+	free(ra);
+	free(rb);
+	ck_assert_uint_eq(a->clock.now, b->clock.now);
+	ck_assert_uint_eq(a->steps, b->steps);
+	media_read(a->media, 0, ma, region);
+	media_read(b->media, 0, mb, region);
+	if (memcmp(ma, mb, region))
+		ck_abort_msg("event %" PRIu64 ": media differ", i);
+	cache_read_current(a->m, 0, ma, region);
+	cache_read_current(b->m, 0, mb, region);
+	if (memcmp(ma, mb, region))
+		ck_abort_msg("event %" PRIu64 ": current contents differ", i);
+}
+
+/* Random CPU events through a model that keeps histories and one that
+ * does not, side by side: the same report, clock, steps, media and
+ * contents after every event (cache.c, "No history"), on every machine
+ * and line size (pcommit and 128-byte lines keep histories anyway). */
+START_TEST(nohist_same_as_history)
+{
+	static const char *const cfgs[] = {
+		"",
+		"machine=eadr",
+		"machine=pcommit",
+		"cache.line=128",
+		"cache.line=16 l1d.size=64 l1d.ways=2 l2.size=0 llc.size=256 llc.ways=4",
+		"l1d.size=256 l1d.ways=2 l2.size=0 llc.size=512 llc.ways=2 cpus=2",
+		"l1d.size=256 l1d.ways=2 l2.size=512 l2.ways=2 llc.size=1K llc.ways=4 "
+		"cache.inclusive=1 cpus=3 cache.history=3",
+		"l1d.size=128 l1d.ways=1 l2.size=0 llc.size=256 llc.ways=2 cache.policy=random "
+		"cache.history=2",
+	};
+	const char *cfg = cfgs[_i];
+	struct h *a = mk(cfg), *b = mk(cfg);
+	uint32_t ncpu = (uint32_t)sim_param(&a->cfg, "cpus");
+	uint64_t x = 77 + (uint64_t)_i, region = 4096;
+	bool kept = cache_keep_history(b->m, false);
+
+	ck_assert(cache_keep_history(a->m, true));
+	ck_assert(kept == (strstr(cfg, "pcommit") || strstr(cfg, "line=128")));
+	for (uint64_t i = 0; i < 6000; i++) {
+		uint64_t r = trace_splitmix64(&x), k = r % 100;
+		uint32_t cpu = (uint32_t)(r >> 8) % ncpu;
+		uint64_t addr = (r >> 16) % (region - 128), len;
+		enum trace_op o;
+
+		if (k < 40)
+			o = TRACE_STORE;
+		else if (k < 48)
+			o = TRACE_NTSTORE;
+		else if (k < 60)
+			o = TRACE_LOAD;
+		else if (k < 70)
+			o = TRACE_CLWB;
+		else if (k < 76)
+			o = TRACE_CLFLUSHOPT;
+		else if (k < 79)
+			o = TRACE_CLFLUSH;
+		else if (k < 88)
+			o = TRACE_SFENCE;
+		else if (k < 91)
+			o = TRACE_RMW;
+		else if (k < 92)
+			o = TRACE_WBINVD;
+		else if (k < 94)
+			o = TRACE_PCOMMIT;
+		else
+			o = TRACE_MFENCE;
+		len = (r >> 40) % 4 == 0 ? 1 + (r >> 44) % 100 : 8;
+		if ((r >> 50) % 2)
+			addr &= ~7ull;
+		if (o == TRACE_RMW && len > 8)
+			len = 8;
+		ck_assert_int_eq(ev_full(a, o, cpu, addr, len,
+					 len <= 8 ? TRACE_PAYLOAD_VAL : TRACE_PAYLOAD_FILL, i & 0xff), 0);
+		ck_assert_int_eq(ev_full(b, o, cpu, addr, len,
+					 len <= 8 ? TRACE_PAYLOAD_VAL : TRACE_PAYLOAD_FILL, i & 0xff), 0);
+		same_as_history(a, b, region, i);
+	}
+	done(a);
+	done(b);
+}
+END_TEST
+
 static Suite *cache_suite(void)
 {
 	Suite *s = suite_create("cache");
 	TCase *hier = tcase_create("hierarchy");
 	TCase *rules = tcase_create("rules");
 	TCase *cyc = tcase_create("cycles");
+	TCase *nohist = tcase_create("no history");
 
 	tcase_add_test(hier, hier_hits_misses_lru);
 	tcase_add_test(hier, hier_straddle_counts_two_lines);
@@ -936,6 +1038,10 @@ static Suite *cache_suite(void)
 	tcase_add_test(cyc, cycles_wpq_backpressure);
 	tcase_add_test(cyc, report_lines);
 	suite_add_tcase(s, cyc);
+
+	tcase_add_loop_test(nohist, nohist_same_as_history, 0, 8);
+	tcase_set_timeout(nohist, 120);
+	suite_add_tcase(s, nohist);
 	return s;
 }
 
