@@ -234,6 +234,19 @@ static int alloc_block(struct jfs_fs *fs, uint32_t *out)
 {
 	uint32_t n = fs->g.nblocks - fs->g.data_start;
 
+	if (fs->dry && fs->bg_fix == JFS_BGFIX_REPLAY) {
+		/* F18: the block the write-back of every file gave this
+		 * allocation.  One file's write-back makes the same calls
+		 * whatever other files did (its pages and block map are its
+		 * own), and the recorded blocks were free and are distinct */
+		uint32_t b;
+		if (fs->bg_fix_next >= fs->bg_fix_end)
+			abort();		/* a model bug: see jfs_model.c bg_canon */
+		b = fs->bg_alloc.v[fs->bg_fix_next++];
+		bit_set(fs, fs->g.bbm_start, b, true);
+		*out = b;
+		return 0;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t b = fs->alloc_goal + i;
 		if (b >= fs->g.nblocks)
@@ -244,6 +257,8 @@ static int alloc_block(struct jfs_fs *fs, uint32_t *out)
 		fs->alloc_goal = b + 1 >= fs->g.nblocks ? fs->g.data_start : b + 1;
 		if (fs->dax.touched)		/* hammer's shortcut (jfs_dax.c) */
 			fs->dax.touched[b / 8] |= (uint8_t)(1u << (b % 8));
+		if (fs->dry && fs->bg_fix == JFS_BGFIX_RECORD)
+			jfs_u32v_push(&fs->bg_alloc, b);
 		*out = b;
 		return 0;
 	}
@@ -622,7 +637,7 @@ void jfs_hist_done(struct jfs_fs *fs, uint32_t s, bool written)
 		return;
 	h->pending = 0;
 	{
-		const struct jfs_pgrec *r = &h->r[p->hist - 1];
+		struct jfs_pgrec *r = &h->r[p->hist - 1];
 		if (!memcmp(h->b + r->at, p->data + r->off, r->len)) {
 			/* the bytes did not change: no new version (the record
 			 * is the arena's last: pop it) */
@@ -633,11 +648,21 @@ void jfs_hist_done(struct jfs_fs *fs, uint32_t s, bool written)
 			h->records--;
 			p->hist = r->prev;
 			p->nhist--;
+		} else if (!r->prev) {
+			/* the page's oldest record is never undone (version 1
+			 * is the page after it): drop its bytes, the arena's
+			 * last */
+			h->nb -= r->len;
+			h->live_b -= r->len;
+			r->len = 0;
 		}
 	}
 	/* a version the page held before its block was allocated and
-	 * written cannot be on that block (M7) */
-	if (!written)
+	 * written cannot be on that block (M7) -- except under
+	 * data=writeback, where a background write-back of a page that
+	 * needs allocation may have written any version to the block the
+	 * commit at the crash point gives it (F18) */
+	if (!written && fs->o.data != JFS_DATA_WRITEBACK)
 		jfs_hist_reset(fs, s);
 }
 
@@ -647,6 +672,8 @@ const uint8_t *jfs_hist_version(struct jfs_fs *fs, uint32_t s, uint32_t k)
 	const struct jfs_page *p = &fs->pages[s];
 	uint32_t i = p->hist;
 
+	if (!k)
+		abort();			/* version 0 is on the device, not here */
 	if (!i || k >= p->nhist)
 		return p->data;
 	memcpy(h->ver, p->data, fs->g.bsize);
@@ -735,6 +762,34 @@ bool jfs_inode_needs_alloc(struct jfs_fs *fs, uint32_t ino)
 			return true;
 	}
 	return false;
+}
+
+bool jfs_inode_has_delayed(struct jfs_fs *fs, uint32_t ino)
+{
+	struct jfs_inode *in = &fs->ino[ino];
+	uint64_t end = (in->size + fs->g.bsize - 1) / fs->g.bsize;
+
+	if (!in->ndirty || !fs->o.delalloc)
+		return false;
+	for (uint64_t pg = 0; pg < in->npages && pg < end; pg++) {
+		uint32_t s = in->pages[pg], b;
+		if (!s || !(fs->pages[s].flags & JFS_PG_DIRTY))
+			continue;
+		if (jfs_bmap(fs, ino, pg, false, false, &b) || !b)
+			return true;
+	}
+	return false;
+}
+
+/* F12: ext4_alloc_da_blocks -- filemap_flush (write-back of every dirty
+ * page of the file, no wait) only when the file has blocks reserved for
+ * delayed allocation (i_reserved_data_blocks); an unwritten extent
+ * written over reserves none, nor does an allocated page. */
+static int alloc_da_blocks(struct jfs_fs *fs, uint32_t ino)
+{
+	if (!jfs_inode_has_delayed(fs, ino))
+		return 0;
+	return jfs_writeback_inode(fs, ino, false);
 }
 
 int jfs_writeback_inode(struct jfs_fs *fs, uint32_t ino, bool wait)
@@ -1263,7 +1318,7 @@ static int ev_close(struct jfs_fs *fs, const struct trace_event *ev)
 	if (fs->ino[ino].flags & JFS_IN_DA_ALLOC_CLOSE) {
 		/* F12: ext4_release_file -> ext4_alloc_da_blocks (no wait) */
 		fs->ino[ino].flags &= ~JFS_IN_DA_ALLOC_CLOSE;
-		if (jfs_writeback_inode(fs, ino, false))
+		if (alloc_da_blocks(fs, ino))
 			return -1;
 	}
 	fs->ino[ino].nopen--;
@@ -1439,9 +1494,10 @@ static int ev_rename(struct jfs_fs *fs, const struct trace_event *ev)
 			if (d == fino)
 				return call_failed(fs, FE_EINVAL);
 	}
-	/* F12: replace-by-rename starts write-back of the source first */
+	/* F12: replace-by-rename starts write-back of the source first, if
+	 * it has delayed blocks */
 	if (tino && ftype == JFS_T_REG && fs->o.auto_da_alloc && fs->o.delalloc &&
-	    jfs_writeback_inode(fs, fino, false))
+	    alloc_da_blocks(fs, fino))
 		return -1;
 	if (jfs_handle_start(fs, 16))
 		return -1;
@@ -1995,5 +2051,6 @@ void jfs_fs_free(struct jfs_fs *fs)
 	free(fs->bgc);
 	free(fs->bgp.p);
 	free(fs->bgp.bytes);
+	free(fs->bg_alloc.v);
 	free(fs->lat);
 }

@@ -41,8 +41,9 @@
  *       durably before the transaction that allocated it (or converted
  *       its unwritten extent) could commit (F25).
  *   M7  A page's history (jfs_page.hist) is empty unless the page is
- *       dirty and its block allocated and written; it holds one record
- *       per change of its bytes since then (struct jfs_pgrec).
+ *       dirty and its block allocated and written, or (data=writeback)
+ *       dirty and in need of allocation (F18); it holds one record per
+ *       change of its bytes since then (struct jfs_pgrec).
  */
 #ifndef POWERCUT_JFS_INT_H
 #define POWERCUT_JFS_INT_H
@@ -205,15 +206,20 @@ struct jfs_page {
  * written keeps one record per change of its bytes since it became dirty
  * (or since its block became written, whichever is later), newest first:
  * the range the change wrote and the bytes it replaced (an undo log).
- * Version k of n (k = n: the current bytes) is the page with records n
- * down to k+1 undone.  The records live in one arena (struct jfs_hist);
- * a page's records are garbage once it is cleaned or dropped, and the
- * arena is compacted when garbage passes half of it, so a steady state
- * allocates nothing.
+ * Under data=writeback a dirty page that needs allocation (a hole or an
+ * unwritten extent) keeps one too, since it became dirty (F18: the
+ * flusher may have written any version to the block a background
+ * commit's write-back gives it).  Version k of n (k = n: the current
+ * bytes) is the page with records n down to k+1 undone; record 1 is never
+ * undone, so it keeps no bytes (len 0).  The records live in one arena
+ * (struct jfs_hist); a page's records are garbage once it is cleaned or
+ * dropped, and the arena is compacted when garbage passes half of it, so
+ * a steady state allocates nothing.
  */
 struct jfs_pgrec {
 	uint32_t prev;			/* older record + 1, 0 none */
-	uint32_t off, len;		/* the range the change wrote */
+	uint32_t off, len;		/* the range the change wrote (len 0:
+					 * record 1, never undone) */
 	size_t at;			/* its old bytes in jfs_hist.b */
 };
 
@@ -323,8 +329,15 @@ struct jfs_patches {
 };
 
 /* A background group (F15). */
+enum jfs_bg_kind {
+	JFS_BG_COMMIT,			/* the commit timer after a write-back subset */
+	JFS_BG_PAGE,			/* an allocated dirty page: its versions (M7) */
+	JFS_BG_DELAYED,			/* F18: a page that needs allocation, its data
+					 * at the block every subset gives it */
+};
+
 struct jfs_bg_group {
-	uint32_t kind;			/* 0 commit, 1 page write-back */
+	uint32_t kind;			/* enum jfs_bg_kind */
 	uint32_t nchoices;
 	uint32_t first;			/* commit: index of choice 1 in bg_choice */
 	uint32_t page;			/* write-back: page slot */
@@ -334,7 +347,17 @@ struct jfs_bg_group {
 struct jfs_bg_choice {			/* patches [p0, p1) of bg_patches */
 	uint32_t p0, p1;
 	uint32_t subset;		/* delalloc inodes written back (bits) */
-	bool nodata;			/* F18: the commit without that data */
+};
+
+/* At most this many files needing allocation take part in the background
+ * commit's write-back subsets (the rest are never written back by it). */
+#define JFS_BG_MAX_FILES 32u
+
+/* How alloc_block serves a dry write-back (F15, F18). */
+enum jfs_bg_fix {
+	JFS_BGFIX_OFF,			/* allocate from the goal, as the real one */
+	JFS_BGFIX_RECORD,		/* allocate so, and append to bg_alloc */
+	JFS_BGFIX_REPLAY,		/* hand out bg_alloc[bg_fix_next ..] */
 };
 
 /* DAX (jfs_dax.c, F22-F27): the state beside the per-inode tags. */
@@ -446,6 +469,14 @@ struct jfs_fs {
 	uint32_t nbgc, bgccap;
 	struct jfs_patches bgp;
 	uint32_t max_subset_inodes;
+	/* F18: under data=writeback every write-back subset gives each
+	 * page the block one write-back of every file gives it (bg_canon
+	 * in jfs_model.c): file d[i] of bg_build allocates, in order, the
+	 * blocks bg_alloc.v[bg_alloc_at[i] .. bg_alloc_at[i+1]) */
+	enum jfs_bg_fix bg_fix;
+	struct jfs_u32v bg_alloc;
+	uint32_t bg_alloc_at[JFS_BG_MAX_FILES + 1];
+	uint32_t bg_fix_next, bg_fix_end;	/* REPLAY: the current file's */
 
 	/* costs and statistics */
 	uint64_t syscall_cycles, copy_cycles, bio_cycles, flush_cycles;
@@ -495,7 +526,12 @@ void jfs_page_clean(struct jfs_fs *fs, uint32_t s);
 /* Write back INO's dirty pages (allocating delayed ones, F11).  WAIT
  * waits for the bios.  In dry mode, to fs->out. */
 int jfs_writeback_inode(struct jfs_fs *fs, uint32_t ino, bool wait);
+/* INO has a dirty page below EOF without a written block (a hole: a
+ * delayed allocation; or an unwritten extent to convert). */
 bool jfs_inode_needs_alloc(struct jfs_fs *fs, uint32_t ino);
+/* INO has a dirty page below EOF over a hole: blocks reserved for delayed
+ * allocation (ext4's i_reserved_data_blocks != 0; F12). */
+bool jfs_inode_has_delayed(struct jfs_fs *fs, uint32_t ino);
 
 /* The namespace events.  0, 1 (the call failed with an errno the trace
  * recorded, counted in the report), or -1 with env->err set. */

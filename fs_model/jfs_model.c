@@ -31,10 +31,12 @@
  *       equal to its newest revoke.
  *   F8  journal_checksum: tags carry crc32(sequence, block); the commit
  *       block carries crc32 of every log block of its transaction.
- *       journal_async_commit (implies journal_checksum): the commit block
- *       is submitted after the ordered data completed but without
- *       waiting for the journal blocks and without PREFLUSH/FUA, then one
- *       flush; its checksum covers journal blocks, not ordered data.
+ *       journal_async_commit (implies the checksums, even with
+ *       nojournal_checksum after it: set_journal_csum_feature_set): the
+ *       commit block is submitted after the ordered data completed but
+ *       without waiting for the journal blocks and without PREFLUSH/FUA,
+ *       then one flush; its checksum covers journal blocks, not ordered
+ *       data.
  *       Linux forbids it with data=ordered since 2014; it is accepted
  *       here to show why.
  *   F9  data=journal: file data is journaled with the metadata in the
@@ -55,7 +57,9 @@
  *   F12 auto_da_alloc (with delalloc): rename over an existing file
  *       starts write-back (allocation) of the source first
  *       (ext4_alloc_da_blocks in ext4_rename); truncating a file to zero
- *       does it at close (EXT4_STATE_DA_ALLOC_CLOSE).  Neither waits.
+ *       does it at close (EXT4_STATE_DA_ALLOC_CLOSE).  Neither waits, and
+ *       each only if the file has delayed blocks (i_reserved_data_blocks:
+ *       a dirty page over a hole; an unwritten extent reserves none).
  *   F13 Recovery (fs/jbd2/recovery.c): PASS_SCAN from s_start expecting
  *       s_sequence ends at the first block that is not a journal block of
  *       the expected sequence, or at a commit whose checksum is bad;
@@ -76,7 +80,8 @@
  *       and the program changed it again.  Each (b) is one group whose
  *       choices are "not done" and the versions, oldest first; (a) is
  *       one group after them whose choices are the subsets (under
- *       data=writeback each also without the write-back's data, F18).
+ *       data=writeback without the write-back's data, whose pages are
+ *       groups of their own, F18).
  *       Groups are laid in order, so (a)'s write of a page wins over
  *       (b)'s older version.  A choice emits everything that work makes
  *       durable.
@@ -85,7 +90,10 @@
  *   F17 Without a block-queue model the device is write-through:
  *       submitted = durable (jfs_bdev.c).
  *   F18 data=writeback: no ordered data; metadata may commit before the
- *       data it points to, a background commit too (F15).
+ *       data it points to, a background commit too (F15): each page its
+ *       write-back allocates is a group of its own (not durable, or any
+ *       version since it became dirty), on the block that page gets in
+ *       every write-back subset (bg_canon).
  *   F19 A block freed by a transaction is not reused until that
  *       transaction commits (ext4 frees blocks at commit).
  *   F20 The commit timer: with --background on, an event that starts at
@@ -110,9 +118,11 @@
  *     before the power cut (F15), except that a page's group offers every
  *     version since the page became clean; a history in which a commit
  *     ran earlier and the trace then went on is not explored separately.
- *   - Under data=writeback the commit after a write-back has all of its
- *     data or none, not some pages of it (docs/semantics.md,
- *     "Simplifications").
+ *   - A page cleaned by a write-back that no flush has covered yet (F12,
+ *     O_DIRECT, nobarrier) loses its older versions, which the block may
+ *     still hold (docs/semantics.md, "Simplifications", "Not done").
+ *   - Background write-back emits whole blocks; an in-flight flusher
+ *     bio could be torn at the device's atomic unit.
  *   - A write-back writes a whole file (F12, F15); the kernel's flusher
  *     can stop part-way (nr_to_write).
  *   - For the oracle (sim/fs_promise.c, docs/semantics.md O6) the model
@@ -336,19 +346,30 @@ static void bg_choice_push(struct jfs_fs *fs, struct jfs_bg_choice c)
 
 /* One what-if: write back the inodes of D selected by SUBSET (ALL: every
  * one), then commit.  Emits into fs->bgp, the write-back's data blocks
- * first: patches before *DATA_END are data; nothing else changes. */
+ * first: patches before *DATA_END are data; nothing else changes.  With
+ * the canonical allocation recorded (F18, bg_canon) each file's
+ * write-back takes the blocks recorded for it. */
 static int bg_dry(struct jfs_fs *fs, const uint32_t *d, uint32_t nd, uint32_t subset,
 		  bool all, uint32_t *data_end)
 {
 	uint32_t goal = fs->alloc_goal;
+	bool fixed = fs->bg_fix == JFS_BGFIX_REPLAY;
 	int r = 0;
 
 	fs->dry = true;
 	fs->out = &fs->bgp;
 	fs->bgp.base = fs->bgp.n;
-	for (uint32_t i = 0; i < nd && !r; i++)
-		if (all || (subset >> i & 1))
-			r = jfs_writeback_inode(fs, d[i], false);
+	for (uint32_t i = 0; i < nd && !r; i++) {
+		if (!all && !(subset >> i & 1))
+			continue;
+		if (fixed) {
+			fs->bg_fix_next = fs->bg_alloc_at[i];
+			fs->bg_fix_end = fs->bg_alloc_at[i + 1];
+		}
+		r = jfs_writeback_inode(fs, d[i], false);
+		if (fixed && !r && fs->bg_fix_next != fs->bg_fix_end)
+			abort();		/* a model bug: see bg_canon */
+	}
 	*data_end = fs->bgp.n;
 	if (!r)
 		r = jfs_dry_commit(fs);
@@ -361,9 +382,94 @@ static int bg_dry(struct jfs_fs *fs, const uint32_t *d, uint32_t nd, uint32_t su
 	return r;
 }
 
+/*
+ * F18: under data=writeback the commit waits for none of the data its
+ * write-back sent, so each page that write-back allocates (or converts
+ * from an unwritten extent) may be durable or not, whatever the others
+ * did: one group per such page, its choices "not done" and each version
+ * the page had since it became dirty (M7: the flusher may have written
+ * any of them back earlier), at its block.  That needs the page's block
+ * to be the same in every write-back subset, so the write-back of every
+ * file of D (in D's order) is done once, dry, recording the blocks each
+ * file's allocations got (JFS_BGFIX_RECORD); every subset's write-back
+ * then hands each file those blocks (JFS_BGFIX_REPLAY).  A file's
+ * write-back makes the same allocation calls whatever the others did
+ * (they depend on its own pages and block map only); the blocks were
+ * free and are distinct, so any subset's image is one a real allocator
+ * can make (which free blocks a delayed allocation picks is seen by no
+ * file: observation or invariant).  A file whose write-back fails (a
+ * full filesystem) ends D there: *ND is cut to the files recorded.
+ * Without a commit a page's block is free in the durable metadata (a
+ * hole) or unwritten (reads as zeros), so its data alone changes no
+ * file.  Cost: one more dry write-back of D per point.
+ */
+static void bg_canon(struct jfs_fs *fs, const uint32_t *d, uint32_t *nd)
+{
+	uint32_t goal = fs->alloc_goal, bs = fs->g.bsize, p0 = fs->bgp.n, g0 = fs->nbg;
+	size_t b0 = fs->bgp.nbytes;
+	uint32_t i;
+
+	/* the pages that need a block or a conversion, as they are now;
+	 * their groups are pushed now and get their blocks below */
+	for (i = 0; i < *nd; i++) {
+		struct jfs_inode *in = &fs->ino[d[i]];
+		uint64_t end = (in->size + bs - 1) / bs;
+		for (uint64_t pg = 0; pg < in->npages && pg < end; pg++) {
+			uint32_t s = in->pages[pg], b;
+			if (!s || !(fs->pages[s].flags & JFS_PG_DIRTY))
+				continue;
+			if (jfs_bmap(fs, d[i], pg, false, false, &b) || (b && !(b & JFS_UNWRITTEN)))
+				continue;
+			bg_group_push(fs, (struct jfs_bg_group){ .kind = JFS_BG_DELAYED,
+				.nchoices = 1 + (fs->pages[s].nhist ? fs->pages[s].nhist : 1),
+				.page = s });
+		}
+	}
+	fs->dry = true;
+	fs->out = &fs->bgp;
+	fs->bgp.base = fs->bgp.n;
+	fs->bg_fix = JFS_BGFIX_RECORD;
+	fs->bg_alloc.n = 0;
+	for (i = 0; i < *nd; i++) {
+		fs->bg_alloc_at[i] = fs->bg_alloc.n;
+		if (jfs_writeback_inode(fs, d[i], false))
+			break;
+	}
+	*nd = i;
+	fs->bg_alloc_at[i] = fs->bg_alloc.n;
+	/* each page's block, from the dry block map; a page of a file cut
+	 * from D loses its group */
+	{
+		uint32_t k = g0;
+		for (uint32_t j = g0; j < fs->nbg; j++) {
+			const struct jfs_page *p = &fs->pages[fs->bg[j].page];
+			uint32_t b = 0;
+			bool in_d = false;
+			for (uint32_t x = 0; x < *nd && !in_d; x++)
+				in_d = d[x] == p->ino;
+			if (!in_d || jfs_bmap(fs, p->ino, p->pgno, false, false, &b) || !b ||
+			    (b & JFS_UNWRITTEN))
+				continue;
+			fs->bg[j].off = (uint64_t)(b & JFS_BLKMASK) * bs;
+			fs->bg[k++] = fs->bg[j];
+		}
+		fs->nbg = k;
+	}
+	for (i = 0; i < fs->nshadow; i++)
+		fs->shadow_of_blk[fs->shadow_blk[i]] = 0;
+	fs->nshadow = 0;
+	fs->alloc_goal = goal;
+	fs->bgp.n = p0;				/* the data is the groups' */
+	fs->bgp.nbytes = b0;
+	fs->bg_fix = JFS_BGFIX_REPLAY;
+	fs->dry = false;
+	fs->out = NULL;
+}
+
 static void bg_build(struct jfs_fs *fs)
 {
-	uint32_t d[32], nd = 0, k, bs = fs->g.bsize;
+	uint32_t d[JFS_BG_MAX_FILES], nd = 0, k, bs = fs->g.bsize;
+	bool wb = fs->o.data == JFS_DATA_WRITEBACK;
 
 	fs->nbg = fs->nbgc = 0;
 	fs->bgp.n = 0;
@@ -387,19 +493,23 @@ static void bg_build(struct jfs_fs *fs)
 				continue;
 			if (jfs_bmap(fs, i, pg, false, false, &b) || !b || (b & JFS_UNWRITTEN))
 				continue;
-			bg_group_push(fs, (struct jfs_bg_group){ .kind = 1,
+			bg_group_push(fs, (struct jfs_bg_group){ .kind = JFS_BG_PAGE,
 				.nchoices = 1 + (fs->pages[s].nhist ? fs->pages[s].nhist : 1),
 				.page = s, .off = (uint64_t)b * bs });
 		}
 	}
 	/* (a) the commit timer, after write-back of a subset of the files
 	 * that need allocation */
-	for (uint32_t i = 1; i <= fs->g.ninodes && nd < 32; i++)
+	for (uint32_t i = 1; i <= fs->g.ninodes && nd < JFS_BG_MAX_FILES; i++)
 		if (fs->ino[i].ndirty && jfs_inode_needs_alloc(fs, i))
 			d[nd++] = i;
+	/* F18: data=writeback, the data of those files' pages in groups of
+	 * their own (blocks fixed for every subset) */
+	if (wb && nd)
+		bg_canon(fs, d, &nd);
 	k = nd < fs->max_subset_inodes ? nd : fs->max_subset_inodes;
 	{
-		struct jfs_bg_group g = { .kind = 0, .nchoices = 1, .first = fs->nbgc };
+		struct jfs_bg_group g = { .kind = JFS_BG_COMMIT, .nchoices = 1, .first = fs->nbgc };
 		for (uint32_t s = 0; s <= (1u << k); s++) {
 			uint32_t sub = s < (1u << k) ? s : UINT32_MAX, data_end;
 			struct jfs_bg_choice c = { .p0 = fs->bgp.n, .subset = sub };
@@ -407,19 +517,14 @@ static void bg_build(struct jfs_fs *fs)
 				break;			/* "every file" is a subset above */
 			if (bg_dry(fs, d, nd, s, sub == UINT32_MAX, &data_end))
 				break;
+			/* F18: under data=writeback jbd2 waits for no data, so
+			 * the commit emits only its metadata and the log; the
+			 * pages its write-back sent are the groups above (the
+			 * allocated ones (b), the others bg_canon's) */
+			if (wb)
+				c.p0 = data_end;
 			c.p1 = fs->bgp.n;
 			if (c.p1 > c.p0) {
-				bg_choice_push(fs, c);
-				g.nchoices++;
-			}
-			/* F18: under data=writeback jbd2 waits for no data, so
-			 * the commit can be durable while the data its
-			 * write-back sent is not: the same choice without the
-			 * data patches */
-			if (fs->o.data == JFS_DATA_WRITEBACK && data_end > c.p0 &&
-			    c.p1 > data_end) {
-				c.p0 = data_end;
-				c.nodata = true;
 				bg_choice_push(fs, c);
 				g.nchoices++;
 			}
@@ -427,6 +532,7 @@ static void bg_build(struct jfs_fs *fs)
 		if (g.nchoices > 1)
 			bg_group_push(fs, g);
 	}
+	fs->bg_fix = JFS_BGFIX_OFF;
 }
 
 static struct jfs_fs *bg_fresh(const void *self)
@@ -455,7 +561,7 @@ static void jfs_apply(const void *self, size_t g, uint32_t c, sim_emit_fn *emit,
 
 	if (c == 0)
 		return;
-	if (gr->kind == 1) {
+	if (gr->kind != JFS_BG_COMMIT) {		/* a page: version C */
 		emit(ctx, gr->off, jfs_hist_version(fs, gr->page, c), fs->g.bsize);
 		return;
 	}
@@ -472,7 +578,7 @@ static int jfs_describe(const void *self, size_t g, uint32_t c, char *buf, size_
 	struct jfs_fs *fs = bg_fresh(self);
 	const struct jfs_bg_group *gr = &fs->bg[g];
 
-	if (gr->kind == 1) {
+	if (gr->kind == JFS_BG_PAGE) {
 		const struct jfs_page *p = &fs->pages[gr->page];
 		if (!c)
 			return snprintf(buf, len, "background write-back of inode %" PRIu32
@@ -481,12 +587,25 @@ static int jfs_describe(const void *self, size_t g, uint32_t c, char *buf, size_
 				PRIu32 ": version %" PRIu32 " of %" PRIu32, p->ino, p->pgno, c,
 				gr->nchoices - 1);
 	}
+	if (gr->kind == JFS_BG_DELAYED) {
+		const struct jfs_page *p = &fs->pages[gr->page];
+		int n = snprintf(buf, len, "background write-back of inode %" PRIu32 " page %"
+				 PRIu32 " to block %" PRIu64 " (data=writeback): ", p->ino,
+				 p->pgno, gr->off / fs->g.bsize);
+		if (n < 0 || (size_t)n >= len)
+			return n;
+		if (!c)
+			return n + snprintf(buf + n, len - (size_t)n, "not durable");
+		return n + snprintf(buf + n, len - (size_t)n, "version %" PRIu32 " of %" PRIu32,
+				    c, gr->nchoices - 1);
+	}
 	if (c == 0)
 		return snprintf(buf, len, "background commit of transaction %" PRIu32
 				": not done", fs->run->tid);
 	{
 		const struct jfs_bg_choice *ch = &fs->bgc[gr->first + c - 1];
-		const char *nd = ch->nodata ? ", its data not durable (data=writeback)" : "";
+		const char *nd = fs->o.data == JFS_DATA_WRITEBACK ?
+				 ", its data not waited for (data=writeback)" : "";
 		if (ch->subset == UINT32_MAX)
 			return snprintf(buf, len, "background commit of transaction %" PRIu32
 					" after write-back of every file%s", fs->run->tid, nd);

@@ -858,40 +858,135 @@ START_TEST(page_history_versions)
 }
 END_TEST
 
-/* F3, F10: a commit waits for the write-back in flight of the inodes on
- * its ordered list only, fsync for its own file only, sync for all. */
+/* Counts what a choice emits into [lo, hi) of the device. */
+struct emit_range {
+	uint64_t lo, hi;
+	unsigned n;
+};
+
+static void emit_count(void *ctx, uint64_t off, const void *bytes, size_t n)
+{
+	struct emit_range *r = ctx;
+	(void)bytes;
+	if (off < r->hi && off + n > r->lo)
+		r->n++;
+}
+
+/* F18: under data=writeback the commit's choices emit no file data; each
+ * page that needs allocation is a group of its own (not durable /
+ * durable) at a block of its own, the same in every write-back subset:
+ * the commit choice that writes back the page's file points the page at
+ * that block. */
+START_TEST(background_writeback_page_groups)
+{
+	struct mach m;
+	const struct sim_crash_ops *c = jfs_model_ops.crash;
+	struct jfs_fs *fs;
+	uint64_t off[3];
+	char d[160];
+
+	mach_init(&m);
+	m.use_bq = false;
+	mach_set(&m, "fs-opts", "data=writeback");
+	ck_assert_int_eq(mach_run(&m, "t",
+				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				  "write fd=3 len=8192 data=fill:1\n"
+				  "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"
+				  "write fd=4 len=10 data=fill:2\n"), 0);
+	fs = m.fs;
+	ck_assert_uint_eq(c->ngroups(fs), 3 + 1);
+	for (unsigned g = 0; g < 3; g++) {
+		struct emitted e;
+		uint32_t blk;
+		ck_assert_uint_eq(fs->bg[g].kind, JFS_BG_DELAYED);
+		ck_assert_uint_eq(c->nchoices(fs, g), 2);
+		off[g] = fs->bg[g].off;
+		blk = (uint32_t)(off[g] / fs->g.bsize);
+		ck_assert_uint_ge(blk, fs->g.data_start);
+		ck_assert_uint_eq(fs->busy[blk], 0);
+		for (unsigned h = 0; h < g; h++)
+			ck_assert_uint_ne(off[h], off[g]);
+		memset(&e, 0, sizeof(e));
+		c->apply(fs, g, 1, emit_one, &e);
+		ck_assert_uint_eq(e.n, 1);
+		ck_assert_uint_eq(e.off, off[g]);
+		ck_assert_uint_eq(e.b[0], g < 2 ? 1 : 2);
+	}
+	c->describe(fs, 2, 1, d, sizeof(d));
+	ck_assert_msg(strstr(d, "inode 3 page 0 to block") && strstr(d, ": version 1 of 1"), "%s", d);
+	/* not done, then the subsets {}, {a}, {b}, {a, b}: none emits a byte
+	 * of the three data blocks */
+	ck_assert_uint_eq(fs->bg[3].kind, JFS_BG_COMMIT);
+	ck_assert_uint_eq(c->nchoices(fs, 3), 1 + 4);
+	for (uint32_t ch = 1; ch < 5; ch++)
+		for (unsigned g = 0; g < 3; g++) {
+			struct emit_range r = { off[g], off[g] + fs->g.bsize, 0 };
+			c->apply(fs, 3, ch, emit_count, &r);
+			ck_assert_uint_eq(r.n, 0);
+		}
+	mach_fini(&m);
+}
+END_TEST
+
+/* F3, F4, F10, F12, F18: a commit waits for the write-back in flight of
+ * the inodes on its ordered list (data=ordered), for none under
+ * data=writeback; sync waits for all of it. */
+static const char commit_wait_trace[] =
+	"config device=disk-wc\n"
+	"open fd=3 path=/s flags=O_CREAT|O_WRONLY\n"
+	"pwrite fd=3 off=0 len=4096 data=fill:0x11\n"
+	"fsync fd=3\n"
+	"open fd=4 path=/t flags=O_CREAT|O_WRONLY\n"
+	"open fd=5 path=/c flags=O_CREAT|O_WRONLY\n"
+	"fsync fd=5\n"
+	/* page 0 in place, page 1 delayed */
+	"pwrite fd=3 off=0 len=4096 data=fill:0x22\n"
+	"pwrite fd=3 off=4096 len=10 data=fill:0x33\n"
+	/* F12: /s has a delayed block, so the rename starts its
+	 * write-back (both pages) without waiting */
+	"rename from=/s to=/t\n";
+
 START_TEST(commit_waits_for_its_own_inodes)
 {
 	struct mach m;
 	struct jfs_fs *fs;
 	uint32_t s_ino;
 
+	/* data=ordered: page 1's allocation puts /s on the running
+	 * transaction's ordered list; the commit that /c's fsync makes
+	 * waits for both of /s's bios */
 	mach_init(&m);
-	ck_assert_int_eq(mach_run(&m, "t",
-				  "config device=disk-wc\n"
-				  "open fd=3 path=/s flags=O_CREAT|O_WRONLY\n"
-				  "pwrite fd=3 off=0 len=4096 data=fill:0x11\n"
-				  "fsync fd=3\n"
-				  "open fd=4 path=/t flags=O_CREAT|O_WRONLY\n"
-				  "open fd=5 path=/c flags=O_CREAT|O_WRONLY\n"
-				  "fsync fd=5\n"
-				  /* in place: /s joins no ordered list */
-				  "pwrite fd=3 off=0 len=4096 data=fill:0x22\n"
-				  /* F12 starts /s's write-back without waiting */
-				  "rename from=/s to=/t\n"), 0);
+	ck_assert_int_eq(mach_run(&m, "t", commit_wait_trace), 0);
 	fs = m.fs;
 	s_ino = fs->fd[3].ino;
-	ck_assert_uint_eq(fs->wb_ios.n, 1);
+	ck_assert_uint_eq(fs->wb_ios.n, 2);
 	ck_assert_uint_eq(fs->wb_ino.v[0], s_ino);
-	/* /c allocates (ordered) and commits the rename: /s's bio is not
-	 * the commit's to wait for */
+	ck_assert_uint_eq(fs->wb_ino.v[1], s_ino);
+	ck_assert_uint_ne(fs->ino[s_ino].flags & JFS_IN_ORDERED, 0);
 	ck_assert_int_eq(mach_run(&m, "t2",
 				  "pwrite fd=5 off=0 len=10 data=fill:0x66\n"
 				  "fsync fd=5\n"), 0);
 	ck_assert_uint_eq(fs->last_committed, fs->run->tid - 1);
-	ck_assert_uint_eq(fs->wb_ios.n, 1);
+	ck_assert_uint_eq(fs->wb_ios.n, 0);
+	ck_assert_uint_eq(fs->ino[s_ino].flags & (JFS_IN_ORDERED | JFS_IN_COMMIT_ORDERED), 0);
+	mach_fini(&m);
+
+	/* data=writeback: no ordered list; /c's fsync waits for its own
+	 * write-back and commits, /s's bios stay in flight */
+	mach_init(&m);
+	mach_set(&m, "fs-opts", "data=writeback");
+	ck_assert_int_eq(mach_run(&m, "t", commit_wait_trace), 0);
+	fs = m.fs;
+	s_ino = fs->fd[3].ino;
+	ck_assert_uint_eq(fs->wb_ios.n, 2);
+	ck_assert_uint_eq(fs->ino[s_ino].flags & JFS_IN_ORDERED, 0);
+	ck_assert_int_eq(mach_run(&m, "t2",
+				  "pwrite fd=5 off=0 len=10 data=fill:0x66\n"
+				  "fsync fd=5\n"), 0);
+	ck_assert_uint_eq(fs->last_committed, fs->run->tid - 1);
+	ck_assert_uint_eq(fs->wb_ios.n, 2);
 	ck_assert_uint_eq(fs->wb_ino.v[0], s_ino);
-	ck_assert_uint_eq(fs->ino[s_ino].flags & JFS_IN_COMMIT_ORDERED, 0);
+	ck_assert_uint_eq(fs->wb_ino.v[1], s_ino);
 	/* sync waits for everything */
 	ck_assert_int_eq(mach_run(&m, "t3", "sync\n"), 0);
 	ck_assert_uint_eq(fs->wb_ios.n, 0);
@@ -1321,6 +1416,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, fsck_finds_problems);
 	tcase_add_test(tc, background_groups);
 	tcase_add_test(tc, page_history_versions);
+	tcase_add_test(tc, background_writeback_page_groups);
 	tcase_add_test(tc, commit_waits_for_its_own_inodes);
 	tcase_add_test(tc, dax_write_durable_at_return);
 	tcase_add_test(tc, dax_writeback_per_mode);
