@@ -110,7 +110,7 @@ def main():
                   "powercut check T" % (best, len(wl), rcs.count(0)))
 
         prev = None
-        for n in (32, 64, 128, 256, 512):
+        for n in (64, 128, 256, 512, 1024, 2048):
             tr = os.path.join(d, "dbl%d.trace" % n)
             doubling_trace(tr, n)
             dt = timed([pc, "check", tr, "--no-progress"], a.repeat)
