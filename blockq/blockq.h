@@ -37,6 +37,7 @@
 #ifndef POWERCUT_BLOCKQ_H
 #define POWERCUT_BLOCKQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,5 +83,26 @@ uint64_t bq_device_size(const struct bq_queue *q);
 
 /* Bios in flight now. */
 size_t bq_in_flight(const struct bq_queue *q);
+
+/*
+ * Whether the device may still lose write bio ID, submitted for bytes
+ * [off, off+len): some of its data is not yet durable -- held (B2, B5),
+ * in flight (B4, B7), reported done before it arrived (F3), or in the
+ * volatile cache (B1) with no flush yet covering it (or only flushes a
+ * fault or plugin dropped).  False once every piece of it is durable, or
+ * gone because a durable later write covers it; false for an id no
+ * pending write in the range has.  What it says is blockq/'s own state,
+ * so --fault, a plugin and the device kind are all accounted for.  On
+ * pmem devices always false: their volatile state is the cache model's
+ * (B10, B11), not tracked per write here.  A submitter that reuses ids
+ * gets the answer for every pending write with that id in the range.
+ * O(units of the range x pending writes per unit).
+ */
+bool bq_write_may_be_lost(const struct bq_queue *q, uint64_t id, uint64_t off, uint64_t len);
+
+/* A counter that changes whenever some pending write becomes durable or
+ * is dropped: while it holds still, no answer of bq_write_may_be_lost
+ * changes from true to false.  O(1). */
+uint64_t bq_durable_gen(const struct bq_queue *q);
 
 #endif

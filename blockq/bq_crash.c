@@ -95,6 +95,7 @@ static void drop_versions(struct bq_queue *q, struct bq_unit *u, uint32_t mask)
 			q->ncached--;
 		if (v->state == BQ_V_ACKED)
 			q->nacked--;
+		q->durable_gen++;
 		bq_version_free(q, v);
 	}
 	u->nver = k;

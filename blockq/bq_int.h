@@ -180,6 +180,8 @@ struct bq_queue {
 	uint64_t nacked;		/* ACKED versions */
 	uint8_t *scratch;		/* enumeration stack: (V+1) units */
 	uint64_t overflow_unit;		/* a unit past the limits, or UINT64_MAX */
+	uint64_t durable_gen;		/* bumped when a version becomes durable or
+					 * is dropped (bq_durable_gen) */
 
 	/* timing model (cycles only) */
 	uint64_t *slot_free;		/* depth entries */

@@ -284,6 +284,8 @@ static void ver_set(struct bq_queue *q, struct bq_version *v, enum bq_ver_state 
 	if (v->state == BQ_V_ACKED)
 		q->nacked--;
 	v->state = s;
+	if (s == BQ_V_DURABLE)
+		q->durable_gen++;
 	if (s == BQ_V_CACHED)
 		q->ncached++;
 	if (s == BQ_V_ACKED)
@@ -904,6 +906,24 @@ uint64_t bq_device_size(const struct bq_queue *q)
 size_t bq_in_flight(const struct bq_queue *q)
 {
 	return q->nflight;
+}
+
+bool bq_write_may_be_lost(const struct bq_queue *q, uint64_t id, uint64_t off, uint64_t len)
+{
+	if (q->pmem || !len)
+		return false;
+	for (uint64_t ui = off >> q->unit_shift; ui <= (off + len - 1) >> q->unit_shift; ui++) {
+		const struct bq_unit *u = bq_map_get(&q->units, ui);
+		for (uint32_t k = 0; u && k < u->nver; k++)
+			if (u->ver[k]->bio_id == id && u->ver[k]->state != BQ_V_DURABLE)
+				return true;
+	}
+	return false;
+}
+
+uint64_t bq_durable_gen(const struct bq_queue *q)
+{
+	return q->durable_gen;
 }
 
 /* ---- life ---- */

@@ -7,7 +7,8 @@
  * media when it is submitted and complete at once, so flushes and FUA do
  * nothing; each bio costs jfs.bio_cycles, each flush jfs.flush_cycles.
  * With blockq/, the bio's fate, its cost and every crash state of the
- * device are blockq/'s (rules B1..B9).
+ * device are blockq/'s (rules B1..B9), and so is whether a write it sent
+ * may still be lost (M8, bq_write_may_be_lost).
  */
 #include "jfs_int.h"
 
@@ -37,6 +38,16 @@ static int bq_wt(void *ctx, uint64_t id)
 static int bq_wt_all(void *ctx)
 {
 	return bq_wait_all(ctx);
+}
+
+static bool bq_lost(void *ctx, uint64_t id, uint64_t off, uint64_t len)
+{
+	return bq_write_may_be_lost(ctx, id, off, len);
+}
+
+static uint64_t bq_gen(void *ctx)
+{
+	return bq_durable_gen(ctx);
 }
 
 static int direct_sub(void *ctx, uint64_t id, enum trace_bio_op op, uint32_t flags,
@@ -72,7 +83,8 @@ void jfs_bdev_init(struct jfs_bdev *b, const struct sim_env *env)
 {
 	if (env->blockq) {
 		*b = (struct jfs_bdev){ .name = "blockq", .submit = bq_sub, .wait = bq_wt,
-					.wait_all = bq_wt_all, .ctx = env->blockq };
+					.wait_all = bq_wt_all, .may_lose = bq_lost,
+					.durable_gen = bq_gen, .ctx = env->blockq };
 	} else {
 		/* ctx is set by the caller to the filesystem itself */
 		*b = (struct jfs_bdev){ .name = "write-through", .submit = direct_sub,

@@ -499,14 +499,17 @@ static uint32_t page_get(struct jfs_fs *fs, uint32_t ino, uint64_t pg)
 	fs->pages[s].jtid = 0;
 	fs->pages[s].hist = 0;
 	fs->pages[s].nhist = 0;
+	fs->pages[s].nclean = 0;
+	fs->pages[s].settle_to = 0;
 	memset(fs->pages[s].data, 0, fs->g.bsize);
 	in->pages[pg] = s;
 	return s;
 }
 
-/* ---- page history (M7, F15) ---- */
+/* ---- page history (M7, M8, F15) ---- */
 
-void jfs_hist_reset(struct jfs_fs *fs, uint32_t s)
+/* Forget page S's records (not its M8 entries). */
+static void hist_free(struct jfs_fs *fs, uint32_t s)
 {
 	struct jfs_hist *h = &fs->hist;
 	struct jfs_page *p = &fs->pages[s];
@@ -519,6 +522,101 @@ void jfs_hist_reset(struct jfs_fs *fs, uint32_t s)
 	p->nhist = 0;
 	if (h->pending == s)
 		h->pending = 0;
+}
+
+void jfs_hist_reset(struct jfs_fs *fs, uint32_t s)
+{
+	struct jfs_page *p = &fs->pages[s];
+
+	hist_free(fs, s);
+	if (p->nclean) {			/* M8: its entries go too */
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < fs->nuns; i++)
+			if (fs->uns[i].page != s)
+				fs->uns[k++] = fs->uns[i];
+		fs->nuns = k;
+		p->nclean = 0;
+	}
+}
+
+/* M8: drop the T oldest versions of page S (they lie under a write that
+ * is durable now); the oldest kept record becomes record 1, never undone. */
+static void hist_trim(struct jfs_fs *fs, uint32_t s, uint32_t t)
+{
+	struct jfs_hist *h = &fs->hist;
+	struct jfs_page *p = &fs->pages[s];
+	uint32_t i = p->hist;
+
+	if (t >= p->nhist) {
+		hist_free(fs, s);
+		return;
+	}
+	for (uint32_t k = p->nhist - t; k > 1; k--)
+		i = h->r[i - 1].prev;
+	{
+		struct jfs_pgrec *r = &h->r[i - 1];
+		uint32_t old = r->prev;
+		h->live_b -= r->len;
+		r->len = 0;
+		r->prev = 0;
+		for (; old; old = h->r[old - 1].prev) {
+			h->live_r--;
+			h->live_b -= h->r[old - 1].len;
+		}
+	}
+	p->nhist -= t;
+}
+
+void jfs_hist_settle(struct jfs_fs *fs)
+{
+	uint64_t gen;
+	uint32_t k = 0;
+
+	if (!fs->nuns)
+		return;
+	gen = fs->dev.durable_gen(fs->dev.ctx);
+	if (gen == fs->uns_gen)
+		return;			/* nothing became durable since */
+	fs->uns_gen = gen;
+	fs->uns_pages.n = 0;
+	/* the newest durable write of each page */
+	for (uint32_t i = 0; i < fs->nuns; i++) {
+		const struct jfs_unsettled *e = &fs->uns[i];
+		struct jfs_page *p = &fs->pages[e->page];
+		if (fs->dev.may_lose(fs->dev.ctx, e->bio, e->off, fs->g.bsize))
+			continue;
+		if (!p->settle_to)
+			jfs_u32v_push(&fs->uns_pages, e->page);
+		if (e->ver > p->settle_to)
+			p->settle_to = e->ver;
+	}
+	if (!fs->uns_pages.n)
+		return;
+	/* its versions and every older entry of the page go; the newer
+	 * entries' versions move down */
+	for (uint32_t i = 0; i < fs->nuns; i++) {
+		struct jfs_unsettled e = fs->uns[i];
+		struct jfs_page *p = &fs->pages[e.page];
+		uint32_t t = p->settle_to;
+		if (t && !(p->flags & JFS_PG_TRIMMED)) {
+			hist_trim(fs, e.page, t);
+			p->flags |= JFS_PG_TRIMMED;
+		}
+		if (t && e.ver <= t) {
+			p->nclean--;
+			continue;
+		}
+		e.ver -= t;
+		fs->uns[k++] = e;
+	}
+	fs->nuns = k;
+	for (uint32_t i = 0; i < fs->uns_pages.n; i++) {
+		struct jfs_page *p = &fs->pages[fs->uns_pages.v[i]];
+		p->settle_to = 0;
+		p->flags &= ~JFS_PG_TRIMMED;
+		if (!p->nclean && !(p->flags & JFS_PG_DIRTY))
+			hist_free(fs, fs->uns_pages.v[i]);	/* M7 */
+	}
 }
 
 /* Copy every page's records into the spare arrays, oldest first and
@@ -613,8 +711,8 @@ void jfs_hist_save(struct jfs_fs *fs, uint32_t s, uint32_t off, uint32_t len)
 	h->pending = 0;
 	if (fs->dry || fs->o.data == JFS_DATA_JOURNAL || !len)
 		return;				/* no page write-back to explore */
-	if (!(p->flags & JFS_PG_DIRTY))
-		jfs_hist_reset(fs, s);		/* M7: a clean page has none */
+	if (!(p->flags & JFS_PG_DIRTY) && !p->nclean)
+		jfs_hist_reset(fs, s);		/* M7: a clean page has none (M8) */
 	hist_reserve(fs, len);
 	h->r[h->nr] = (struct jfs_pgrec){ .prev = p->hist, .off = off, .len = len,
 					   .at = h->nb };
@@ -700,9 +798,29 @@ static void page_set_dirty(struct jfs_fs *fs, uint32_t s, bool dirty)
 	}
 }
 
-void jfs_page_clean(struct jfs_fs *fs, uint32_t s)
+void jfs_page_clean(struct jfs_fs *fs, uint32_t s, uint64_t off)
 {
-	page_set_dirty(fs, s, false);
+	struct jfs_page *p = &fs->pages[s];
+	struct jfs_inode *in = &fs->ino[p->ino];
+
+	/* M8: the write just sent may be lost, and the block then hold an
+	 * older version the flusher may have written back before it; keep
+	 * the history if it has one besides the version that write carries */
+	if (!(p->flags & JFS_PG_DIRTY) || !fs->dev.may_lose || !fs->env->cfg->background ||
+	    (p->nhist < 2 && !p->nclean) ||
+	    !fs->dev.may_lose(fs->dev.ctx, fs->last_bio, off, fs->g.bsize)) {
+		page_set_dirty(fs, s, false);
+		return;
+	}
+	p->flags &= ~JFS_PG_DIRTY;
+	in->ndirty--;
+	if (fs->nuns == fs->unscap) {
+		fs->unscap = fs->unscap ? fs->unscap * 2 : 16;
+		fs->uns = xrealloc(fs->uns, fs->unscap * sizeof(*fs->uns));
+	}
+	fs->uns[fs->nuns++] = (struct jfs_unsettled){ .bio = fs->last_bio, .off = off,
+						     .page = s, .ver = p->nhist };
+	p->nclean++;
 }
 
 static void page_drop(struct jfs_fs *fs, uint32_t ino, uint64_t pg)
@@ -836,7 +954,7 @@ int jfs_writeback_inode(struct jfs_fs *fs, uint32_t ino, bool wait)
 			return -1;
 		if (!fs->dry) {
 			jfs_u32v_push(&fs->wb_ino, ino);
-			page_set_dirty(fs, s, false);
+			jfs_page_clean(fs, s, (uint64_t)b * bs);
 		}
 	}
 	/* filemap_write_and_wait_range: this file's write-back only */
@@ -2005,6 +2123,8 @@ void jfs_fs_free(struct jfs_fs *fs)
 	free(fs->hist.b);
 	free(fs->hist.b2);
 	free(fs->hist.ver);
+	free(fs->uns);
+	free(fs->uns_pages.v);
 	if (fs->ino)
 		for (uint32_t i = 0; i <= fs->g.ninodes; i++) {
 			free(fs->ino[i].pages);

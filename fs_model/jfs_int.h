@@ -44,6 +44,15 @@
  *       dirty and its block allocated and written, or (data=writeback)
  *       dirty and in need of allocation (F18); it holds one record per
  *       change of its bytes since then (struct jfs_pgrec).
+ *   M8  A page cleaned by a write the device may still lose (F15: the
+ *       write-back, ordered data or O_DIRECT bio just submitted) keeps its
+ *       history, with one entry in fs->uns (the bio, the version it
+ *       wrote); the history goes on through later changes and cleanings.
+ *       Once blockq/ says an entry's write can no longer be lost
+ *       (bq_write_may_be_lost), the versions up to the one it wrote are
+ *       dropped (jfs_hist_settle), as are older entries of that page; a
+ *       page with no entry left and clean has no history.  Only with
+ *       --background on (nothing else reads a history).
  */
 #ifndef POWERCUT_JFS_INT_H
 #define POWERCUT_JFS_INT_H
@@ -172,6 +181,11 @@ struct jfs_bdev {
 		      uint64_t off, uint64_t len, const void *data);
 	int (*wait)(void *ctx, uint64_t id);
 	int (*wait_all)(void *ctx);
+	/* M8: may the device still lose write ID at [off, off+len)?  NULL:
+	 * never (the built-in device: submitted = durable, F17). */
+	bool (*may_lose)(void *ctx, uint64_t id, uint64_t off, uint64_t len);
+	/* changes whenever some write becomes durable (bq_durable_gen) */
+	uint64_t (*durable_gen)(void *ctx);
 	void *ctx;
 };
 
@@ -189,6 +203,7 @@ struct jfs_buf {			/* a metadata buffer (M1) */
 
 enum {					/* jfs_page.flags */
 	JFS_PG_DIRTY = 1u << 0,		/* newer than its block */
+	JFS_PG_TRIMMED = 1u << 1,	/* scratch of jfs_hist_settle */
 };
 
 struct jfs_page {
@@ -199,6 +214,15 @@ struct jfs_page {
 	uint8_t *data;
 	uint32_t hist;			/* M7: newest history record + 1, 0 none */
 	uint32_t nhist;			/* records in its history */
+	uint32_t nclean;		/* M8: its entries in fs->uns */
+	uint32_t settle_to;		/* M8: scratch of jfs_hist_settle */
+};
+
+/* M8: a write that cleaned page PAGE (its version VER then current) and
+ * that the device may still lose. */
+struct jfs_unsettled {
+	uint64_t bio, off;
+	uint32_t page, ver;
 };
 
 /*
@@ -403,6 +427,11 @@ struct jfs_fs {
 	uint32_t npages, pagecap;
 	struct jfs_u32v free_pages;
 	struct jfs_hist hist;		/* M7 */
+	struct jfs_unsettled *uns;	/* M8, in the order the writes were sent */
+	uint32_t nuns, unscap;
+	uint64_t uns_gen;		/* dev.durable_gen at the last settle */
+	struct jfs_u32v uns_pages;	/* scratch of jfs_hist_settle */
+	uint64_t last_bio;		/* the id jfs_out_block last sent */
 
 	struct jfs_inode *ino;		/* ninodes entries */
 	uint32_t *busy;			/* M4: tid that freed the block, 0 */
@@ -520,8 +549,12 @@ void jfs_hist_reset(struct jfs_fs *fs, uint32_t s);
 /* M7: version K (1 .. nhist) of page S, in fs->hist.ver; the current
  * bytes when K = nhist or the page has no history. */
 const uint8_t *jfs_hist_version(struct jfs_fs *fs, uint32_t s, uint32_t k);
-/* A page is clean: its contents were handed to a bio (or are past EOF). */
-void jfs_page_clean(struct jfs_fs *fs, uint32_t s);
+/* Page S is clean: its contents were handed to the bio jfs_out_block
+ * just sent, at device offset OFF (M8 keeps its history while the device
+ * may lose that write). */
+void jfs_page_clean(struct jfs_fs *fs, uint32_t s, uint64_t off);
+/* M8: drop the versions that writes now durable make impossible. */
+void jfs_hist_settle(struct jfs_fs *fs);
 
 /* Write back INO's dirty pages (allocating delayed ones, F11).  WAIT
  * waits for the bios.  In dry mode, to fs->out. */

@@ -116,6 +116,7 @@ int jfs_out_block(struct jfs_fs *fs, uint64_t off, const void *data, uint32_t fl
 	if (fs->dev.submit(fs->dev.ctx, id, TRACE_BIO_WRITE, flags, off, fs->g.bsize, data))
 		return -1;
 	fs->bios++;
+	fs->last_bio = id;
 	if (ios)
 		jfs_u32v_push(ios, (uint32_t)(id - (1ull << 32)));
 	snprintf(fs->ename, sizeof(fs->ename), "%s %" PRIu64 " submitted%s%s", what, id,
@@ -617,7 +618,7 @@ static int submit_ordered(struct jfs_fs *fs, const struct jfs_u32v *ordered,
 					  "ordered data"))
 				return -1;
 			if (!fs->dry)
-				jfs_page_clean(fs, s);
+				jfs_page_clean(fs, s, (uint64_t)b * bs);
 		}
 	}
 	return 0;

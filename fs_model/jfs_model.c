@@ -118,9 +118,13 @@
  *     before the power cut (F15), except that a page's group offers every
  *     version since the page became clean; a history in which a commit
  *     ran earlier and the trace then went on is not explored separately.
- *   - A page cleaned by a write-back that no flush has covered yet (F12,
- *     O_DIRECT, nobarrier) loses its older versions, which the block may
- *     still hold (docs/semantics.md, "Simplifications", "Not done").
+ *   - A page cleaned by a write the device may still lose (F12's
+ *     write-back, O_DIRECT, ordered data or any write-back with nobarrier
+ *     or a fault that drops flushes) keeps its older versions (M8 in
+ *     jfs_int.h) until blockq/ says that write durable
+ *     (bq_write_may_be_lost); its group then offers them, clean.  On
+ *     pmem-wb blockq/ cannot tell (the cache model holds the lines), so
+ *     there the versions still go at cleaning.
  *   - Background write-back emits whole blocks; an in-flight flusher
  *     bio could be torn at the device's atomic unit.
  *   - A write-back writes a whole file (F12, F15); the kernel's flusher
@@ -478,6 +482,7 @@ static void bg_build(struct jfs_fs *fs)
 	fs->bg_gen = fs->gen;
 	if (!fs->env->cfg->background || fs->in_event)
 		return;
+	jfs_hist_settle(fs);			/* M8 */
 	/* (b) write-back of each dirty page with an allocated, written
 	 * block, as any version it held since it became dirty (M7).  These
 	 * groups come before the commit's: the explorer lays groups in
@@ -498,6 +503,23 @@ static void bg_build(struct jfs_fs *fs)
 				.page = s, .off = (uint64_t)b * bs });
 		}
 	}
+	/* M8: a clean page whose cleaning write the device may still lose:
+	 * the block may hold an older version the flusher wrote back before
+	 * it, should that write (and any later one) be lost.  The version
+	 * it wrote (the current one) is the device's to offer. */
+	for (uint32_t i = 0; i < fs->nuns; i++) {
+		struct jfs_page *p = &fs->pages[fs->uns[i].page];
+		uint32_t s = fs->uns[i].page, b;
+		if ((p->flags & (JFS_PG_DIRTY | JFS_PG_TRIMMED)) || p->nhist < 2)
+			continue;
+		p->flags |= JFS_PG_TRIMMED;	/* one group per page */
+		if (jfs_bmap(fs, p->ino, p->pgno, false, false, &b) || !b || (b & JFS_UNWRITTEN))
+			continue;
+		bg_group_push(fs, (struct jfs_bg_group){ .kind = JFS_BG_PAGE,
+			.nchoices = p->nhist, .page = s, .off = (uint64_t)b * bs });
+	}
+	for (uint32_t i = 0; i < fs->nuns; i++)
+		fs->pages[fs->uns[i].page].flags &= ~JFS_PG_TRIMMED;
 	/* (a) the commit timer, after write-back of a subset of the files
 	 * that need allocation */
 	for (uint32_t i = 1; i <= fs->g.ninodes && nd < JFS_BG_MAX_FILES; i++)
@@ -583,6 +605,11 @@ static int jfs_describe(const void *self, size_t g, uint32_t c, char *buf, size_
 		if (!c)
 			return snprintf(buf, len, "background write-back of inode %" PRIu32
 					" page %" PRIu32 ": not done", p->ino, p->pgno);
+		if (!(p->flags & JFS_PG_DIRTY))	/* M8 */
+			return snprintf(buf, len, "background write-back of inode %" PRIu32
+					" page %" PRIu32 ": version %" PRIu32 " of %" PRIu32
+					", before the write that cleaned it (not yet durable) was lost",
+					p->ino, p->pgno, c, p->nhist);
 		return snprintf(buf, len, "background write-back of inode %" PRIu32 " page %"
 				PRIu32 ": version %" PRIu32 " of %" PRIu32, p->ino, p->pgno, c,
 				gr->nchoices - 1);

@@ -423,6 +423,52 @@ START_TEST(f1_ignore_flush)
 }
 END_TEST
 
+/* bq_write_may_be_lost (the fs model's M8): true until the write is
+ * durable -- on disk-wc a flush after its completion; on disk-wt its
+ * completion; never with ignore-flush; never on pmem -- and the durable
+ * counter moves whenever an answer can turn false. */
+START_TEST(write_may_be_lost_follows_durability)
+{
+	struct h *h = mk("device=disk-wc");
+	uint64_t g;
+
+	W(h, 1, 0, 0x11);
+	ck_assert(bq_write_may_be_lost(h->q, 1, 0, 512));
+	ck_assert(!bq_write_may_be_lost(h->q, 9, 0, 512));	/* no such write */
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 512, 512));	/* not in the range */
+	WAIT(h, 1);
+	ck_assert(bq_write_may_be_lost(h->q, 1, 0, 512));	/* cached (B1) */
+	g = bq_durable_gen(h->q);
+	FLUSH(h, 2);
+	WAIT(h, 2);
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	ck_assert_uint_ne(bq_durable_gen(h->q), g);
+	done(h);
+
+	h = mk("device=disk-wt");
+	W(h, 1, 0, 0x11);
+	ck_assert(bq_write_may_be_lost(h->q, 1, 0, 512));	/* in flight (B7) */
+	WAIT(h, 1);
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	done(h);
+
+	h = mk("device=disk-wc fault=ignore-flush");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	g = bq_durable_gen(h->q);
+	FLUSH(h, 2);
+	WAIT(h, 2);
+	ck_assert(bq_write_may_be_lost(h->q, 1, 0, 512));	/* F1 */
+	ck_assert_uint_eq(bq_durable_gen(h->q), g);
+	done(h);
+
+	h = mk("device=pmem");
+	W(h, 1, 0, 0x11);
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	done(h);
+}
+END_TEST
+
 START_TEST(f2_ignore_fua)
 {
 	struct h *h = mk("device=disk-wc fault=ignore-fua");
@@ -716,6 +762,7 @@ static Suite *suite(void)
 	tcase_add_test(faults, f2_ignore_fua);
 	tcase_add_test(faults, f3_early_complete);
 	tcase_add_test(faults, f4_reorder_across_flush);
+	tcase_add_test(faults, write_may_be_lost_follows_durability);
 	suite_add_tcase(s, faults);
 	tcase_add_test(dev, b10_pmem_sync);
 	tcase_add_test(dev, b11_pmemwb_flush_and_fua);
