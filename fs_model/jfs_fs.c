@@ -2168,6 +2168,8 @@ void jfs_fs_free(struct jfs_fs *fs)
 	free(fs->scratch);
 	free(fs->scratch2);
 	free(fs->bg);
+	free(fs->bgv.v);
+	free(fs->bg_ucount);
 	free(fs->bgc);
 	free(fs->bgp.p);
 	free(fs->bgp.bytes);

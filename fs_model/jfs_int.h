@@ -355,17 +355,20 @@ struct jfs_patches {
 /* A background group (F15). */
 enum jfs_bg_kind {
 	JFS_BG_COMMIT,			/* the commit timer after a write-back subset */
-	JFS_BG_PAGE,			/* an allocated dirty page: its versions (M7) */
-	JFS_BG_DELAYED,			/* F18: a page that needs allocation, its data
-					 * at the block every subset gives it */
+	JFS_BG_PAGE,			/* an atomic unit of an allocated dirty page:
+					 * its versions (M7) */
+	JFS_BG_DELAYED,			/* F18: a unit of a page that needs allocation,
+					 * its data at the block every subset gives it */
 };
 
 struct jfs_bg_group {
 	uint32_t kind;			/* enum jfs_bg_kind */
 	uint32_t nchoices;
-	uint32_t first;			/* commit: index of choice 1 in bg_choice */
+	uint32_t first;			/* commit: index of choice 1 in bg_choice;
+					 * write-back: of choice 1's version in bgv */
 	uint32_t page;			/* write-back: page slot */
-	uint64_t off;			/* write-back: device offset */
+	uint64_t off;			/* write-back: device offset of the unit */
+	uint32_t uoff, ulen;		/* write-back: the unit in the page (F15) */
 };
 
 struct jfs_bg_choice {			/* patches [p0, p1) of bg_patches */
@@ -498,6 +501,14 @@ struct jfs_fs {
 	uint32_t nbgc, bgccap;
 	struct jfs_patches bgp;
 	uint32_t max_subset_inodes;
+	/* F15: a write-back group is one atomic unit of a page (bg_unit
+	 * bytes: the device's); its choices' versions, oldest first, are
+	 * bgv.v[first ..] */
+	uint32_t bg_unit;
+	struct jfs_u32v bgv;
+	uint32_t *bg_ucount;		/* scratch: two per unit of a block */
+	uint32_t bgver_page, bgver_k;	/* the version bgver_ptr holds */
+	const uint8_t *bgver_ptr;
 	/* F18: under data=writeback every write-back subset gives each
 	 * page the block one write-back of every file gives it (bg_canon
 	 * in jfs_model.c): file d[i] of bg_build allocates, in order, the

@@ -77,8 +77,10 @@
  *       or (b) the write-back of any dirty page whose block is allocated,
  *       as any version the page held since it last became clean (M7 in
  *       jfs_int.h): the flusher may have written it back at any moment
- *       and the program changed it again.  Each (b) is one group whose
- *       choices are "not done" and the versions, oldest first; (a) is
+ *       and the program changed it again.  Each (b) is one group per
+ *       atomic unit of the block (the device's: disk.atomic_unit, 8
+ *       bytes on pmem), whose choices are "not done" and the versions
+ *       that differ on that unit, oldest first (bg_page_groups); (a) is
  *       one group after them whose choices are the subsets (under
  *       data=writeback without the write-back's data, whose pages are
  *       groups of their own, F18).
@@ -125,8 +127,21 @@
  *     (bq_write_may_be_lost); its group then offers them, clean.  On
  *     pmem-wb blockq/ cannot tell (the cache model holds the lines), so
  *     there the versions still go at cleaning.
- *   - Background write-back emits whole blocks; an in-flight flusher
- *     bio could be torn at the device's atomic unit.
+ *   - A background write-back (F15's page groups, F18's data groups,
+ *     M8's clean ones) is torn at the device's atomic unit: each unit of
+ *     the block holds the media's bytes or any version, independently.
+ *     On a volatile cache the flusher's successive write-backs each
+ *     reach only the units that end with them (B1); on any device one
+ *     bio in flight at the cut carries a version per unit, since the
+ *     device (or the pmem driver's copy) reads the page after ext4
+ *     unlocked it and ext4 lets the page change under write-back unless
+ *     the device needs stable pages (wait_for_stable_page).  M8: the
+ *     earlier bio completed before the cleaning write was sent and sits
+ *     in the same unflushed cache, or (write-through, F12's write-back,
+ *     which skips a page under write-back) is still in flight.  A read
+ *     of a changing page can mix versions inside a unit too: not
+ *     modelled (one version per unit).  The built-in device (F17) is
+ *     durable at submission: one group per block there.
  *   - A write-back writes a whole file (F12, F15); the kernel's flusher
  *     can stop part-way (nr_to_write).
  *   - For the oracle (sim/fs_promise.c, docs/semantics.md O6) the model
@@ -242,6 +257,22 @@ static int jfs_create(void **self, const struct sim_env *env)
 	if (!fs->commit_interval)
 		fs->commit_interval = (uint64_t)o.commit_s * 3000000000ull;
 	fs->next_bio = 1ull << 32;
+	/* F15: the failure-atomic unit of a background write-back: 8 bytes
+	 * on pmem (C7, B10, B11), disk.atomic_unit on a disk or a plugin
+	 * (B8), the whole block on the built-in device (F17: submitted =
+	 * durable) */
+	fs->bg_unit = (uint32_t)bs;
+	if (env->blockq) {
+		uint64_t u = c->device == SIM_DEVICE_PMEM || c->device == SIM_DEVICE_PMEM_WB ?
+			     8 : sim_param(c, "disk.atomic_unit");
+		if (u < bs)
+			fs->bg_unit = (uint32_t)u;
+	}
+	fs->bg_ucount = malloc(2 * sizeof(*fs->bg_ucount) * (bs / fs->bg_unit));
+	if (!fs->bg_ucount) {
+		jfs_errf(fs, "out of memory");
+		goto out_free;
+	}
 	if (jfs_fs_init(fs, env, &o, (uint32_t)bs, (uint32_t)nb,
 			(uint32_t)sim_param(c, "jfs.inodes"),
 			(uint32_t)sim_param(c, "jfs.journal_blocks")) ||
@@ -337,6 +368,61 @@ static void bg_group_push(struct jfs_fs *fs, struct jfs_bg_group g)
 	fs->bg[fs->nbg++] = g;
 }
 
+/*
+ * F15: the groups of page S's write-back on the block at device offset
+ * BOFF, one per atomic unit (fs->bg_unit bytes) of the page.  A unit's
+ * choices are "not done" and the versions that differ on it, oldest
+ * first: version k < n (n = the newest) is offered on unit u only when
+ * change k+1 (history record k+1, which turned version k into k+1) wrote
+ * into u, since otherwise version k shows u the bytes of version k+1,
+ * already a choice; version n is offered on every unit, unless CLEAN
+ * (M8: the write that cleaned the page wrote version n and is the
+ * device's to offer).  Units no version touches get no group.
+ */
+static void bg_page_groups(struct jfs_fs *fs, enum jfs_bg_kind kind, uint32_t s, uint64_t boff,
+			   bool clean)
+{
+	const struct jfs_page *p = &fs->pages[s];
+	uint32_t unit = fs->bg_unit, nu = fs->g.bsize / unit, n = p->nhist ? p->nhist : 1;
+	uint32_t *cnt = fs->bg_ucount, *pos = fs->bg_ucount + nu, total = 0, i, j, u;
+
+	for (u = 0; u < nu; u++)
+		cnt[u] = clean ? 0 : 1;
+	for (i = p->hist, j = n; j > 1 && i; j--) {
+		const struct jfs_pgrec *r = &fs->hist.r[i - 1];
+		if (r->len)
+			for (u = r->off / unit; u <= (r->off + r->len - 1) / unit; u++)
+				cnt[u]++;
+		i = r->prev;
+	}
+	for (u = 0; u < nu; u++) {
+		pos[u] = fs->bgv.n + total + cnt[u];	/* filled from the end */
+		total += cnt[u];
+	}
+	while (fs->bgv.n + total > fs->bgv.cap) {
+		fs->bgv.cap = fs->bgv.cap ? fs->bgv.cap * 2 : 64;
+		fs->bgv.v = realloc(fs->bgv.v, fs->bgv.cap * sizeof(*fs->bgv.v));
+		if (!fs->bgv.v)
+			abort();
+	}
+	if (!clean)
+		for (u = 0; u < nu; u++)
+			fs->bgv.v[--pos[u]] = n;
+	for (i = p->hist, j = n; j > 1 && i; j--) {
+		const struct jfs_pgrec *r = &fs->hist.r[i - 1];
+		if (r->len)
+			for (u = r->off / unit; u <= (r->off + r->len - 1) / unit; u++)
+				fs->bgv.v[--pos[u]] = j - 1;
+		i = r->prev;
+	}
+	for (u = 0; u < nu; u++)
+		if (cnt[u])
+			bg_group_push(fs, (struct jfs_bg_group){ .kind = kind,
+				.nchoices = 1 + cnt[u], .first = pos[u], .page = s,
+				.off = boff + (uint64_t)u * unit, .uoff = u * unit, .ulen = unit });
+	fs->bgv.n += total;
+}
+
 static void bg_choice_push(struct jfs_fs *fs, struct jfs_bg_choice c)
 {
 	if (fs->nbgc == fs->bgccap) {
@@ -424,9 +510,7 @@ static void bg_canon(struct jfs_fs *fs, const uint32_t *d, uint32_t *nd)
 				continue;
 			if (jfs_bmap(fs, d[i], pg, false, false, &b) || (b && !(b & JFS_UNWRITTEN)))
 				continue;
-			bg_group_push(fs, (struct jfs_bg_group){ .kind = JFS_BG_DELAYED,
-				.nchoices = 1 + (fs->pages[s].nhist ? fs->pages[s].nhist : 1),
-				.page = s });
+			bg_page_groups(fs, JFS_BG_DELAYED, s, 0, false);
 		}
 	}
 	fs->dry = true;
@@ -444,17 +528,22 @@ static void bg_canon(struct jfs_fs *fs, const uint32_t *d, uint32_t *nd)
 	/* each page's block, from the dry block map; a page of a file cut
 	 * from D loses its group */
 	{
-		uint32_t k = g0;
+		uint32_t k = g0, last = 0, b = 0;
+		bool keep = false;
 		for (uint32_t j = g0; j < fs->nbg; j++) {
-			const struct jfs_page *p = &fs->pages[fs->bg[j].page];
-			uint32_t b = 0;
-			bool in_d = false;
-			for (uint32_t x = 0; x < *nd && !in_d; x++)
-				in_d = d[x] == p->ino;
-			if (!in_d || jfs_bmap(fs, p->ino, p->pgno, false, false, &b) || !b ||
-			    (b & JFS_UNWRITTEN))
+			if (fs->bg[j].page != last) {	/* a page's units are adjacent */
+				const struct jfs_page *p = &fs->pages[fs->bg[j].page];
+				bool in_d = false;
+				for (uint32_t x = 0; x < *nd && !in_d; x++)
+					in_d = d[x] == p->ino;
+				b = 0;
+				keep = in_d && !jfs_bmap(fs, p->ino, p->pgno, false, false, &b) &&
+				       b && !(b & JFS_UNWRITTEN);
+				last = fs->bg[j].page;
+			}
+			if (!keep)
 				continue;
-			fs->bg[j].off = (uint64_t)(b & JFS_BLKMASK) * bs;
+			fs->bg[j].off = (uint64_t)(b & JFS_BLKMASK) * bs + fs->bg[j].uoff;
 			fs->bg[k++] = fs->bg[j];
 		}
 		fs->nbg = k;
@@ -476,6 +565,8 @@ static void bg_build(struct jfs_fs *fs)
 	bool wb = fs->o.data == JFS_DATA_WRITEBACK;
 
 	fs->nbg = fs->nbgc = 0;
+	fs->bgv.n = 0;
+	fs->bgver_page = 0;
 	fs->bgp.n = 0;
 	fs->bgp.nbytes = 0;
 	fs->ndidx = fs->ndlog = 0;		/* O6: this point's dry commits */
@@ -498,9 +589,7 @@ static void bg_build(struct jfs_fs *fs)
 				continue;
 			if (jfs_bmap(fs, i, pg, false, false, &b) || !b || (b & JFS_UNWRITTEN))
 				continue;
-			bg_group_push(fs, (struct jfs_bg_group){ .kind = JFS_BG_PAGE,
-				.nchoices = 1 + (fs->pages[s].nhist ? fs->pages[s].nhist : 1),
-				.page = s, .off = (uint64_t)b * bs });
+			bg_page_groups(fs, JFS_BG_PAGE, s, (uint64_t)b * bs, false);
 		}
 	}
 	/* M8: a clean page whose cleaning write the device may still lose:
@@ -515,8 +604,7 @@ static void bg_build(struct jfs_fs *fs)
 		p->flags |= JFS_PG_TRIMMED;	/* one group per page */
 		if (jfs_bmap(fs, p->ino, p->pgno, false, false, &b) || !b || (b & JFS_UNWRITTEN))
 			continue;
-		bg_group_push(fs, (struct jfs_bg_group){ .kind = JFS_BG_PAGE,
-			.nchoices = p->nhist, .page = s, .off = (uint64_t)b * bs });
+		bg_page_groups(fs, JFS_BG_PAGE, s, (uint64_t)b * bs, true);
 	}
 	for (uint32_t i = 0; i < fs->nuns; i++)
 		fs->pages[fs->uns[i].page].flags &= ~JFS_PG_TRIMMED;
@@ -583,8 +671,14 @@ static void jfs_apply(const void *self, size_t g, uint32_t c, sim_emit_fn *emit,
 
 	if (c == 0)
 		return;
-	if (gr->kind != JFS_BG_COMMIT) {		/* a page: version C */
-		emit(ctx, gr->off, jfs_hist_version(fs, gr->page, c), fs->g.bsize);
+	if (gr->kind != JFS_BG_COMMIT) {		/* a page's unit: a version */
+		uint32_t k = fs->bgv.v[gr->first + c - 1];
+		if (fs->bgver_page != gr->page || fs->bgver_k != k) {
+			fs->bgver_ptr = jfs_hist_version(fs, gr->page, k);
+			fs->bgver_page = gr->page;
+			fs->bgver_k = k;
+		}
+		emit(ctx, gr->off, fs->bgver_ptr + gr->uoff, gr->ulen);
 		return;
 	}
 	{
@@ -600,31 +694,36 @@ static int jfs_describe(const void *self, size_t g, uint32_t c, char *buf, size_
 	struct jfs_fs *fs = bg_fresh(self);
 	const struct jfs_bg_group *gr = &fs->bg[g];
 
-	if (gr->kind == JFS_BG_PAGE) {
+	if (gr->kind != JFS_BG_COMMIT) {
 		const struct jfs_page *p = &fs->pages[gr->page];
+		uint32_t n = p->nhist ? p->nhist : 1, k = c ? fs->bgv.v[gr->first + c - 1] : 0;
+		char unit[48] = "";
+		int w;
+		if (gr->ulen < fs->g.bsize)	/* F15: one atomic unit of the page */
+			snprintf(unit, sizeof(unit), " bytes %" PRIu32 "-%" PRIu32, gr->uoff,
+				 gr->uoff + gr->ulen - 1);
+		if (gr->kind == JFS_BG_DELAYED) {
+			w = snprintf(buf, len, "background write-back of inode %" PRIu32 " page %"
+				     PRIu32 "%s to block %" PRIu64 " (data=writeback): ", p->ino,
+				     p->pgno, unit, gr->off / fs->g.bsize);
+			if (w < 0 || (size_t)w >= len)
+				return w;
+			if (!c)
+				return w + snprintf(buf + w, len - (size_t)w, "not durable");
+			return w + snprintf(buf + w, len - (size_t)w, "version %" PRIu32 " of %"
+					    PRIu32, k, n);
+		}
 		if (!c)
 			return snprintf(buf, len, "background write-back of inode %" PRIu32
-					" page %" PRIu32 ": not done", p->ino, p->pgno);
+					" page %" PRIu32 "%s: not done", p->ino, p->pgno, unit);
 		if (!(p->flags & JFS_PG_DIRTY))	/* M8 */
 			return snprintf(buf, len, "background write-back of inode %" PRIu32
-					" page %" PRIu32 ": version %" PRIu32 " of %" PRIu32
+					" page %" PRIu32 "%s: version %" PRIu32 " of %" PRIu32
 					", before the write that cleaned it (not yet durable) was lost",
-					p->ino, p->pgno, c, p->nhist);
+					p->ino, p->pgno, unit, k, n);
 		return snprintf(buf, len, "background write-back of inode %" PRIu32 " page %"
-				PRIu32 ": version %" PRIu32 " of %" PRIu32, p->ino, p->pgno, c,
-				gr->nchoices - 1);
-	}
-	if (gr->kind == JFS_BG_DELAYED) {
-		const struct jfs_page *p = &fs->pages[gr->page];
-		int n = snprintf(buf, len, "background write-back of inode %" PRIu32 " page %"
-				 PRIu32 " to block %" PRIu64 " (data=writeback): ", p->ino,
-				 p->pgno, gr->off / fs->g.bsize);
-		if (n < 0 || (size_t)n >= len)
-			return n;
-		if (!c)
-			return n + snprintf(buf + n, len - (size_t)n, "not durable");
-		return n + snprintf(buf + n, len - (size_t)n, "version %" PRIu32 " of %" PRIu32,
-				    c, gr->nchoices - 1);
+				PRIu32 "%s: version %" PRIu32 " of %" PRIu32, p->ino, p->pgno, unit,
+				k, n);
 	}
 	if (c == 0)
 		return snprintf(buf, len, "background commit of transaction %" PRIu32

@@ -858,6 +858,82 @@ START_TEST(page_history_versions)
 }
 END_TEST
 
+/* F15: on a device with 512-byte atomic units a dirty page's write-back
+ * is one group per unit; a unit's choices are "not done" and the
+ * versions that differ on it (version k only where change k+1 wrote),
+ * each emitting that unit of the version.  On pmem the unit is 8 bytes. */
+START_TEST(page_groups_per_unit)
+{
+	struct mach m;
+	const struct sim_crash_ops *c = jfs_model_ops.crash;
+	struct jfs_fs *fs;
+	struct emitted e;
+	char d[160];
+
+	mach_init(&m);
+	mach_set(&m, "device", "disk-wc");
+	ck_assert_int_eq(mach_run(&m, "t",
+				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				  "pwrite fd=3 off=0 len=4096 data=fill:0x11\n"
+				  "fsync fd=3\n"
+				  "pwrite fd=3 off=0 len=8 data=fill:0x22\n"
+				  "pwrite fd=3 off=1020 len=8 data=fill:0x33\n"), 0);
+	fs = m.fs;
+	ck_assert_uint_eq(fs->bg_unit, 512);
+	/* 8 unit groups (then the commit of the mtime change) */
+	ck_assert_uint_ge(c->ngroups(fs), 8);
+	for (unsigned g = 0; g < 8; g++) {
+		ck_assert_uint_eq(fs->bg[g].kind, JFS_BG_PAGE);
+		ck_assert_uint_eq(fs->bg[g].uoff, g * 512);
+		ck_assert_uint_eq(fs->bg[g].ulen, 512);
+		ck_assert_uint_eq(fs->bg[g].off % 4096, g * 512);
+	}
+	/* change 2 wrote bytes 1020-1027 (units 1 and 2), so versions 1 and
+	 * 2 agree on every other unit: those offer version 2 only, units 1
+	 * and 2 versions 1 and 2 */
+	ck_assert_uint_eq(c->nchoices(fs, 0), 2);
+	ck_assert_uint_eq(c->nchoices(fs, 1), 3);
+	ck_assert_uint_eq(c->nchoices(fs, 2), 3);
+	ck_assert_uint_eq(c->nchoices(fs, 3), 2);
+	memset(&e, 0, sizeof(e));
+	c->apply(fs, 1, 1, emit_one, &e);		/* unit 1, version 1 */
+	ck_assert_uint_eq(e.n, 1);
+	ck_assert_uint_eq(e.off, fs->bg[1].off);
+	ck_assert_uint_eq(e.b[508], 0x11);
+	ck_assert_uint_eq(e.b[511], 0x11);
+	memset(&e, 0, sizeof(e));
+	c->apply(fs, 1, 2, emit_one, &e);		/* unit 1, version 2 */
+	ck_assert_uint_eq(e.b[507], 0x11);
+	ck_assert_uint_eq(e.b[508], 0x33);
+	ck_assert_uint_eq(e.b[511], 0x33);
+	memset(&e, 0, sizeof(e));
+	c->apply(fs, 2, 2, emit_one, &e);		/* unit 2, version 2 */
+	ck_assert_uint_eq(e.b[0], 0x33);
+	ck_assert_uint_eq(e.b[3], 0x33);
+	ck_assert_uint_eq(e.b[4], 0x11);
+	memset(&e, 0, sizeof(e));
+	c->apply(fs, 0, 1, emit_one, &e);		/* unit 0: version 2 */
+	ck_assert_uint_eq(e.b[0], 0x22);
+	c->describe(fs, 1, 1, d, sizeof(d));
+	ck_assert_str_eq(d, "background write-back of inode 2 page 0 bytes 512-1023: "
+			    "version 1 of 2");
+	mach_fini(&m);
+
+	mach_init(&m);
+	mach_set(&m, "device", "pmem");
+	ck_assert_int_eq(mach_run(&m, "t",
+				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				  "pwrite fd=3 off=0 len=4096 data=fill:0x11\n"
+				  "fsync fd=3\n"
+				  "pwrite fd=3 off=0 len=8 data=fill:0x22\n"), 0);
+	fs = m.fs;
+	ck_assert_uint_eq(fs->bg_unit, 8);
+	ck_assert_uint_ge(c->ngroups(fs), 512);
+	ck_assert_uint_eq(fs->bg[511].uoff, 4088);
+	mach_fini(&m);
+}
+END_TEST
+
 /* Counts what a choice emits into [lo, hi) of the device. */
 struct emit_range {
 	uint64_t lo, hi;
@@ -1416,6 +1492,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, fsck_finds_problems);
 	tcase_add_test(tc, background_groups);
 	tcase_add_test(tc, page_history_versions);
+	tcase_add_test(tc, page_groups_per_unit);
 	tcase_add_test(tc, background_writeback_page_groups);
 	tcase_add_test(tc, commit_waits_for_its_own_inodes);
 	tcase_add_test(tc, dax_write_durable_at_return);
