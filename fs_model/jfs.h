@@ -92,6 +92,35 @@ int64_t jfs_view_read_file(struct jfs_view *v, const char *path, void *buf, size
 int64_t jfs_view_file_map(struct jfs_view *v, const char *path, uint8_t *mapped, size_t n,
 			  uint32_t *bsize);
 
+/*
+ * Where the content of PATH comes from, block by block, as
+ * jfs_view_read_file reads it: the same reads of the image (lookup,
+ * inode, indirect blocks) but none of the data blocks'.  BLK[l], for the
+ * first N of its ceil(size / *BSIZE) blocks: 0 when block l reads as
+ * zeros without a read (a hole, an unwritten extent, a pointer outside
+ * the filesystem or the image); else the block it reads, with
+ * JFS_VIEW_REPLAYED set when recovery wrote it to its overlay (replayed
+ * from the journal: its home block's bytes, and stamps, say nothing of
+ * it).  Returns the size jfs_view_read_file would (0 for a directory),
+ * or -1 if absent.  O(blocks), each indirect block read once.
+ */
+#define JFS_VIEW_REPLAYED	0x80000000u
+int64_t jfs_view_file_blocks(struct jfs_view *v, const char *path, uint32_t *blk, size_t n,
+			     uint32_t *bsize);
+
+/* Block BLK (a jfs_view_file_blocks code) as recovered: the overlay's
+ * copy, or the image's bytes read into BUF (block size bytes).  Valid
+ * until the next call on V.  O(block size). */
+const uint8_t *jfs_view_block(struct jfs_view *v, uint32_t blk, uint8_t *buf);
+
+/* The stamps of image blocks [BLK, BLK+NBLK) through the view's
+ * jfs_bstamps_fn (jfs_view_set_block_stamps) into OUT: true counts them
+ * as read; false (nothing read, OUT undefined) when there is no such
+ * function, the run leaves the image, or the function refuses (a crash
+ * choice could write into it).  The overlay is not consulted: pass only
+ * blocks jfs_view_file_blocks did not mark JFS_VIEW_REPLAYED. */
+bool jfs_view_block_stamps(struct jfs_view *v, uint32_t blk, uint32_t nblk, uint64_t *out);
+
 /* Called once per problem fsck finds, with a one-line description. */
 typedef void jfs_problem_fn(void *ctx, const char *problem);
 

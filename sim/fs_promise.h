@@ -25,6 +25,9 @@
  * Memory: the namespace and one 4 KiB copy per distinct block content the
  * trace ever produced (deduplicated by content), at most FP_MAX_CONTENTS
  * of them (O8); beyond that the trace is refused as too large to judge.
+ * Plus a memo of data comparisons that held (at most 2 MiB): a judgement
+ * compares only the blocks of a file that changed, or that some crash
+ * choice could write, since the memo saw them ("Cost" in fs_promise.c).
  */
 #ifndef POWERCUT_FS_PROMISE_H
 #define POWERCUT_FS_PROMISE_H

@@ -13,10 +13,12 @@
 #include "sim/config.h"
 #include "sim/crc32.h"
 #include "sim/explore.h"
+#include "sim/fs_promise.h"
 #include "sim/media.h"
 #include "sim/observe.h"
 #include "sim/sim.h"
 #include "traces/trace.h"
+#include "fs_model/jfs.h"
 #include "fs_model/jfs_opts.h"
 
 /* ---- configuration ---- */
@@ -620,6 +622,243 @@ START_TEST(loop_world_errors)
 }
 END_TEST
 
+/* ---- the file oracle's memo of data comparisons (fs_promise.c) ---- */
+
+struct memo_run {
+	struct sim_fs_promises *p;
+	unsigned judged, sync_bad, ref_bad, other_bad;
+	char actual[256];
+};
+
+static int memo_observe(void *ctx, const struct trace_event *ev)
+{
+	return sim_fs_promises_event(ctx, ev);
+}
+
+static int memo_report(void *ctx, const struct sim_violation *v)
+{
+	struct memo_run *r = ctx;
+
+	if (!strcmp(v->invariant, SIM_INV_SYNC_PROMISE)) {
+		ck_assert_str_eq(v->path, "/f");
+		r->sync_bad++;
+		snprintf(r->actual, sizeof(r->actual), "%s", v->actual);
+	} else if (!strcmp(v->invariant, SIM_INV_REFERENCED_DATA)) {
+		ck_assert_str_eq(v->path, "/f");
+		r->ref_bad++;
+	} else {
+		r->other_bad++;
+	}
+	return 0;
+}
+
+static int memo_judge(void *ctx, const struct sim_state *st)
+{
+	struct memo_run *r = ctx;
+
+	r->judged++;
+	return sim_fs_promises_judge(r->p, st->image, memo_report, r);
+}
+
+/* Judge every state of BASE (with SRC's groups, if any), counting. */
+static void memo_check(struct memo_run *r, struct sim_explorer *x, const struct media *base,
+		       const struct sim_crash_source *src, size_t nsrc, bool reduce)
+{
+	struct sim_states_policy pol = { .mode = SIM_STATES_EXHAUSTIVE, .reduce = reduce };
+	struct sim_point_result res;
+	char err[256];
+
+	r->judged = r->sync_bad = r->ref_bad = r->other_bad = 0;
+	r->actual[0] = '\0';
+	ck_assert_int_eq(sim_explore(x, base, src, nsrc, &pol, 0, memo_judge, r, &res, err,
+				     sizeof(err)), 0);
+}
+
+/* One group: choice 1 writes byte 0x5a at poke_at. */
+static uint64_t poke_at;
+
+static size_t poke_ngroups(const void *self)
+{
+	(void)self;
+	return 1;
+}
+
+static uint32_t poke_nchoices(const void *self, size_t g)
+{
+	(void)self;
+	(void)g;
+	return 2;
+}
+
+static void poke_apply(const void *self, size_t g, uint32_t c, sim_emit_fn *emit, void *ctx)
+{
+	uint8_t b = 0x5a;
+
+	(void)self;
+	(void)g;
+	if (c)
+		emit(ctx, poke_at, &b, 1);
+}
+
+static int poke_describe(const void *self, size_t g, uint32_t c, char *buf, size_t len)
+{
+	(void)self;
+	return snprintf(buf, len, "poke group %zu choice %u", g, c);
+}
+
+static const struct sim_crash_ops poke_ops = {
+	.ngroups = poke_ngroups, .nchoices = poke_nchoices,
+	.apply = poke_apply, .describe = poke_describe,
+};
+
+/*
+ * The memo skips comparing a data block whose stamp it saw compare equal
+ * before; it must never accept a block whose bytes changed: in the base
+ * image (a new stamp), or under a crash choice (no stamp at all).  Each
+ * changed image must get the violations, and the words, that judging
+ * without a memo gives.
+ */
+START_TEST(fs_oracle_memo_follows_changed_blocks)
+{
+	struct sim_config c;
+	struct sim *s;
+	struct sim_explorer *x;
+	struct jfs_view *v;
+	struct media *a, *b;
+	struct memo_run r = { 0 };
+	struct sim_crash_source src = { &poke_ops, NULL };
+	uint32_t blk[3], bs = 0;
+	uint8_t byte;
+	char err[256];
+
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_create(&s, &c, err, sizeof(err)), 0);
+	sim_set_trace_name(s, "t");
+	ck_assert_int_eq(sim_fs_promises_create(&r.p, s), 0);
+	sim_set_observer(s, memo_observe, r.p);
+	ck_assert_int_eq(sim_start(s), 0);
+	ck_assert_int_eq(feed_text(s, "version 1\n"
+				   "open fd=3 path=/f flags=O_CREAT|O_WRONLY\n"
+				   "write fd=3 len=12288 data=rand:7\n"
+				   "fsync fd=3\n"), 0);
+	ck_assert_int_eq(media_clone(&a, sim_media(s)), 0);
+	ck_assert_int_eq(sim_explorer_create(&x), 0);
+
+	/* the file's blocks as recovery reads them: on the image, not replayed */
+	ck_assert_int_eq(jfs_view_create(&v), 0);
+	jfs_view_load(v, jfs_read_media, a, media_size(a));
+	ck_assert_int_eq(jfs_view_file_blocks(v, "/f", blk, 3, &bs), 12288);
+	ck_assert_uint_eq(bs, 4096);
+	for (int i = 0; i < 3; i++)
+		ck_assert(blk[i] && !(blk[i] & JFS_VIEW_REPLAYED));
+	jfs_view_destroy(v);
+
+	/* clean, twice: the second judgement takes the memo */
+	memo_check(&r, x, a, NULL, 0, false);
+	ck_assert_uint_eq(r.judged, 1);
+	ck_assert_uint_eq(r.sync_bad + r.ref_bad, 0);
+	memo_check(&r, x, a, NULL, 0, false);
+	ck_assert_uint_eq(r.sync_bad + r.ref_bad, 0);
+
+	/* one byte of block 1 changed on the media: a new stamp */
+	ck_assert_int_eq(media_clone(&b, a), 0);
+	media_read(b, (uint64_t)blk[1] * 4096 + 9, &byte, 1);
+	byte ^= 0xff;
+	media_write(b, (uint64_t)blk[1] * 4096 + 9, &byte, 1);
+	memo_check(&r, x, b, NULL, 0, false);
+	ck_assert_uint_eq(r.sync_bad, 1);
+	ck_assert_uint_eq(r.ref_bad, 1);
+	ck_assert_str_eq(r.actual, "12288 bytes, differing from offset 4105");
+	/* and back: the original bytes still pass */
+	memo_check(&r, x, a, NULL, 0, false);
+	ck_assert_uint_eq(r.sync_bad + r.ref_bad, 0);
+
+	/* a crash choice that writes into block 1: never from the memo,
+	 * judged state by state and reduced */
+	poke_at = (uint64_t)blk[1] * 4096 + 100;
+	memo_check(&r, x, a, &src, 1, false);
+	ck_assert_uint_eq(r.judged, 2);
+	ck_assert_uint_eq(r.sync_bad, 1);
+	ck_assert_uint_eq(r.ref_bad, 1);
+	ck_assert_str_eq(r.actual, "12288 bytes, differing from offset 4196");
+	memo_check(&r, x, a, &src, 1, true);
+	ck_assert_uint_eq(r.sync_bad, 1);
+	ck_assert_uint_eq(r.ref_bad, 1);
+
+	media_destroy(b);
+	media_destroy(a);
+	sim_explorer_destroy(x);
+	sim_fs_promises_destroy(r.p);
+	sim_destroy(s);
+}
+END_TEST
+
+/*
+ * With data=journal a file's data is replayed into recovery's overlay:
+ * its home block's stamp says nothing of what the file holds, so the
+ * memo never vouches for it.  Here the home block never changes while
+ * the journal's copy does: the second image must still show the damage.
+ */
+START_TEST(fs_oracle_memo_skips_replayed_blocks)
+{
+	struct sim_config c;
+	struct sim *s;
+	struct sim_explorer *x;
+	struct jfs_view *v;
+	struct media *a, *b;
+	struct memo_run r = { 0 };
+	const struct jfs_replayed *e;
+	uint32_t blk[1], bs = 0, jblk = 0;
+	uint8_t byte;
+	char err[256];
+	size_t n;
+
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_create(&s, &c, err, sizeof(err)), 0);
+	sim_set_trace_name(s, "t");
+	ck_assert_int_eq(sim_fs_promises_create(&r.p, s), 0);
+	sim_set_observer(s, memo_observe, r.p);
+	ck_assert_int_eq(sim_start(s), 0);
+	ck_assert_int_eq(feed_text(s, "version 1\n"
+				   "config device=disk-wt fs-opts=data=journal\n"
+				   "open fd=3 path=/f flags=O_CREAT|O_WRONLY\n"
+				   "write fd=3 len=4096 data=rand:9\n"
+				   "fsync fd=3\n"), 0);
+	ck_assert_int_eq(media_clone(&a, sim_media(s)), 0);
+	ck_assert_int_eq(sim_explorer_create(&x), 0);
+
+	/* the data block is replayed: where its journal copy lies */
+	ck_assert_int_eq(jfs_view_create(&v), 0);
+	jfs_view_load(v, jfs_read_media, a, media_size(a));
+	ck_assert_int_eq(jfs_view_file_blocks(v, "/f", blk, 1, &bs), 4096);
+	ck_assert(blk[0] & JFS_VIEW_REPLAYED);
+	n = jfs_view_replay_log(v, &e);
+	for (size_t i = 0; i < n; i++)
+		if (e[i].blk == (blk[0] & ~JFS_VIEW_REPLAYED))
+			jblk = e[i].jblk;
+	ck_assert_uint_ne(jblk, 0);
+	jfs_view_destroy(v);
+
+	memo_check(&r, x, a, NULL, 0, false);
+	ck_assert_uint_eq(r.sync_bad + r.ref_bad + r.other_bad, 0);
+	/* the journal's copy damaged, the home block as it was */
+	ck_assert_int_eq(media_clone(&b, a), 0);
+	media_read(b, (uint64_t)jblk * bs + 33, &byte, 1);
+	byte ^= 0xff;
+	media_write(b, (uint64_t)jblk * bs + 33, &byte, 1);
+	memo_check(&r, x, b, NULL, 0, false);
+	ck_assert_uint_eq(r.sync_bad, 1);
+	ck_assert_uint_eq(r.ref_bad, 1);
+	ck_assert_str_eq(r.actual, "4096 bytes, differing from offset 33");
+
+	media_destroy(b);
+	media_destroy(a);
+	sim_explorer_destroy(x);
+	sim_fs_promises_destroy(r.p);
+	sim_destroy(s);
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
 	Suite *s = suite_create("sim");
@@ -652,6 +891,11 @@ static Suite *sim_suite(void)
 	tc = tcase_create("loop");
 	tcase_add_test(tc, loop_points_and_marks);
 	tcase_add_test(tc, loop_world_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("oracle");
+	tcase_add_test(tc, fs_oracle_memo_follows_changed_blocks);
+	tcase_add_test(tc, fs_oracle_memo_skips_replayed_blocks);
 	suite_add_tcase(s, tc);
 	return s;
 }
