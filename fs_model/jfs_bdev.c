@@ -21,11 +21,11 @@ struct jfs_direct {
 };
 
 static int bq_sub(void *ctx, uint64_t id, enum trace_bio_op op, uint32_t flags,
-		  uint64_t off, uint64_t len, const void *data)
+		  uint64_t off, uint64_t len, const void *data, uint64_t line)
 {
 	struct bq_bio_desc d = {
 		.id = id, .op = op, .flags = flags, .sector = off >> 9, .len = len,
-		.data = data, .line = 0,
+		.data = data, .line = line,
 	};
 	return bq_submit(ctx, &d);
 }
@@ -51,12 +51,13 @@ static uint64_t bq_gen(void *ctx)
 }
 
 static int direct_sub(void *ctx, uint64_t id, enum trace_bio_op op, uint32_t flags,
-		      uint64_t off, uint64_t len, const void *data)
+		      uint64_t off, uint64_t len, const void *data, uint64_t line)
 {
 	struct jfs_fs *fs = ctx;
 
 	(void)id;
 	(void)flags;
+	(void)line;
 	if (op == TRACE_BIO_WRITE) {
 		media_write(fs->env->media, off, data, (size_t)len);
 		fs->env->clock->now += fs->bio_cycles;

@@ -177,8 +177,9 @@ uint32_t jfs_tag_csum(uint32_t seq, const uint8_t *blk, uint32_t bsize);
  */
 struct jfs_bdev {
 	const char *name;
+	/* LINE: the trace line of the event that sends it, for descriptions */
 	int (*submit)(void *ctx, uint64_t id, enum trace_bio_op op, uint32_t flags,
-		      uint64_t off, uint64_t len, const void *data);
+		      uint64_t off, uint64_t len, const void *data, uint64_t line);
 	int (*wait)(void *ctx, uint64_t id);
 	int (*wait_all)(void *ctx);
 	/* M8: may the device still lose write ID at [off, off+len)?  NULL:
@@ -464,6 +465,7 @@ struct jfs_fs {
 	struct jfs_u32v wb_tmp;		/* the ones being waited for */
 	struct jfs_u32v cp_ios;		/* checkpoint and superblock bios */
 	uint64_t next_bio;
+	uint64_t line;			/* trace line of the event being applied */
 	uint8_t *scratch;		/* one block */
 	uint8_t *scratch2;		/* one block */
 	uint64_t run_start_clock;	/* F20: when the running transaction got its

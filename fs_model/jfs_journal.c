@@ -113,13 +113,14 @@ int jfs_out_block(struct jfs_fs *fs, uint64_t off, const void *data, uint32_t fl
 		return 0;
 	}
 	id = fs->next_bio++;
-	if (fs->dev.submit(fs->dev.ctx, id, TRACE_BIO_WRITE, flags, off, fs->g.bsize, data))
+	if (fs->dev.submit(fs->dev.ctx, id, TRACE_BIO_WRITE, flags, off, fs->g.bsize, data,
+			   fs->line))
 		return -1;
 	fs->bios++;
 	fs->last_bio = id;
 	if (ios)
-		jfs_u32v_push(ios, (uint32_t)(id - (1ull << 32)));
-	snprintf(fs->ename, sizeof(fs->ename), "%s %" PRIu64 " submitted%s%s", what, id,
+		jfs_u32v_push(ios, (uint32_t)id);	/* ids start at 1: 2^32 bios is beyond any trace */
+	snprintf(fs->ename, sizeof(fs->ename), "%s bio %" PRIu64 " submitted%s%s", what, id,
 		 flags & TRACE_BIO_PREFLUSH ? " PREFLUSH" : "",
 		 flags & TRACE_BIO_FUA ? " FUA" : "");
 	jfs_step(fs, fs->ename);
@@ -131,7 +132,7 @@ int jfs_wait_ios(struct jfs_fs *fs, struct jfs_u32v *ios)
 	if (fs->dry || !ios->n)
 		return 0;
 	for (uint32_t i = 0; i < ios->n; i++)
-		if (fs->dev.wait(fs->dev.ctx, (1ull << 32) + ios->v[i]))
+		if (fs->dev.wait(fs->dev.ctx, ios->v[i]))
 			return -1;
 	snprintf(fs->ename, sizeof(fs->ename), "%" PRIu32 " bio%s completed", ios->n,
 		 ios->n == 1 ? "" : "s");
@@ -170,14 +171,15 @@ int jfs_flush_dev(struct jfs_fs *fs)
 	if (!fs->o.barrier || fs->dry)
 		return 0;
 	id = fs->next_bio++;
-	if (fs->dev.submit(fs->dev.ctx, id, TRACE_BIO_FLUSH, TRACE_BIO_PREFLUSH, 0, 0, NULL))
+	if (fs->dev.submit(fs->dev.ctx, id, TRACE_BIO_FLUSH, TRACE_BIO_PREFLUSH, 0, 0, NULL,
+			   fs->line))
 		return -1;
 	fs->bios++;
-	snprintf(fs->ename, sizeof(fs->ename), "flush %" PRIu64 " submitted", id);
+	snprintf(fs->ename, sizeof(fs->ename), "flush bio %" PRIu64 " submitted", id);
 	jfs_step(fs, fs->ename);
 	if (fs->dev.wait(fs->dev.ctx, id))
 		return -1;
-	snprintf(fs->ename, sizeof(fs->ename), "flush %" PRIu64 " completed", id);
+	snprintf(fs->ename, sizeof(fs->ename), "flush bio %" PRIu64 " completed", id);
 	jfs_step(fs, fs->ename);
 	return 0;
 }

@@ -256,7 +256,7 @@ static int jfs_create(void **self, const struct sim_env *env)
 	fs->commit_interval = sim_param(c, "jfs.commit_interval");
 	if (!fs->commit_interval)
 		fs->commit_interval = (uint64_t)o.commit_s * 3000000000ull;
-	fs->next_bio = 1ull << 32;
+	fs->next_bio = 1;
 	/* F15: the failure-atomic unit of a background write-back: 8 bytes
 	 * on pmem (C7, B10, B11), disk.atomic_unit on a disk or a plugin
 	 * (B8), the whole block on the built-in device (F17: submitted =
@@ -312,6 +312,7 @@ static int jfs_event(void *self, const struct trace_event *ev)
 	fs->in_event = true;
 	fs->gen++;
 	fs->dax.line = ev->line;
+	fs->line = ev->line;
 	if (fs->env->cfg->background && !jfs_txn_empty(fs->run) &&
 	    fs->env->clock->now - fs->run_start_clock >= fs->commit_interval)
 		r = jfs_commit_and_wait(fs);		/* F20 */

@@ -90,7 +90,9 @@ struct check {
 	uint64_t point_states;
 	struct hset seen;		/* images judged at this point (bounded) */
 	struct hset reported;		/* (invariant, path) reported at this point */
-	uint64_t violating_states;	/* states with a violation, reported or not */
+	uint64_t violating_states;	/* judgements that found a violation,
+					   reported or not */
+	uint64_t violating_at;		/* images_judged when last counted */
 	struct hset checker_cache;	/* whole-image hash -> 0 consistent, or
 					   1 + index in bad_msg */
 	char **bad_msg;			/* the checker's words, per bad image */
@@ -338,12 +340,15 @@ static int record(void *ctx, const struct sim_violation *sv)
 	 * a faulty device's check grow to 24 GiB of violations. */
 	key[0] = str_hash64(sv->path, str_hash64(sv->invariant, 0xcbf29ce484222325ULL));
 	key[1] = str_hash64(sv->invariant, str_hash64(sv->path, 0x84222325cbf29ce4ULL));
-	hset_put(&c->reported, key, 0, &found);
-	if (found) {
+	/* a judgement may find several (invariant, path) violations: count
+	 * the judgement once */
+	if (c->violating_at != c->images_judged) {
+		c->violating_at = c->images_judged;
 		c->violating_states++;
-		return 0;
 	}
-	c->violating_states++;
+	hset_put(&c->reported, key, 0, &found);
+	if (found)
+		return 0;
 	v = new_viol(c);
 	state_id(c);
 
@@ -1079,7 +1084,7 @@ static void print_summary(const struct check *c)
 	printf("violations: %zu", c->nv);
 	if (c->nv)
 		printf(" (in %" PRIu64 " %s; each reported at its first state per point and "
-		       "path)", c->violating_states, c->reduced ? "judgements" : "crash states");
+		       "path)", c->violating_states, c->reduced ? "judgements" : "distinct images");
 	putchar('\n');
 	for (size_t i = 0; i < c->nv && i < MAX_PRINTED; i++) {
 		const struct viol *v = &c->v[i];

@@ -407,6 +407,9 @@ def test_reduce(pc):
            == strip(os.path.join(d, "m.json")),
            "reduce: -j 2 and two merged shards equal -j 1")
         r = json.load(open(os.path.join(d, "j1.json")))
+        ok(0 < r["states"]["violating"] <= r["states"]["images_judged"],
+           "reduce: the judgements that found violations are counted once each",
+           str(r["states"]))
         v = [x for x in r["violations"] if x["invariant"] == "referenced-data"][0]
         rc, out, err = run([pc] + shlex.split(v["replay"])[1:])
         ok(rc == 1 and ("state " + v["state"]) in out and "[referenced-data]" in out
