@@ -415,6 +415,9 @@ def test_reduce(pc):
         ok(rc == 1 and ("state " + v["state"]) in out and "[referenced-data]" in out
            and v["path"] in out, "reduce: a reported state replays to its violation",
            v["replay"] + "\n" + out[-800:] + err)
+        ok(re.search(r"bio [1-9][0-9]* \(line [1-9][0-9]*, ", out) and "(line 0," not in out,
+           "reduce: the replayed state names the filesystem's bios by number and trace line",
+           out[:800])
         wl = os.path.join(CORPUS, "j-lang176")
         if os.path.exists(wl):
             tr = os.path.join(d, "w.trace")
