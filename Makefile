@@ -6,6 +6,7 @@
 #   make demo            install missing packages, build, run the bundled example
 #   make bench           the benchmark figures of docs/performance.md
 #   make fuzz            build the libFuzzer targets (clang); FUZZ_SECONDS=N runs them
+#   make fuzz-seeds      every fuzz target once over its seeds (part of .ci/run)
 #   make install PREFIX=/usr/local DESTDIR=
 
 CC      ?= cc
@@ -59,7 +60,7 @@ TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
 
 DEPFLAGS = -MMD -MP
 
-.PHONY: all check check-unit check-e2e demo bench fuzz install clean deps
+.PHONY: all check check-unit check-e2e demo bench fuzz fuzz-seeds install clean deps
 
 # Example driver plugins (docs/driver-guide.md).  A fixed directory, not
 # $(BUILD): litmus traces name --device build/plugins/bbwc.so.
@@ -142,12 +143,28 @@ bench: all
 FUZZ_SRCS := $(wildcard tests/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 0
+# Seeds: tests/fuzz-seeds/ (traces) for fuzz_trace, tests/fuzz-seeds-NAME/
+# for fuzz_NAME.
 fuzz: $(FUZZ_BINS)
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then for f in $(FUZZ_BINS); do \
-	  mkdir -p build/fuzz/corpus-$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    build/fuzz/corpus-$$(basename $$f) tests/fuzz-seeds || exit 1; \
+	  n=$$(basename $$f); seeds=tests/fuzz-seeds-$${n#fuzz_}; \
+	  [ $$n = fuzz_trace ] && seeds=tests/fuzz-seeds; \
+	  mkdir -p build/fuzz/corpus-$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=build/fuzz/$$n- \
+	    build/fuzz/corpus-$$n $$seeds || exit 1; \
 	done; fi
+
+# Every fuzz target once over its seeds (no mutation): .ci/run's check that
+# they build and that no seed trips an oracle.
+fuzz-seeds: FUZZ_SECONDS = 0
+fuzz-seeds: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+	  n=$$(basename $$f); seeds=tests/fuzz-seeds-$${n#fuzz_}; \
+	  [ $$n = fuzz_trace ] && seeds=tests/fuzz-seeds; \
+	  $$f -runs=0 -artifact_prefix=build/fuzz/$$n- $$seeds > build/fuzz/$$n.log 2>&1 || \
+	    { cat build/fuzz/$$n.log; exit 1; }; \
+	  echo "$$n: $$(ls $$seeds | wc -l) seeds ok"; \
+	done
 
 # A fuzz target links only what it tests (tests/fuzz_trace.c: the trace
 # reader and writer), so a model in progress cannot break it.
@@ -155,6 +172,19 @@ build/fuzz/fuzz_trace: tests/fuzz_trace.c traces/trace.c traces/trace.h
 	@mkdir -p $(dir $@)
 	clang $(CSTD) -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -o $@ $< traces/trace.c -lm
+
+# tests/fuzz_import.c: every importer, and the reader for their output.
+IMPORT_SRCS := $(wildcard traces/import*.c)
+build/fuzz/fuzz_import: tests/fuzz_import.c $(IMPORT_SRCS) traces/import.h traces/trace.c traces/trace.h
+	@mkdir -p $(dir $@)
+	clang $(CSTD) -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -o $@ $< $(IMPORT_SRCS) traces/trace.c -lm
+
+# tests/fuzz_json.c: the JSON reader and writer of merge and report.
+build/fuzz/fuzz_json: tests/fuzz_json.c sim/json.c sim/json.h
+	@mkdir -p $(dir $@)
+	clang $(CSTD) -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -o $@ $< sim/json.c -lm
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

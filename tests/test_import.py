@@ -261,6 +261,7 @@ def test_bad(pc, tmp):
     cases = {
         "strace-garbage.txt": ("strace", r"strace-garbage.txt:2: "),
         "strace-bad-args.txt": ("strace", r"strace-bad-args.txt:2: pwrite64: bad offset"),
+        "strace-fd-beyond.txt": ("strace", r"strace-fd-beyond.txt:1: .*descriptor 5000 is beyond the 4096"),
         "pmemcheck-store-size.log": ("pmemcheck", r"pmemcheck-store-size.log:3: store of 16 bytes"),
         "dmlog-bad-magic.bin": ("dm-log-writes", r"dmlog-bad-magic.bin:0: not a dm-log-writes log"),
         "dmlog-truncated.bin": ("dm-log-writes", r"dmlog-truncated.bin:512: entry 0: the log ends"),

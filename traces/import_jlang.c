@@ -90,7 +90,8 @@ static int jfail(struct jl *j, const char *fmt, ...) __attribute__((format(print
 static int jfail(struct jl *j, const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(j->err, j->errlen, "%s:%u: ", j->file, j->line);
+	/* an error at the end of an empty input is on line 1 */
+	int n = snprintf(j->err, j->errlen, "%s:%u: ", j->file, j->line ? j->line : 1);
 
 	if (n < 0 || (size_t)n >= j->errlen)
 		n = 0;

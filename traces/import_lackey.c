@@ -93,7 +93,7 @@ static int lfail(struct lk *k, const char *fmt, ...) __attribute__((format(print
 static int lfail(struct lk *k, const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(k->err, k->errlen, "%s:%" PRIu64 ": ", k->file, k->line);
+	int n = snprintf(k->err, k->errlen, "%s:%" PRIu64 ": ", k->file, k->line ? k->line : 1);
 
 	if (n < 0 || (size_t)n >= k->errlen)
 		n = 0;

@@ -117,7 +117,8 @@ static int pfail(struct pc *p, const char *fmt, ...) __attribute__((format(print
 static int pfail(struct pc *p, const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(p->err, p->errlen, "%s:%" PRIu64 ": ", p->file, p->rec);
+	/* an error at the end of an empty input is on line 1 */
+	int n = snprintf(p->err, p->errlen, "%s:%" PRIu64 ": ", p->file, p->rec ? p->rec : 1);
 
 	if (n < 0 || (size_t)n >= p->errlen)
 		n = 0;

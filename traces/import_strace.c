@@ -160,7 +160,7 @@ static int sfail(struct st *s, const char *fmt, ...) __attribute__((format(print
 static int sfail(struct st *s, const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(s->err, s->errlen, "%s:%" PRIu64 ": ", s->file, s->line);
+	int n = snprintf(s->err, s->errlen, "%s:%" PRIu64 ": ", s->file, s->line ? s->line : 1);
 
 	if (n < 0 || (size_t)n >= s->errlen)
 		n = 0;
@@ -731,16 +731,22 @@ static int ensure_open(struct st *s, struct inst *in)
 }
 
 /* The program's descriptor FD now names IN (one more reference). */
-static void fd_assign(struct st *s, struct proc *p, int64_t fd, struct inst *in)
+/* FD of P now refers to IN (NULL: closed).  A followed file on a
+ * descriptor past MAX_FD is an error, not silently dropped.  0 or -1. */
+static int fd_assign(struct st *s, struct proc *p, int64_t fd, struct inst *in)
 {
 	if (fd < 0 || fd >= MAX_FD) {
-		return;
+		if (in && fd >= MAX_FD)
+			return sfail(s, "descriptor %" PRId64 " is beyond the %d per process "
+				     "this importer follows", fd, MAX_FD);
+		return 0;
 	}
 	if (p->tab->fd[fd])
 		inst_put(s, p->tab->fd[fd]);
 	p->tab->fd[fd] = in;
 	if (in)
 		in->refs++;
+	return 0;
 }
 
 static int do_open(struct st *s, struct proc *p, const char *dirarg, const char *patharg,
@@ -762,8 +768,7 @@ static int do_open(struct st *s, struct proc *p, const char *dirarg, const char 
 	}
 	if (ignored_path(path)) {
 		free(path);
-		fd_assign(s, p, ret, NULL);
-		return 0;
+		return fd_assign(s, p, ret, NULL);
 	}
 	if (!(in = calloc(1, sizeof(*in)))) {
 		free(path);
@@ -775,7 +780,11 @@ static int do_open(struct st *s, struct proc *p, const char *dirarg, const char 
 	in->append = flags & TRACE_O_APPEND;
 	in->dir = flags & TRACE_O_DIRECTORY;
 	in->tfd = -1;
-	fd_assign(s, p, ret, in);
+	if (fd_assign(s, p, ret, in)) {
+		free(in->path);
+		free(in);
+		return -1;
+	}
 	if (s->pass == 'B') {
 		if ((flags & (TRACE_O_CREAT | TRACE_O_TRUNC)) && !in->dir) {
 			bool existed = set_has(&s->known, path);
@@ -1136,26 +1145,24 @@ static int call(struct st *s, struct proc *p, const char *name, char **av, int a
 	}
 	if (!strcmp(name, "close")) {
 		NEED(1);
-		fd_assign(s, p, arg_fd(av[0]), NULL);
-		return 0;
+		return fd_assign(s, p, arg_fd(av[0]), NULL);
 	}
 	if (!strcmp(name, "close_range")) {
 		NEED(2);
 		if (!parse_u64(av[0], &u) || !parse_u64(av[1], &v))
 			return 0;
 		for (uint64_t fd = u; fd <= v && fd < MAX_FD; fd++)
-			fd_assign(s, p, (int64_t)fd, NULL);
+			(void)fd_assign(s, p, (int64_t)fd, NULL);
 		return 0;
 	}
 	if (!strcmp(name, "dup") || !strcmp(name, "dup2") || !strcmp(name, "dup3")) {
 		NEED(1);
-		fd_assign(s, p, ret, fd_inst(p, arg_fd(av[0])));
-		return 0;
+		return fd_assign(s, p, ret, fd_inst(p, arg_fd(av[0])));
 	}
 	if (!strcmp(name, "fcntl") || !strcmp(name, "fcntl64")) {
 		NEED(2);
 		if (!strncmp(av[1], "F_DUPFD", 7))
-			fd_assign(s, p, ret, fd_inst(p, arg_fd(av[0])));
+			return fd_assign(s, p, ret, fd_inst(p, arg_fd(av[0])));
 		return 0;
 	}
 	if (!strcmp(name, "write") || !strcmp(name, "pwrite64") || !strcmp(name, "pwrite") ||
