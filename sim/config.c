@@ -382,7 +382,9 @@ static int load_machine_file(struct sim_config *c, const char *path,
 			     char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
-	char line[1024], msg[512];
+	char *line = NULL, msg[512];
+	size_t cap = 0;
+	ssize_t n;
 	unsigned lineno = 0;
 	int rc = 0;
 
@@ -390,11 +392,12 @@ static int load_machine_file(struct sim_config *c, const char *path,
 		snprintf(err, errlen, "machine file %.200s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while ((n = getline(&line, &cap, f)) >= 0) {
 		char *s = line, *e, *eq;
 		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(err, errlen, "%.200s:%u: line too long", path, lineno);
+		if (memchr(line, '\0', (size_t)n)) {
+			snprintf(err, errlen, "%.200s:%u: a NUL byte: not a machine file", path,
+				 lineno);
 			rc = -1;
 			break;
 		}
@@ -420,6 +423,12 @@ static int load_machine_file(struct sim_config *c, const char *path,
 			break;
 		}
 	}
+	if (!rc && ferror(f)) {
+		snprintf(err, errlen, "%.200s:%u: read error: %s", path, lineno + 1,
+			 strerror(errno));
+		rc = -1;
+	}
+	free(line);
 	fclose(f);
 	return rc;
 }
