@@ -231,6 +231,7 @@ int jfs_dax_zero_range(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t l
 		return -1;
 	if (!b || (b & JFS_UNWRITTEN))
 		return 0;			/* reads as zeros already */
+	jfs_gap_block_write(fs, b);		/* M9 */
 	return zero_durably(fs, b, (uint32_t)(off % bs), (uint32_t)len, 0);
 }
 
@@ -261,6 +262,7 @@ int jfs_dax_write(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t len,
 		if (jfs_bmap(fs, ino, pos / bs, false, false, &b))
 			return -1;
 		assert(b && !(b & JFS_UNWRITTEN));
+		jfs_gap_block_write(fs, b);	/* M9 */
 		trace_payload_read(p, done, fs->dax.buf, (size_t)n);
 		if (cpu_op(fs, TRACE_NTSTORE, 0, (uint64_t)b * bs + in_pg, n, fs->dax.buf))
 			return -1;
@@ -371,8 +373,10 @@ int jfs_dax_cpu(struct jfs_fs *fs, const struct trace_event *ev)
 			done += n;		/* the zero page: no pmem access */
 			continue;
 		}
-		if (store)
+		if (store) {
+			jfs_gap_block_write(fs, b);	/* M9 */
 			trace_payload_read(&ev->data, done, fs->dax.buf, (size_t)n);
+		}
 		if (cpu_op(fs, ev->op, ev->cpu, (uint64_t)b * bs + in_pg, n,
 			   store ? fs->dax.buf : NULL))
 			return -1;

@@ -206,8 +206,10 @@ uint8_t *jfs_inode_write(struct jfs_fs *fs, uint32_t ino)
 	uint32_t off, blk = ino_blk(fs, ino, &off);
 	uint8_t *p = jfs_meta_write(fs, blk) + off;
 
-	if (!fs->dry)
+	if (!fs->dry) {
 		fs->ino[ino].sync_tid = fs->run->tid;
+		jfs_gap_touch(fs, ino);		/* M9 */
+	}
 	return p;
 }
 
@@ -259,6 +261,8 @@ static int alloc_block(struct jfs_fs *fs, uint32_t *out)
 			fs->dax.touched[b / 8] |= (uint8_t)(1u << (b % 8));
 		if (fs->dry && fs->bg_fix == JFS_BGFIX_RECORD)
 			jfs_u32v_push(&fs->bg_alloc, b);
+		if (!fs->dry)
+			jfs_gap_alloc(fs, b);	/* M9 */
 		*out = b;
 		return 0;
 	}
@@ -376,8 +380,10 @@ int jfs_bmap(struct jfs_fs *fs, uint32_t ino, uint64_t lblk, bool alloc, bool un
 		jfs_put32(jfs_meta_write(fs, sblk) + soff, b);
 		if (sblk == ino_blk(fs, ino, &soff) && !fs->dry)
 			fs->ino[ino].sync_tid = fs->run->tid;
-		if (!fs->dry)
+		if (!fs->dry) {
 			fs->ino[ino].datasync_tid = fs->run->tid;
+			jfs_gap_touch(fs, ino);	/* M9 */
+		}
 	}
 	*pblk = b;
 	return 0;
@@ -392,8 +398,11 @@ void jfs_bmap_set_written(struct jfs_fs *fs, uint32_t ino, uint64_t lblk)
 	b = jfs_get32(jfs_meta_read(fs, sblk) + soff);
 	if (b & JFS_UNWRITTEN) {
 		jfs_put32(jfs_meta_write(fs, sblk) + soff, b & JFS_BLKMASK);
-		if (!fs->dry)
+		if (!fs->dry) {
 			fs->ino[ino].datasync_tid = fs->run->tid;
+			jfs_gap_touch(fs, ino);	/* M9 */
+			jfs_gap_alloc(fs, b & JFS_BLKMASK);
+		}
 	}
 }
 
@@ -709,6 +718,8 @@ void jfs_hist_save(struct jfs_fs *fs, uint32_t s, uint32_t off, uint32_t len)
 	struct jfs_page *p = &fs->pages[s];
 
 	h->pending = 0;
+	if (fs->gap_start && !fs->gap_open && !fs->dry && fs->o.data != JFS_DATA_JOURNAL && len)
+		jfs_gap_page_change(fs, s);	/* M9 */
 	if (fs->dry || fs->o.data == JFS_DATA_JOURNAL || !len)
 		return;				/* no page write-back to explore */
 	if (!(p->flags & JFS_PG_DIRTY) && !p->nclean)
@@ -790,6 +801,7 @@ static void page_set_dirty(struct jfs_fs *fs, uint32_t s, bool dirty)
 
 	if (dirty && !(p->flags & JFS_PG_DIRTY)) {
 		p->flags |= JFS_PG_DIRTY;
+		p->dirty_ev = fs->ev_seq;	/* M9 */
 		in->ndirty++;
 	} else if (!dirty && (p->flags & JFS_PG_DIRTY)) {
 		p->flags &= ~JFS_PG_DIRTY;
@@ -855,7 +867,7 @@ void jfs_set_disksize(struct jfs_fs *fs, uint32_t ino, uint64_t sz)
 {
 	jfs_put64(jfs_inode_write(fs, ino) + JFS_I_SIZE, sz);
 	if (!fs->dry)
-		fs->ino[ino].datasync_tid = fs->run->tid;
+		fs->ino[ino].datasync_tid = fs->run->tid;	/* M9: jfs_inode_write touched */
 }
 
 static uint32_t itype(struct jfs_fs *fs, uint32_t ino)
@@ -1194,6 +1206,7 @@ static int dir_add(struct jfs_fs *fs, uint32_t dir, const char *name, size_t len
 	e[6] = (uint8_t)type;
 	memcpy(e + 8, name, len);
 	fs->ino[dir].sync_tid = fs->run->tid;
+	jfs_gap_touch(fs, dir);			/* M9 */
 	return 0;
 }
 
@@ -1201,6 +1214,7 @@ static void dir_remove(struct jfs_fs *fs, uint32_t dir, const struct jfs_dpos *p
 {
 	memset(jfs_meta_write(fs, pos->blk) + pos->off, 0, JFS_DIRENT);
 	fs->ino[dir].sync_tid = fs->run->tid;
+	jfs_gap_touch(fs, dir);			/* M9 */
 }
 
 static void dir_set(struct jfs_fs *fs, uint32_t dir, const struct jfs_dpos *pos,
@@ -1210,6 +1224,7 @@ static void dir_set(struct jfs_fs *fs, uint32_t dir, const struct jfs_dpos *pos,
 	jfs_put32(e, ino);
 	e[6] = (uint8_t)type;
 	fs->ino[dir].sync_tid = fs->run->tid;
+	jfs_gap_touch(fs, dir);			/* M9 */
 }
 
 /* ---- paths ---- */
@@ -1293,16 +1308,25 @@ int jfs_fsync_range(struct jfs_fs *fs, uint32_t ino, bool datasync, uint64_t a, 
 	uint32_t need;
 
 	if (fs->o.data == JFS_DATA_JOURNAL) {
-		/* ext4_force_commit for data=journal */
-		if (!jfs_txn_empty(fs->run))
-			return jfs_commit_and_wait(fs);
+		/* ext4_force_commit for data=journal: it commits whatever
+		 * runs, in every background history too (M9) */
+		if (!jfs_txn_empty(fs->run)) {
+			if (jfs_commit_and_wait(fs))
+				return -1;
+			jfs_gap_converged(fs, 0);
+			return 0;
+		}
 		return jfs_flush_dev(fs);
 	}
 	if (fs->o.dax ? jfs_dax_writeback(fs, ino, a, b) : jfs_writeback_inode(fs, ino, true))
 		return -1;
 	need = datasync ? in->datasync_tid : in->sync_tid;
-	if (need > fs->last_committed && need == fs->run->tid && !jfs_txn_empty(fs->run))
-		return jfs_commit_and_wait(fs);
+	if (need > fs->last_committed && need == fs->run->tid && !jfs_txn_empty(fs->run)) {
+		if (jfs_commit_and_wait(fs))
+			return -1;
+		jfs_gap_converged(fs, ino);	/* M9 */
+		return 0;
+	}
 	/* nothing to commit: the data written in place must still be made
 	 * durable (needs_barrier in ext4_sync_file) */
 	return jfs_flush_dev(fs);
@@ -1317,9 +1341,12 @@ static int do_sync(struct jfs_fs *fs)
 {
 	if (fs->o.dax ? jfs_dax_writeback(fs, 0, 0, UINT64_MAX) : writeback_all(fs, true))
 		return -1;
-	if (!jfs_txn_empty(fs->run))
-		return jfs_commit_and_wait(fs);
-	return jfs_flush_dev(fs);
+	if (!jfs_txn_empty(fs->run) ? jfs_commit_and_wait(fs) : jfs_flush_dev(fs))
+		return -1;
+	/* M9: every background history commits what still runs in it (or
+	 * has nothing left to commit): its metadata is the model's again */
+	jfs_gap_converged(fs, 0);
+	return 0;
 }
 
 /* ---- events ---- */

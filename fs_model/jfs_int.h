@@ -53,6 +53,15 @@
  *       dropped (jfs_hist_settle), as are older entries of that page; a
  *       page with no entry left and clean has no history.  Only with
  *       --background on (nothing else reads a history).
+ *   M9  The background gap (jfs_model.c, "Notes"; docs/semantics.md F15,
+ *       "Not explored"): gap_start != 0 iff some event boundary since the
+ *       last commit that every background history makes too (sync, or an
+ *       fsync whose inode is the only one changed since) offered a
+ *       background commit; gap_open iff, since gap_start, a page that
+ *       such a commit's metadata could reach (dirty, or on a block
+ *       allocated before the current event) changed, or a DAX write or
+ *       store reached such a block.  ev_alloc has a bit set exactly for
+ *       the blocks in ev_allocs.
  */
 #ifndef POWERCUT_JFS_INT_H
 #define POWERCUT_JFS_INT_H
@@ -217,6 +226,7 @@ struct jfs_page {
 	uint32_t nhist;			/* records in its history */
 	uint32_t nclean;		/* M8: its entries in fs->uns */
 	uint32_t settle_to;		/* M8: scratch of jfs_hist_settle */
+	uint64_t dirty_ev;		/* M9: the event in which it last became dirty */
 };
 
 /* M8: a write that cleaned page PAGE (its version VER then current) and
@@ -520,6 +530,20 @@ struct jfs_fs {
 	uint32_t bg_alloc_at[JFS_BG_MAX_FILES + 1];
 	uint32_t bg_fix_next, bg_fix_end;	/* REPLAY: the current file's */
 
+	/* M9: histories the background groups do not cover (F15, "Not
+	 * explored"): an earlier background commit, then an in-place data
+	 * write.  Kept only with --background on. */
+	uint64_t ev_seq;		/* events applied; the current one's number */
+	uint64_t gap_start;		/* 0, or the first event after a boundary
+					 * whose commit group had a choice, since
+					 * the last commit every such history makes */
+	bool gap_open;			/* a write e's metadata can see since then */
+	uint32_t gap_ino;		/* the one inode changed since gap_start */
+	bool gap_multi;			/* more than one */
+	uint8_t *ev_alloc;		/* bits: blocks allocated (or converted)
+					 * during the current event */
+	struct jfs_u32v ev_allocs;	/* the same, to clear them */
+
 	/* costs and statistics */
 	uint64_t syscall_cycles, copy_cycles, bio_cycles, flush_cycles;
 	uint64_t *lat;			/* fsync/fdatasync/msync latencies */
@@ -650,6 +674,30 @@ void jfs_u32v_push(struct jfs_u32v *v, uint32_t x);
 /* Start recording what transaction TID logs (real or dry), O6. */
 void jfs_tlog_begin(struct jfs_fs *fs, uint32_t tid);
 void jfs_patches_add(struct jfs_patches *p, uint64_t off, const void *data, uint32_t len);
+
+/* ---- M9: the background gap (jfs_model.c) ---- */
+
+/* Inode INO's metadata changed (not in dry mode). */
+static inline void jfs_gap_touch(struct jfs_fs *fs, uint32_t ino)
+{
+	if (!fs->gap_start || fs->gap_multi || fs->gap_ino == ino)
+		return;
+	if (fs->gap_ino)
+		fs->gap_multi = true;
+	else
+		fs->gap_ino = ino;
+}
+/* Block BLK was allocated, or its unwritten extent converted, now. */
+void jfs_gap_alloc(struct jfs_fs *fs, uint32_t blk);
+/* Page S is about to change its bytes (buffered write, truncate, a
+ * non-DAX mmap store); not in dry mode. */
+void jfs_gap_page_change(struct jfs_fs *fs, uint32_t s);
+/* DAX: block BLK's bytes are written in place now. */
+void jfs_gap_block_write(struct jfs_fs *fs, uint32_t blk);
+/* A commit every background history makes too has completed: INO is the
+ * inode whose fsync made it, or 0 for sync (and data=journal's forced
+ * commit), which commits everything in every history. */
+void jfs_gap_converged(struct jfs_fs *fs, uint32_t ino);
 
 /* ---- jfs_model.c ---- */
 int jfs_errf(struct jfs_fs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

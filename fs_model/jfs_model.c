@@ -120,6 +120,11 @@
  *     before the power cut (F15), except that a page's group offers every
  *     version since the page became clean; a history in which a commit
  *     ran earlier and the trace then went on is not explored separately.
+ *     Its images are the point after that commit's boundary's as long as
+ *     nothing written since reached a block that commit's metadata sees;
+ *     where something did, the crash points are reported, not explored
+ *     (M9 in jfs_int.h, jfs_unexplored; docs/semantics.md F15, "Not
+ *     explored").
  *   - A page cleaned by a write the device may still lose (F12's
  *     write-back, O_DIRECT, ordered data or any write-back with nobarrier
  *     or a fault that drops flushes) keeps its older versions (M8 in
@@ -278,6 +283,13 @@ static int jfs_create(void **self, const struct sim_env *env)
 			(uint32_t)sim_param(c, "jfs.journal_blocks")) ||
 	    (o.dax && jfs_dax_init(fs)))
 		goto out_fini;
+	if (c->background) {			/* M9 */
+		fs->ev_alloc = calloc(nb / 8 + 1, 1);
+		if (!fs->ev_alloc) {
+			jfs_errf(fs, "out of memory");
+			goto out_fini;
+		}
+	}
 	jfs_bdev_init(&fs->dev, env);
 	if (!fs->dev.ctx)
 		fs->dev.ctx = fs;
@@ -286,6 +298,7 @@ static int jfs_create(void **self, const struct sim_env *env)
 	*self = fs;
 	return 0;
 out_fini:
+	free(fs->ev_alloc);
 	jfs_fs_free(fs);
 out_free:
 	free(fs);
@@ -298,8 +311,115 @@ static void jfs_destroy(void *self)
 
 	if (!fs)
 		return;
+	free(fs->ev_alloc);
+	free(fs->ev_allocs.v);
 	jfs_fs_free(fs);
 	free(fs);
+}
+
+/* ---- the background gap (M9) ---- */
+
+/*
+ * M9.  F15 offers background work just before each crash point, so a
+ * history in which the commit timer fired at an earlier boundary e and
+ * the trace then went on to the cut p is explored only through the point
+ * after e -- which holds its images as long as nothing the trace did
+ * since reached a block e's committed metadata can see (docs/semantics.md,
+ * F15, "Simplifications" 2).  These functions keep track of when that
+ * stops being true, so that `check` can say at which points such
+ * histories were not tried (jfs_unexplored).
+ *
+ *   Window.  It opens at the first boundary (the start of an event) at
+ *   which F15's commit group has a choice: the running transaction is not
+ *   empty, or a file needs allocation.  It closes when a commit completes
+ *   that every history of the window makes as well, so that their
+ *   committed metadata is the model's again: sync (each history commits
+ *   what it still runs, or has nothing left), data=journal's forced
+ *   commit, or an fsync/fdatasync of inode I when no inode other than I
+ *   changed since the window opened (a history whose commit at e took I's
+ *   last change only flushes, and then nothing of its own is uncommitted;
+ *   any other commits too).  Any other commit (the timer, a full
+ *   transaction, an fsync with other inodes changed) leaves it open: in a
+ *   history with an earlier commit it need not happen.
+ *
+ *   Open gap.  Within the window, a write reaches a block some e's
+ *   metadata references with bytes it did not hold at e when a page
+ *   changes that was dirty before the current event (e's write-back or
+ *   ordered data could have written it: the new bytes come later, by the
+ *   flusher or the trace's own write) or whose block was allocated and
+ *   written before the current event; or when a DAX write or store reaches
+ *   a block allocated before the current event.  Writes of bytes a page
+ *   already held at e are covered at the point after e (F15's page
+ *   groups, the commit choice's write-back); blocks allocated during the
+ *   current event are free in every e's metadata.  From then on, until
+ *   the window closes, every crash point is reported.
+ */
+void jfs_gap_alloc(struct jfs_fs *fs, uint32_t blk)
+{
+	if (!fs->ev_alloc || fs->ev_alloc[blk / 8] >> (blk % 8) & 1)
+		return;
+	fs->ev_alloc[blk / 8] |= (uint8_t)(1u << (blk % 8));
+	jfs_u32v_push(&fs->ev_allocs, blk);
+}
+
+static bool gap_block_seen(const struct jfs_fs *fs, uint32_t b)
+{
+	return b && !(b & JFS_UNWRITTEN) && !(fs->ev_alloc[b / 8] >> (b % 8) & 1);
+}
+
+void jfs_gap_page_change(struct jfs_fs *fs, uint32_t s)
+{
+	const struct jfs_page *p = &fs->pages[s];
+	uint32_t b = 0;
+
+	if (!fs->gap_start || fs->gap_open)
+		return;
+	if ((p->flags & JFS_PG_DIRTY) && p->dirty_ev < fs->ev_seq) {
+		fs->gap_open = true;
+		return;
+	}
+	if (!jfs_bmap(fs, p->ino, p->pgno, false, false, &b) && gap_block_seen(fs, b))
+		fs->gap_open = true;
+}
+
+void jfs_gap_block_write(struct jfs_fs *fs, uint32_t blk)
+{
+	if (fs->gap_start && !fs->gap_open && gap_block_seen(fs, blk))
+		fs->gap_open = true;
+}
+
+void jfs_gap_converged(struct jfs_fs *fs, uint32_t ino)
+{
+	if (!fs->gap_start || (ino && (fs->gap_multi || (fs->gap_ino && fs->gap_ino != ino))))
+		return;
+	fs->gap_start = 0;
+	fs->gap_open = false;
+	fs->gap_ino = 0;
+	fs->gap_multi = false;
+}
+
+/* The boundary before the event about to start: does F15's commit group
+ * have a choice there (bg_build's condition)? */
+static void gap_boundary(struct jfs_fs *fs)
+{
+	bool commit = !jfs_txn_empty(fs->run);
+
+	for (uint32_t i = 0; i < fs->ev_allocs.n; i++)
+		fs->ev_alloc[fs->ev_allocs.v[i] / 8] = 0;
+	fs->ev_allocs.n = 0;
+	if (fs->gap_start)
+		return;
+	for (uint32_t i = 1; !commit && i <= fs->g.ninodes; i++)
+		commit = fs->ino[i].ndirty && jfs_inode_needs_alloc(fs, i);
+	if (commit)
+		fs->gap_start = fs->ev_seq;
+}
+
+static bool jfs_unexplored(const void *self)
+{
+	const struct jfs_fs *fs = self;
+
+	return fs->gap_open;
 }
 
 /* ---- events ---- */
@@ -311,8 +431,11 @@ static int jfs_event(void *self, const struct trace_event *ev)
 
 	fs->in_event = true;
 	fs->gen++;
+	fs->ev_seq++;
 	fs->dax.line = ev->line;
 	fs->line = ev->line;
+	if (fs->ev_alloc)
+		gap_boundary(fs);			/* M9 */
 	if (fs->env->cfg->background && !jfs_txn_empty(fs->run) &&
 	    fs->env->clock->now - fs->run_start_clock >= fs->commit_interval)
 		r = jfs_commit_and_wait(fs);		/* F20 */
@@ -785,6 +908,7 @@ static const struct sim_crash_ops jfs_crash_ops = {
 	.nchoices = jfs_nchoices,
 	.apply = jfs_apply,
 	.describe = jfs_describe,
+	.unexplored = jfs_unexplored,
 };
 
 const struct sim_model_ops jfs_model_ops = {

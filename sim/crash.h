@@ -32,6 +32,7 @@
 #ifndef POWERCUT_CRASH_H
 #define POWERCUT_CRASH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,11 @@ struct sim_crash_ops {
 	 * e.g. "line 0x1040: stores 1-2 of 3 (trace lines 7, 9)". */
 	int (*describe)(const void *self, size_t g, uint32_t c,
 			char *buf, size_t len);
+	/* Optional: true when the rules allow states at this point that the
+	 * groups do not offer (histories the model knows it does not
+	 * enumerate; the filesystem's background gap, docs/semantics.md
+	 * F15, "Not explored").  Reported, never hidden. */
+	bool (*unexplored)(const void *self);
 };
 
 #endif

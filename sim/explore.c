@@ -1365,6 +1365,17 @@ void sim_image_hash(const struct sim_image *im, uint64_t h[2])
 	hash_mix(h, media_size(im->base));
 }
 
+bool sim_point_unexplored(struct sim *s)
+{
+	struct sim_crash_source src[SIM_ROLE_COUNT];
+	size_t nsrc = sim_sources(s, src);
+
+	for (size_t i = 0; i < nsrc; i++)
+		if (src[i].ops->unexplored && src[i].ops->unexplored(src[i].self))
+			return true;
+	return false;
+}
+
 void sim_state_format(const uint32_t *choice, size_t ngroups, char *buf, size_t len)
 {
 	size_t o = 0;

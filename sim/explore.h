@@ -207,6 +207,10 @@ int sim_image_for_each_page(const struct sim_image *im,
 /* A 128-bit hash of the whole image (its non-zero pages and offsets). */
 void sim_image_hash(const struct sim_image *im, uint64_t h[2]);
 
+/* Does some model of S say that the rules allow states at its current
+ * point that its groups do not offer (crash.h, `unexplored`)? */
+bool sim_point_unexplored(struct sim *s);
+
 /* Print a state's choices ("base" or "g3=2,g7=1"). */
 void sim_state_format(const uint32_t *choice, size_t ngroups, char *buf, size_t len);
 

@@ -522,6 +522,75 @@ def test_mutation(pc):
        "\n".join("%s status %d: %r\n  input %r" % (c, rc, e, dat[:200]) for dat, c, rc, e in crashes[:5]))
 
 
+def test_unexplored(pc):
+    """K7, M9 (docs/semantics.md F15 "Not explored"): a history with an
+    earlier background commit followed by an in-place data write is not
+    enumerated; check and outcomes say at which points, and only there."""
+    import json
+    import xml.etree.ElementTree as ET
+    gap = "tests/unexplored/f15-odirect-after-background-commit.trace"
+    real = "tests/unexplored/f15-odirect-after-timer-commit.trace"
+    line = "file:/a=4096:85d9260d file:/b=absent"
+    obs = ["--observe", "file:/a,file:/b"]
+    rc, out, err = run([pc, "outcomes", real] + obs)
+    ok(rc == 0 and line in out.splitlines(),
+       "unexplored: the history with the timer's commit before the O_DIRECT write shows "
+       + line, out + err)
+    rc, out, err = run([pc, "outcomes", gap] + obs + ["--at", "all"])
+    ok(rc == 0 and line not in out.splitlines() and
+       "not explored: at 5 of 10 crash points" in err,
+       "unexplored: without the think the line is missing and outcomes says where", out + err)
+    with tempfile.TemporaryDirectory() as d:
+        def j(name):
+            return os.path.join(d, name)
+        rc, out, err = run([pc, "check", gap, "--no-progress", "--json", j("1.json"),
+                            "--junit", j("1.xml")])
+        ok(rc == 0 and "not explored: at 5 of 10 crash points checked" in out
+           and "docs/semantics.md, F15" in out,
+           "unexplored: check names the 5 points of the O_DIRECT write", out + err)
+        rep = json.load(open(j("1.json")))
+        ok(rep["states"]["unexplored_points"] == 5, "unexplored: --json states.unexplored_points",
+           json.dumps(rep["states"]))
+        props = ET.parse(j("1.xml")).getroot().findall(".//property")
+        ok([(p.get("name"), p.get("value")) for p in props] ==
+           [("powercut.unexplored_points", "5")], "unexplored: --junit property")
+        rc, out, err = run([pc, "check", gap, "--no-progress", "--points", "0-4"])
+        ok(rc == 0 and "not explored" not in out, "unexplored: not before the O_DIRECT write",
+           out)
+
+        def strip(path):
+            return re.sub(r'"elapsed_s": [0-9.]+', "", open(path).read())
+        run([pc, "check", gap, "--no-progress", "-j", "2", "--json", j("2.json")])
+        run([pc, "check", gap, "--no-progress", "--shard", "1/2", "--json", j("s1.json")])
+        run([pc, "check", gap, "--no-progress", "--shard", "2/2", "--json", j("s2.json")])
+        run([pc, "merge", j("s1.json"), j("s2.json"), "-o", j("m.json")])
+        ok(strip(j("1.json")) == strip(j("2.json")) == strip(j("m.json")),
+           "unexplored: -j 2 and merged shards count the same points")
+        # no in-place write after the boundaries: covered (F15 item 2)
+        t = "tests/litmus/fs/f20-background-commit-earlier-covered.trace"
+        rc, out, err = run([pc, "check", t, "--no-progress", "--json", j("c.json"),
+                            "--junit", j("c.xml")])
+        rep = json.load(open(j("c.json")))
+        ok(rc == 0 and "not explored" not in out and rep["states"]["unexplored_points"] == 0
+           and not ET.parse(j("c.xml")).getroot().findall(".//property"),
+           "unexplored: nothing said when every history is covered", out)
+    rc, out, err = run([pc, "check", gap, "--no-progress", "--background", "off"])
+    ok(rc == 0 and "not explored" not in out,
+       "unexplored: --background off has no background history to miss", out)
+    # a sync is a commit every history makes: nothing left after it
+    with tempfile.TemporaryDirectory() as d:
+        t = os.path.join(d, "s.trace")
+        with open(os.path.join(ROOT, gap)) as f:
+            open(t, "w").write(f.read() + "sync\nopen fd=6 path=/c flags=O_CREAT|O_WRONLY\n")
+        rc, out, err = run([pc, "check", t, "--no-progress", "--json", os.path.join(d, "s.json")])
+        rep = json.load(open(os.path.join(d, "s.json")))
+        n = rep["crash_points"]
+        rc2, out2, err2 = run([pc, "check", t, "--no-progress", "--points",
+                               "%d-%d" % (n - 2, n - 1)])
+        ok(rep["states"]["unexplored_points"] > 5 and "not explored" not in out2,
+           "unexplored: the window closes at the end of sync", out + out2)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--powercut", default="./powercut")
@@ -536,6 +605,7 @@ def main():
               ("determinism", lambda: test_determinism(pc)),
               ("check", lambda: test_check(pc)),
               ("reduce", lambda: test_reduce(pc)),
+              ("unexplored", lambda: test_unexplored(pc)),
               ("import", lambda: test_import(pc)),
               ("streaming", lambda: test_streaming(pc, a.build)),
               ("mutation", lambda: test_mutation(pc))]
