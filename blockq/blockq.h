@@ -93,16 +93,22 @@ size_t bq_in_flight(const struct bq_queue *q);
  * gone because a durable later write covers it; false for an id no
  * pending write in the range has.  What it says is blockq/'s own state,
  * so --fault, a plugin and the device kind are all accounted for.  On
- * pmem devices always false: their volatile state is the cache model's
- * (B10, B11), not tracked per write here.  A submitter that reuses ids
- * gets the answer for every pending write with that id in the range.
- * O(units of the range x pending writes per unit).
+ * pmem devices (B12, bq_pmem.c) the cache model says: true while some
+ * line of the range still holds, not yet in the persistence domain, the
+ * store that copied the write (dirty in a cache, in a pcommit machine's
+ * WPQ, or an unfenced non-temporal store); false once each was written
+ * back after the copy, even if a later write dirtied it again.  A
+ * submitter that reuses ids gets the answer for every pending write with
+ * that id in the range.  O(units of the range x pending writes per
+ * unit); on pmem O(lines of the range x writes with that id still
+ * volatile).
  */
 bool bq_write_may_be_lost(const struct bq_queue *q, uint64_t id, uint64_t off, uint64_t len);
 
 /* A counter that changes whenever some pending write becomes durable or
- * is dropped: while it holds still, no answer of bq_write_may_be_lost
- * changes from true to false.  O(1). */
+ * is dropped (on pmem devices: whenever some store reaches the
+ * persistence domain, cache_durable_gen): while it holds still, no
+ * answer of bq_write_may_be_lost changes from true to false.  O(1). */
 uint64_t bq_durable_gen(const struct bq_queue *q);
 
 #endif

@@ -124,6 +124,16 @@ struct bq_device {
 	bool builtin;			/* disk-wc/disk-wt: write() ignores data */
 };
 
+/* pmem drivers: a write whose copy may still be volatile in the CPU
+ * caches (bq_write_may_be_lost, bq_pmem.c's B12). */
+struct bq_pwrite {
+	uint64_t id;
+	uint64_t off, len;		/* bytes */
+	uint64_t seq;			/* the copy's store number (cache.h) */
+	size_t older;			/* index + 1 of the previous entry with
+					   this id, or 0 */
+};
+
 struct bq_stats {
 	uint64_t bios, writes, discards, flush_bios;
 	uint64_t preflush, fua;		/* bios carrying the flag */
@@ -193,6 +203,10 @@ struct bq_queue {
 	size_t nwb, cap_wb;
 	uint8_t *reqbuf;		/* a plugin's view of a bio's bytes */
 	size_t cap_req;
+	struct bq_pwrite *pw;		/* B12: submission order */
+	size_t npw, cap_pw;
+	size_t pw_prune;		/* prune pw[] when npw reaches it */
+	struct bq_map pw_ids;		/* id -> index + 1 of its newest entry */
 
 	struct bq_stats st;
 	char what[96];			/* the step being reported */
@@ -241,5 +255,8 @@ int bq_pmem_submit(struct bq_queue *q, const struct bq_bio_desc *b,
 		   bq_read_fn *read, const void *src);
 int bq_pmem_wait(struct bq_queue *q, uint64_t id);
 void bq_pmem_read(const struct bq_queue *q, uint64_t off, void *buf, size_t n);
+/* B12: bq_write_may_be_lost and bq_durable_gen on the pmem drivers. */
+bool bq_pmem_may_be_lost(const struct bq_queue *q, uint64_t id, uint64_t off, uint64_t len);
+uint64_t bq_pmem_durable_gen(const struct bq_queue *q);
 
 #endif

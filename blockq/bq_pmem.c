@@ -24,12 +24,32 @@
  *        cache itself, whenever it likes (cache.c C2).  (The brief: "a
  *        driver whose I/O path leaves data in CPU caches must write those
  *        lines back when it receives them".)
+ *   B12. What a write may still lose (bq_write_may_be_lost; fs_model/'s
+ *        M8 asks).  The drivers keep no volatile state, but for each bio
+ *        that completes with its copy possibly still volatile -- pmem-wb
+ *        unless a FUA wrote its lines back and fenced; pmem under F3 --
+ *        they record the number the cache model gave the copy's store
+ *        (cache_next_store: one number for the whole copy).  The write
+ *        may be lost while some line of its range still holds, volatile,
+ *        a store numbered that or lower (cache_volatile_upto) -- the
+ *        copy's own, or an older one, behind which the copy's is volatile
+ *        too -- and no longer once every such line was written back after
+ *        the copy: by a PREFLUSH, another bio's FUA, an eviction (C13), a
+ *        history limit (C15), wbinvd, a fence completing NT stores or
+ *        another path's clwb -- even if a later write dirtied the line
+ *        again.  Exact, not a bound: a line's volatile stores are always
+ *        its newest (cache.h).  Entries found durable are dropped when the
+ *        table has doubled since the last pruning, so it holds about the
+ *        writes still volatile.  bq_durable_gen is the cache model's count
+ *        of stores made durable (cache_durable_gen).
  *
  * Faults: F1 ignore-flush drops pmem-wb's PREFLUSH write-back; F2
  * ignore-fua drops its FUA write-back; F3 early-complete completes the bio
  * without its closing fence (pmem: the non-temporal stores are still in
  * the write-combining buffers; pmem-wb: a FUA write-back not yet
- * finished), so the data is durable only at the driver's next fence; F4
+ * finished), so the data is durable only at the next fence on cpu 0 (on
+ * pmem the driver then issues none: another path's, DAX's, or C9's and
+ * C15's drains; on pmem-wb the next PREFLUSH's); F4
  * reorder-across-flush omits the fence between pmem-wb's PREFLUSH
  * write-back and the copy, so the new data may persist before the old.
  * On pmem, F1, F2 and F4 have nothing to act on.
@@ -90,12 +110,86 @@ static int remember(struct bq_queue *q, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* B12: is entry W still volatile in [off, off+len)? */
+static bool pw_volatile(const struct bq_queue *q, const struct bq_pwrite *w,
+			uint64_t off, uint64_t len)
+{
+	uint64_t a = off > w->off ? off : w->off;
+	uint64_t z = off + len < w->off + w->len ? off + len : w->off + w->len;
+
+	return a < z && cache_volatile_upto(q->env.cache, a, z - a, w->seq);
+}
+
+/* B12: keep only the entries still volatile (they can never become so
+ * again), re-linking the id chains.  O(entries x lines of each). */
+static int pw_prune(struct bq_queue *q)
+{
+	size_t k = 0;
+
+	bq_map_fini(&q->pw_ids);
+	if (bq_map_init(&q->pw_ids, 64))
+		return bq_fail(q, "out of memory");
+	for (size_t i = 0; i < q->npw; i++) {
+		struct bq_pwrite w = q->pw[i];
+		if (!pw_volatile(q, &w, w.off, w.len))
+			continue;
+		w.older = (size_t)(uintptr_t)bq_map_get(&q->pw_ids, w.id);
+		q->pw[k++] = w;
+		if (bq_map_put(&q->pw_ids, w.id, (void *)(uintptr_t)k))
+			return bq_fail(q, "out of memory");
+	}
+	q->npw = k;
+	q->pw_prune = k * 2 > 64 ? k * 2 : 64;
+	return 0;
+}
+
+/* B12: bio ID's copy of [off, off+len), store number SEQ, completed
+ * volatile. */
+static int pw_add(struct bq_queue *q, uint64_t id, uint64_t off, uint64_t len, uint64_t seq)
+{
+	int rc;
+
+	if (q->npw >= q->pw_prune && (rc = pw_prune(q)))
+		return rc;
+	if (q->npw == q->cap_pw) {
+		size_t c = q->cap_pw ? q->cap_pw * 2 : 64;
+		struct bq_pwrite *p = realloc(q->pw, c * sizeof(*p));
+		if (!p)
+			return bq_fail(q, "out of memory");
+		q->pw = p;
+		q->cap_pw = c;
+	}
+	q->pw[q->npw] = (struct bq_pwrite){
+		.id = id, .off = off, .len = len, .seq = seq,
+		.older = (size_t)(uintptr_t)bq_map_get(&q->pw_ids, id),
+	};
+	q->npw++;
+	if (bq_map_put(&q->pw_ids, id, (void *)(uintptr_t)q->npw))
+		return bq_fail(q, "out of memory");
+	return 0;
+}
+
+bool bq_pmem_may_be_lost(const struct bq_queue *q, uint64_t id, uint64_t off, uint64_t len)
+{
+	size_t i = (size_t)(uintptr_t)bq_map_get(&q->pw_ids, id);
+
+	for (; i; i = q->pw[i - 1].older)
+		if (pw_volatile(q, &q->pw[i - 1], off, len))
+			return true;
+	return false;
+}
+
+uint64_t bq_pmem_durable_gen(const struct bq_queue *q)
+{
+	return cache_durable_gen(q->env.cache);
+}
+
 int bq_pmem_submit(struct bq_queue *q, const struct bq_bio_desc *d,
 		   bq_read_fn *read, const void *src)
 {
 	bool wb = q->kind == SIM_DEVICE_PMEM_WB;
 	bool data = d->op != TRACE_BIO_FLUSH;
-	uint64_t off = d->sector << 9;
+	uint64_t off = d->sector << 9, seq;
 	int rc;
 
 	if (d->id == UINT64_MAX)
@@ -149,6 +243,7 @@ int bq_pmem_submit(struct bq_queue *q, const struct bq_bio_desc *d,
 		else
 			memset(q->reqbuf, 0, d->len);
 		q->st.bytes += d->len;
+		seq = cache_next_store(q->env.cache);		/* B12 */
 		if ((rc = cpu_op(q, wb ? TRACE_STORE : TRACE_NTSTORE, off, d->len,
 				 q->reqbuf, d->line)))
 			return rc;
@@ -173,6 +268,11 @@ int bq_pmem_submit(struct bq_queue *q, const struct bq_bio_desc *d,
 				bq_step(q, "bio %" PRIu64 ": FUA: lines written back", d->id);
 			}
 		}
+		/* B12: a copy that may still be volatile (pmem: only F3's) */
+		if ((wb || (q->faults & SIM_FAULT_EARLY_COMPLETE)) &&
+		    cache_volatile_upto(q->env.cache, off, d->len, seq) &&
+		    (rc = pw_add(q, d->id, off, d->len, seq)))
+			return rc;
 	}
 	bq_step(q, "bio %" PRIu64 " completed", d->id);
 	return 0;

@@ -910,8 +910,10 @@ size_t bq_in_flight(const struct bq_queue *q)
 
 bool bq_write_may_be_lost(const struct bq_queue *q, uint64_t id, uint64_t off, uint64_t len)
 {
-	if (q->pmem || !len)
+	if (!len)
 		return false;
+	if (q->pmem)
+		return bq_pmem_may_be_lost(q, id, off, len);	/* B12 */
 	for (uint64_t ui = off >> q->unit_shift; ui <= (off + len - 1) >> q->unit_shift; ui++) {
 		const struct bq_unit *u = bq_map_get(&q->units, ui);
 		for (uint32_t k = 0; u && k < u->nver; k++)
@@ -923,7 +925,7 @@ bool bq_write_may_be_lost(const struct bq_queue *q, uint64_t id, uint64_t off, u
 
 uint64_t bq_durable_gen(const struct bq_queue *q)
 {
-	return q->durable_gen;
+	return q->pmem ? bq_pmem_durable_gen(q) : q->durable_gen;	/* B12 */
 }
 
 /* ---- life ---- */
@@ -957,8 +959,10 @@ int bq_queue_init(struct bq_queue *q, const struct sim_env *env)
 	q->bus_bw = sim_param(c, "disk.bandwidth");
 	q->media_bw = sim_param(c, "disk.media_bandwidth");
 	q->slot_free = calloc(q->depth, sizeof(*q->slot_free));
-	if (!q->slot_free || bq_map_init(&q->bios, 64) || bq_map_init(&q->units, 256))
+	if (!q->slot_free || bq_map_init(&q->bios, 64) || bq_map_init(&q->units, 256) ||
+	    (q->pmem && bq_map_init(&q->pw_ids, 64)))
 		goto nomem;
+	q->pw_prune = 64;
 	if (!env->media)
 		return bq_fail(q, "no device image");
 	if ((rc = bq_device_open(q)))
@@ -1007,6 +1011,8 @@ void bq_queue_fini(struct bq_queue *q)
 	free(q->slot_free);
 	free(q->wb_lines);
 	free(q->reqbuf);
+	free(q->pw);
+	bq_map_fini(&q->pw_ids);
 	bq_map_fini(&q->bios);
 	bq_map_fini(&q->units);
 	bq_device_close(q);

@@ -549,6 +549,7 @@ static void nh_persist(struct cache_model *m, struct cache_rec *r, uint32_t n, b
 	r->hchoices -= hc;
 	m->history_total -= k;
 	m->gen++;
+	m->durable_gen++;
 }
 
 /* A flush of R's line will be completed by a later fence: close the open
@@ -641,6 +642,7 @@ static void rec_persist_prefix(struct cache_model *m, struct cache_rec *r, uint3
 	if (!r->nwr && !r->nnt && r->x)
 		r->x->nbytes = 0;
 	m->gen++;
+	m->durable_gen++;
 }
 
 /* Entries of R older than store number SEQ: a prefix (I3). */
@@ -740,6 +742,7 @@ static void rec_drain_nt(struct cache_model *m, struct cache_rec *r, uint32_t k)
 				media_write(m->media, base + r->nt[i].off,
 					    r->nt[i].b.in, r->nt[i].len);
 		}
+		m->durable_gen++;
 	}
 	memmove(r->nt, r->nt + k, (r->nnt - k) * sizeof(*r->nt));
 	r->nnt -= k;
@@ -1565,6 +1568,41 @@ void cache_read_current(void *self, uint64_t addr, void *buf, size_t n)
 			if (touched[i] && base + i >= addr && base + i < addr + n)
 				out[base + i - addr] = lb[i];
 	}
+}
+
+uint64_t cache_next_store(const void *self)
+{
+	const struct cache_model *m = self;
+
+	return m->seq;
+}
+
+bool cache_volatile_upto(void *self, uint64_t addr, uint64_t len, uint64_t seq)
+{
+	struct cache_model *m = self;
+
+	if (!len)
+		return false;
+	for (uint64_t line = addr >> m->line_shift;
+	     line <= (addr + len - 1) >> m->line_shift; line++) {
+		const struct cache_rec *r = rec_find(m, line);
+		if (!r)
+			continue;		/* nothing volatile (I2) */
+		/* the oldest of each kind: its first WPQ or cached entry,
+		 * its first NT piece (I3: program order) */
+		if (r->nwr && (m->nohist || r->wr[0].seq <= seq))
+			return true;
+		if (r->nnt && r->nt[0].seq <= seq)
+			return true;
+	}
+	return false;
+}
+
+uint64_t cache_durable_gen(const void *self)
+{
+	const struct cache_model *m = self;
+
+	return m->durable_gen;
 }
 
 /* ---------------------------------------------------------------------

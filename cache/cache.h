@@ -70,6 +70,37 @@ int cache_cpu_op(void *self, enum trace_op op, uint32_t cpu, uint64_t addr, uint
 int cache_persist_fence(void *self, uint32_t cpu, uint64_t line);
 
 /*
+ * M8's question (blockq/'s pmem drivers, bq_write_may_be_lost): may the
+ * power failing now still lose some byte of a store?
+ *
+ * cache_next_store() is the number the next store will get: store,
+ * ntstore and rmw events are numbered one per event (however many lines
+ * it writes), on any CPU, in trace order.  O(1).
+ *
+ * cache_volatile_upto(): whether some line that [addr, addr+len) overlaps
+ * holds a store numbered SEQ or lower that has not reached the
+ * persistence domain: in the line's cached history, in the WPQ (pcommit
+ * machine, C11) or as a pending non-temporal piece (C8).  A line's
+ * volatile stores are always the newest of its stores (C2's write-backs
+ * take a prefix; C9 and C11 keep the cached, WPQ and NT parts in program
+ * order), so a line that still holds an older store still holds every
+ * later one, and a line written back after the store and dirtied again
+ * holds only higher numbers.  Hence, for the store numbered SEQ that
+ * wrote every line of the range: true iff some byte it wrote may still
+ * be lost.  (Without histories, cache_keep_history(false), a line's
+ * cached store numbers are not kept: any cached store counts.)
+ * O(lines of the range); no side effects.
+ *
+ * cache_durable_gen() changes whenever some store reaches the persistence
+ * domain (a write-back, a fence completing flushes or NT stores, a
+ * pcommit's fence, an eviction, wbinvd): while it holds still, no answer
+ * of cache_volatile_upto() changes from true to false.  O(1).
+ */
+uint64_t cache_next_store(const void *self);
+bool cache_volatile_upto(void *self, uint64_t addr, uint64_t len, uint64_t seq);
+uint64_t cache_durable_gen(const void *self);
+
+/*
  * Whether anyone will ask this model for crash states.  A caller that
  * never will (`powercut run` without crash options) may say so, before
  * the first event, with KEEP false: the model then folds each dirty

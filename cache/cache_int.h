@@ -401,6 +401,8 @@ struct cache_model {
 	uint32_t nrec;			/* slots, a power of two */
 	uint32_t nlive;			/* live records (at most nrec / 2) */
 	uint64_t gen;			/* bumped on every volatile change */
+	uint64_t durable_gen;		/* bumped when a store becomes durable
+					   (cache_durable_gen) */
 	struct cache_view *view;
 
 	struct cache_stats st;

@@ -127,11 +127,12 @@
  *     explored").
  *   - A page cleaned by a write the device may still lose (F12's
  *     write-back, O_DIRECT, ordered data or any write-back with nobarrier
- *     or a fault that drops flushes) keeps its older versions (M8 in
- *     jfs_int.h) until blockq/ says that write durable
- *     (bq_write_may_be_lost); its group then offers them, clean.  On
- *     pmem-wb blockq/ cannot tell (the cache model holds the lines), so
- *     there the versions still go at cleaning.
+ *     or a fault that drops flushes; on pmem-wb any write-back until a
+ *     PREFLUSH or FUA wrote its lines back or the cache evicted them)
+ *     keeps its older versions (M8 in jfs_int.h) until blockq/ says that
+ *     write durable (bq_write_may_be_lost; on pmem devices the cache
+ *     model decides, B12 in bq_pmem.c); its group then offers them,
+ *     clean.
  *   - A background write-back (F15's page groups, F18's data groups,
  *     M8's clean ones) is torn at the device's atomic unit: each unit of
  *     the block holds the media's bytes or any version, independently.

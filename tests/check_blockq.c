@@ -425,8 +425,8 @@ END_TEST
 
 /* bq_write_may_be_lost (the fs model's M8): true until the write is
  * durable -- on disk-wc a flush after its completion; on disk-wt its
- * completion; never with ignore-flush; never on pmem -- and the durable
- * counter moves whenever an answer can turn false. */
+ * completion; never with ignore-flush; on pmem at its completion (B12 below)
+ * -- and the durable counter moves whenever an answer can turn false. */
 START_TEST(write_may_be_lost_follows_durability)
 {
 	struct h *h = mk("device=disk-wc");
@@ -465,6 +465,165 @@ START_TEST(write_may_be_lost_follows_durability)
 	h = mk("device=pmem");
 	W(h, 1, 0, 0x11);
 	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	done(h);
+}
+END_TEST
+
+/* Write back the lines of [off, off+len) as another path would (DAX's
+ * clwb loop), then fence: sfence only, or the persist fence (+ pcommit). */
+static void clwb_range(struct h *h, uint64_t off, uint64_t len, bool persist)
+{
+	for (uint64_t a = off; a < off + len; a += 64)
+		ck_assert_int_eq(cache_cpu_op(h->cache, TRACE_CLWB, 0, a, 0, NULL, 0), 0);
+	if (persist)
+		ck_assert_int_eq(cache_persist_fence(h->cache, 0, 0), 0);
+	else
+		ck_assert_int_eq(cache_cpu_op(h->cache, TRACE_SFENCE, 0, 0, 0, NULL, 0), 0);
+}
+
+/* B12: on the pmem drivers a write may be lost exactly while some line
+ * of its range still holds its copy's store (or an older one) in the CPU
+ * cache, the WPQ of a pcommit machine, or a WC buffer -- not once the
+ * line was written back after the copy, even if a later write dirtied
+ * it again -- and bq_durable_gen moves whenever a store became durable. */
+START_TEST(pmem_write_may_be_lost_follows_the_cache)
+{
+	struct h *h = mk("device=pmem-wb");
+	uint64_t g;
+
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	ck_assert(bq_write_may_be_lost(h->q, 1, 0, 512));	/* dirty lines (B11) */
+	ck_assert(bq_write_may_be_lost(h->q, 1, 448, 8));
+	ck_assert(!bq_write_may_be_lost(h->q, 9, 0, 512));	/* no such write */
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 512, 512));	/* not in the range */
+	g = bq_durable_gen(h->q);
+	W(h, 2, 1, 0x22);
+	ck_assert_uint_eq(bq_durable_gen(h->q), g);		/* nothing durable */
+	FLUSH(h, 3);						/* PREFLUSH (B11) */
+	WAIT(h, 3);
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	ck_assert(!bq_write_may_be_lost(h->q, 2, 512, 512));
+	ck_assert_uint_ne(bq_durable_gen(h->q), g);
+
+	/* FUA writes its own lines back: durable at completion, and an
+	 * older write to those lines with it */
+	W(h, 4, 2, 0x44);
+	WAIT(h, 4);
+	WF(h, 5, 2, FUA, 0x55);
+	WAIT(h, 5);
+	ck_assert(!bq_write_may_be_lost(h->q, 5, 1024, 512));
+	ck_assert(!bq_write_may_be_lost(h->q, 4, 1024, 512));
+	/* written back, then dirtied again by a later write: the older
+	 * write is durable, the later one may be lost */
+	W(h, 6, 2, 0x66);
+	WAIT(h, 6);
+	ck_assert(!bq_write_may_be_lost(h->q, 4, 1024, 512));
+	ck_assert(!bq_write_may_be_lost(h->q, 5, 1024, 512));
+	ck_assert(bq_write_may_be_lost(h->q, 6, 1024, 512));
+
+	/* another path's clwb + fence (DAX, or an eviction) writes lines
+	 * back too, line by line: the write is durable where they were */
+	W(h, 7, 3, 0x77);
+	WAIT(h, 7);
+	g = bq_durable_gen(h->q);
+	clwb_range(h, 1536, 64, true);
+	ck_assert_uint_ne(bq_durable_gen(h->q), g);
+	ck_assert(bq_write_may_be_lost(h->q, 7, 1536, 512));
+	ck_assert(!bq_write_may_be_lost(h->q, 7, 1536, 64));
+	ck_assert(bq_write_may_be_lost(h->q, 7, 1600, 64));
+	clwb_range(h, 1600, 448, true);
+	ck_assert(!bq_write_may_be_lost(h->q, 7, 1536, 512));
+	W(h, 8, 3, 0x88);
+	WAIT(h, 8);
+	ck_assert(!bq_write_may_be_lost(h->q, 7, 1536, 512));
+	ck_assert(bq_write_may_be_lost(h->q, 8, 1536, 512));
+	/* a reused id: every pending write with that id in the range */
+	W(h, 1, 4, 0x99);
+	WAIT(h, 1);
+	ck_assert(bq_write_may_be_lost(h->q, 1, 2048, 512));
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	done(h);
+
+	/* many writes: the table is pruned, the answers stay */
+	h = mk("device=pmem-wb");
+	for (uint64_t i = 0; i < 300; i++) {
+		W(h, 100 + i, i, (uint8_t)i);
+		WAIT(h, 100 + i);
+		if (i % 3 == 0)
+			clwb_range(h, i * 512, 512, true);
+	}
+	for (uint64_t i = 0; i < 300; i++)
+		ck_assert(bq_write_may_be_lost(h->q, 100 + i, i * 512, 512) == (i % 3 != 0));
+	ck_assert_uint_lt(h->q->npw, 300);
+	done(h);
+
+	/* pcommit machine: clwb + sfence reach only the volatile WPQ (C11);
+	 * the driver's PREFLUSH fences with pcommit */
+	h = mk("device=pmem-wb machine=pcommit");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	clwb_range(h, 0, 512, false);
+	ck_assert(bq_write_may_be_lost(h->q, 1, 0, 512));
+	FLUSH(h, 2);
+	WAIT(h, 2);
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	done(h);
+
+	/* eadr: the caches are durable (C12) */
+	h = mk("device=pmem-wb machine=eadr");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	done(h);
+
+	/* F3 on pmem-wb: FUA's clwb without its fence guarantees nothing
+	 * (C5) until the next PREFLUSH's fence */
+	h = mk("device=pmem-wb fault=early-complete");
+	WF(h, 1, 0, FUA, 0x11);
+	WAIT(h, 1);
+	ck_assert(bq_write_may_be_lost(h->q, 1, 0, 512));
+	FLUSH(h, 2);
+	WAIT(h, 2);
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	done(h);
+
+	/* F1 on pmem-wb: the PREFLUSH writes nothing back */
+	h = mk("device=pmem-wb fault=ignore-flush");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	g = bq_durable_gen(h->q);
+	FLUSH(h, 2);
+	WAIT(h, 2);
+	ck_assert(bq_write_may_be_lost(h->q, 1, 0, 512));
+	ck_assert_uint_eq(bq_durable_gen(h->q), g);
+	done(h);
+
+	/* pmem (B10): fenced inside the submission */
+	h = mk("device=pmem");
+	W(h, 1, 0, 0x11);
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	ck_assert_uint_eq(h->q->npw, 0);
+	done(h);
+
+	/* F3 on pmem: the non-temporal stores wait in the WC buffers for the
+	 * driver's next fence (C8), which never comes: the next fence on
+	 * cpu 0, whoever issues it, makes them durable.  A later write's
+	 * pieces to the same lines do not hide the earlier ones. */
+	h = mk("device=pmem fault=early-complete");
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	ck_assert(bq_write_may_be_lost(h->q, 1, 0, 512));
+	W(h, 2, 0, 0x22);
+	ck_assert(bq_write_may_be_lost(h->q, 1, 0, 512));
+	g = bq_durable_gen(h->q);
+	ck_assert_int_eq(cache_persist_fence(h->cache, 0, 0), 0);
+	ck_assert_uint_ne(bq_durable_gen(h->q), g);
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	ck_assert(!bq_write_may_be_lost(h->q, 2, 0, 512));
+	W(h, 3, 0, 0x33);
+	ck_assert(!bq_write_may_be_lost(h->q, 1, 0, 512));
+	ck_assert(bq_write_may_be_lost(h->q, 3, 0, 512));
 	done(h);
 }
 END_TEST
@@ -766,6 +925,7 @@ static Suite *suite(void)
 	suite_add_tcase(s, faults);
 	tcase_add_test(dev, b10_pmem_sync);
 	tcase_add_test(dev, b11_pmemwb_flush_and_fua);
+	tcase_add_test(dev, pmem_write_may_be_lost_follows_the_cache);
 	tcase_add_test(dev, plugin_bbwc_imitates);
 	tcase_add_test(dev, plugin_loader_checks);
 	suite_add_tcase(s, dev);
