@@ -51,8 +51,11 @@
  *       Once blockq/ says an entry's write can no longer be lost
  *       (bq_write_may_be_lost), the versions up to the one it wrote are
  *       dropped (jfs_hist_settle), as are older entries of that page; a
- *       page with no entry left and clean has no history.  Only with
- *       --background on (nothing else reads a history).
+ *       page with no entry left and clean has no history.  Before that,
+ *       a unit the write (or a later entry's) already made durable
+ *       offers no version older than the newest durable one
+ *       (m8_unit_floors: asked per unit).  Only with --background on
+ *       (nothing else reads a history).
  *   M9  The background gap (jfs_model.c, "Notes"; docs/semantics.md F15,
  *       "Not explored"): gap_start != 0 iff some event boundary since the
  *       last commit that every background history makes too (sync, or an
@@ -444,7 +447,8 @@ struct jfs_fs {
 	struct jfs_unsettled *uns;	/* M8, in the order the writes were sent */
 	uint32_t nuns, unscap;
 	uint64_t uns_gen;		/* dev.durable_gen at the last settle */
-	struct jfs_u32v uns_pages;	/* scratch of jfs_hist_settle */
+	struct jfs_u32v uns_pages;	/* scratch of jfs_hist_settle and
+					   m8_unit_floors */
 	uint64_t last_bio;		/* the id jfs_out_block last sent */
 
 	struct jfs_inode *ino;		/* ninodes entries */
@@ -518,7 +522,7 @@ struct jfs_fs {
 	 * bgv.v[first ..] */
 	uint32_t bg_unit;
 	struct jfs_u32v bgv;
-	uint32_t *bg_ucount;		/* scratch: two per unit of a block */
+	uint32_t *bg_ucount;		/* scratch: three per unit of a block */
 	uint32_t bgver_page, bgver_k;	/* the version bgver_ptr holds */
 	const uint8_t *bgver_ptr;
 	/* F18: under data=writeback every write-back subset gives each

@@ -132,7 +132,9 @@
  *     keeps its older versions (M8 in jfs_int.h) until blockq/ says that
  *     write durable (bq_write_may_be_lost; on pmem devices the cache
  *     model decides, B12 in bq_pmem.c); its group then offers them,
- *     clean.
+ *     clean, on each unit only those newer than what a write already
+ *     made durable there (a write durable in part: a line the cache
+ *     evicted, a unit a full disk cache destaged).
  *   - A background write-back (F15's page groups, F18's data groups,
  *     M8's clean ones) is torn at the device's atomic unit: each unit of
  *     the block holds the media's bytes or any version, independently.
@@ -274,7 +276,7 @@ static int jfs_create(void **self, const struct sim_env *env)
 		if (u < bs)
 			fs->bg_unit = (uint32_t)u;
 	}
-	fs->bg_ucount = malloc(2 * sizeof(*fs->bg_ucount) * (bs / fs->bg_unit));
+	fs->bg_ucount = malloc(3 * sizeof(*fs->bg_ucount) * (bs / fs->bg_unit));
 	if (!fs->bg_ucount) {
 		jfs_errf(fs, "out of memory");
 		goto out_free;
@@ -494,6 +496,48 @@ static void bg_group_push(struct jfs_fs *fs, struct jfs_bg_group g)
 }
 
 /*
+ * M8 per unit: into FLOOR[u], for each unit u of clean page S that a
+ * change of its history wrote, the newest version that a write of its
+ * M8 entries made durable on u (0: none): the unit holds that version's
+ * bytes or a later write's, never an older version.  A write the device
+ * made durable in part (pmem-wb lines the cache evicted, B12; disk-wc
+ * units a full cache destaged, B9) is so durable on some units and not
+ * on others.  O(units written x the page's entries) device questions.
+ */
+static void m8_unit_floors(struct jfs_fs *fs, uint32_t s, uint32_t *floor)
+{
+	const struct jfs_page *p = &fs->pages[s];
+	uint32_t unit = fs->bg_unit, nu = fs->g.bsize / unit, n = p->nhist, i, j, u;
+	struct jfs_u32v *mine = &fs->uns_pages;
+
+	mine->n = 0;				/* the page's entries, oldest first */
+	for (i = 0; i < fs->nuns; i++)
+		if (fs->uns[i].page == s)
+			jfs_u32v_push(mine, i);
+	for (u = 0; u < nu; u++)
+		floor[u] = 0;
+	for (i = p->hist, j = n; j > 1 && i; j--) {
+		const struct jfs_pgrec *r = &fs->hist.r[i - 1];
+		if (r->len)
+			for (u = r->off / unit; u <= (r->off + r->len - 1) / unit; u++)
+				floor[u] = UINT32_MAX;	/* to ask */
+		i = r->prev;
+	}
+	for (u = 0; u < nu; u++) {
+		if (floor[u] != UINT32_MAX)
+			continue;
+		floor[u] = 0;
+		for (i = mine->n; i-- > 0;) {
+			const struct jfs_unsettled *e = &fs->uns[mine->v[i]];
+			if (!fs->dev.may_lose(fs->dev.ctx, e->bio, e->off + (uint64_t)u * unit, unit)) {
+				floor[u] = e->ver;
+				break;
+			}
+		}
+	}
+}
+
+/*
  * F15: the groups of page S's write-back on the block at device offset
  * BOFF, one per atomic unit (fs->bg_unit bytes) of the page.  A unit's
  * choices are "not done" and the versions that differ on it, oldest
@@ -502,7 +546,9 @@ static void bg_group_push(struct jfs_fs *fs, struct jfs_bg_group g)
  * into u, since otherwise version k shows u the bytes of version k+1,
  * already a choice; version n is offered on every unit, unless CLEAN
  * (M8: the write that cleaned the page wrote version n and is the
- * device's to offer).  Units no version touches get no group.
+ * device's to offer; and only versions newer than what a write already
+ * made durable on the unit, m8_unit_floors).  Units no version touches
+ * get no group.
  */
 static void bg_page_groups(struct jfs_fs *fs, enum jfs_bg_kind kind, uint32_t s, uint64_t boff,
 			   bool clean)
@@ -510,14 +556,20 @@ static void bg_page_groups(struct jfs_fs *fs, enum jfs_bg_kind kind, uint32_t s,
 	const struct jfs_page *p = &fs->pages[s];
 	uint32_t unit = fs->bg_unit, nu = fs->g.bsize / unit, n = p->nhist ? p->nhist : 1;
 	uint32_t *cnt = fs->bg_ucount, *pos = fs->bg_ucount + nu, total = 0, i, j, u;
+	uint32_t *floor = fs->bg_ucount + 2 * nu;
 
 	for (u = 0; u < nu; u++)
 		cnt[u] = clean ? 0 : 1;
+	if (clean)
+		m8_unit_floors(fs, s, floor);
+	else
+		for (u = 0; u < nu; u++)
+			floor[u] = 0;
 	for (i = p->hist, j = n; j > 1 && i; j--) {
 		const struct jfs_pgrec *r = &fs->hist.r[i - 1];
 		if (r->len)
 			for (u = r->off / unit; u <= (r->off + r->len - 1) / unit; u++)
-				cnt[u]++;
+				cnt[u] += j - 1 > floor[u];
 		i = r->prev;
 	}
 	for (u = 0; u < nu; u++) {
@@ -537,7 +589,8 @@ static void bg_page_groups(struct jfs_fs *fs, enum jfs_bg_kind kind, uint32_t s,
 		const struct jfs_pgrec *r = &fs->hist.r[i - 1];
 		if (r->len)
 			for (u = r->off / unit; u <= (r->off + r->len - 1) / unit; u++)
-				fs->bgv.v[--pos[u]] = j - 1;
+				if (j - 1 > floor[u])
+					fs->bgv.v[--pos[u]] = j - 1;
 		i = r->prev;
 	}
 	for (u = 0; u < nu; u++)
