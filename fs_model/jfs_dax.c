@@ -247,10 +247,20 @@ int jfs_dax_write(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t len,
 	assert(!fs->dry);
 	if (!len)
 		return 0;
-	/* ext4_iomap_begin: map the whole range first, zeroing new blocks */
+	/*
+	 * ext4_iomap_begin: map the whole range first, zeroing new blocks.
+	 * One handle for the mapping and the size below: a commit between
+	 * them would make blocks durable beyond i_disksize, which ext4
+	 * prevents by putting an extending DAX write's inode on the orphan
+	 * list (ext4_dax_write_iter) and this model by keeping both in one
+	 * transaction (found by tests/fuzz_sim.c: a 64 KiB write with
+	 * jfs.journal_blocks=32 committed each block's allocation alone).
+	 */
+	if (jfs_handle_start(fs, 8))
+		return -1;
 	for (uint64_t lb = off / bs; lb <= (off + len - 1) / bs; lb++) {
 		uint32_t b;
-		if (jfs_handle_start(fs, 8) || map_for_write(fs, ino, lb, 0, &b))
+		if (map_for_write(fs, ino, lb, 0, &b))
 			return -1;
 	}
 	/* dax_iomap_actor: copy with non-temporal stores, one fence */
@@ -273,9 +283,8 @@ int jfs_dax_write(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t len,
 	if (dax_fence(fs, 0))
 		return -1;
 	dax_step(fs, "dax write: fenced");
-	/* ext4_dax_write_iter: the size follows at once (no delalloc) */
-	if (jfs_handle_start(fs, 8))
-		return -1;
+	/* ext4_dax_write_iter: the size follows at once (no delalloc), in
+	 * the transaction of the mapping */
 	if (off + len > in->size) {
 		in->size = off + len;
 		jfs_set_disksize(fs, ino, in->size);

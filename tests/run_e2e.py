@@ -10,7 +10,9 @@ Runs, in order:
            (if present) and NAME.status (if present; default 0)
   litmus   tests/litmus/**/NAME.trace: its first `# observe: ARGS` line gives
            the outcomes arguments; stdout must equal NAME.expected exactly
-  examples every traces/examples/*.trace replays with exit 0
+  examples every traces/examples/*.trace and tests/regress/*.trace replays
+           with exit 0; a regress trace with a `# check: ARGS` line also
+           passes `check TRACE ARGS` (exit 0, no violation)
   determinism  outcomes twice give identical bytes
   check    check's reports, -j, shards, merge, replay (an application checker)
   reduce   the reduced exhaustive enumeration finds what judging every
@@ -185,6 +187,12 @@ def test_examples(pc):
     for f in sorted(glob.glob("tests/regress/*.trace", root_dir=ROOT)):
         rc, out, err = run([pc, "run", f])
         ok(rc == 0, "regress: run %s" % f, err)
+        # `# check: ARGS`: check with ARGS must find no violation either
+        m = re.search(r"^# check:(.*)$", open(os.path.join(ROOT, f)).read(), re.M)
+        if m:
+            rc, out, err = run([pc, "check", f, "--no-progress"] + shlex.split(m.group(1)))
+            ok(rc == 0 and err == "", "regress: check %s%s" % (f, m.group(1)),
+               "status %d\n%s%s" % (rc, out[-2000:], err))
     files = sorted(glob.glob("traces/examples/*.trace", root_dir=ROOT))
     ok(len(files) >= 4, "examples: at least four example traces")
     for f in files:
