@@ -885,7 +885,7 @@ static int set_size(struct sim_fs_promises *p, uint32_t ino, uint64_t new, uint6
 	if (new == old)
 		return 0;
 	lo = (new < old ? new : old) / FP_BLK;
-	hi = ((new > old ? new : old) + FP_BLK - 1) / FP_BLK;
+	hi = (new > old ? new : old) / FP_BLK + ((new > old ? new : old) % FP_BLK != 0);
 	if (blk_grow(in, hi))
 		return -1;
 	if (new < old) {
@@ -918,7 +918,8 @@ static int write_bytes(struct sim_fs_promises *p, uint32_t ino, uint64_t off, ui
 		       const struct trace_payload *d, uint64_t doff, bool extend, uint64_t line)
 {
 	struct fp_ino *in = &p->ino[ino];
-	uint64_t end = off + len, k0 = off / FP_BLK, k1 = (end + FP_BLK - 1) / FP_BLK;
+	uint64_t end = off + len, k0 = off / FP_BLK;
+	uint64_t k1 = end / FP_BLK + (end % FP_BLK != 0);	/* no wrap near 2^64 */
 
 	in->lastchg = p->seq;
 	if (!len)
