@@ -261,6 +261,15 @@ static int complete(struct sim_promises *p, struct pbio *b, uint64_t wait_line)
 
 int sim_promises_event(struct sim_promises *p, const struct trace_event *ev)
 {
+	if (ev->op == TRACE_STORE || ev->op == TRACE_NTSTORE || ev->op == TRACE_RMW) {
+		/* P6: a CPU store to the namespace of a pmem device */
+		for (uint64_t k = ev->addr / SECTOR; k <= (ev->addr + ev->len - 1) / SECTOR; k++) {
+			struct psector *s = sector_get(p, k, false);
+			if (s)
+				s->promised_seq = 0;
+		}
+		return 0;
+	}
 	if (ev->op == TRACE_BIO) {
 		struct pbio *b;
 		if (grow((void **)&p->bio, &p->cap_bio, p->nbio + 1, sizeof(*p->bio)))

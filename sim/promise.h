@@ -22,6 +22,12 @@
  *       write to it submitted later (which may or may not have reached the
  *       media).  A discard ends the promises of its sectors (what a
  *       discarded sector reads is up to the device).
+ *   P6  A CPU store (store, ntstore, rmw: a block trace on a pmem device
+ *       may have them, both address the namespace) ends the promises of
+ *       the sectors it touches, as a discard does: what they hold then is
+ *       the CPU caches' business (cache/), not the block contract's.
+ *       Without it every such store was a violation of the sector's
+ *       promise (found by tests/fuzz_sim.c).
  *
  * Memory: one entry per 512-byte sector ever written, with a hash per
  * version still relevant (versions older than the promised one are
@@ -40,7 +46,7 @@ struct sim_promises;
 int sim_promises_create(struct sim_promises **p, bool barrier_semantics);
 void sim_promises_destroy(struct sim_promises *p);
 
-/* Follow one trace event (only bio and wait matter).  0, or -1 on an
+/* Follow one trace event (only bio, wait and CPU stores matter).  0, or -1 on an
  * internal failure (out of memory). */
 int sim_promises_event(struct sim_promises *p, const struct trace_event *ev);
 
