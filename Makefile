@@ -144,14 +144,16 @@ FUZZ_SRCS := $(wildcard tests/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/%.c=build/fuzz/%)
 FUZZ_SECONDS ?= 0
 # Seeds: tests/fuzz-seeds/ (traces) for fuzz_trace, tests/fuzz-seeds-NAME/
-# for fuzz_NAME.
+# for fuzz_NAME; tests/fuzz_NAME.dict, if there is one, is its dictionary.
+# An input that runs longer than a minute is a finding (a hang).
 fuzz: $(FUZZ_BINS)
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then for f in $(FUZZ_BINS); do \
 	  n=$$(basename $$f); seeds=tests/fuzz-seeds-$${n#fuzz_}; \
 	  [ $$n = fuzz_trace ] && seeds=tests/fuzz-seeds; \
-	  mkdir -p build/fuzz/corpus-$$n; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=build/fuzz/$$n- \
-	    build/fuzz/corpus-$$n $$seeds || exit 1; \
+	  mkdir -p build/fuzz/corpus-$$n; dict=; \
+	  [ -f tests/$$n.dict ] && dict=-dict=tests/$$n.dict; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=60 -artifact_prefix=build/fuzz/$$n- \
+	    $$dict build/fuzz/corpus-$$n $$seeds || exit 1; \
 	done; fi
 
 # Every fuzz target once over its seeds (no mutation): .ci/run's check that
@@ -161,7 +163,7 @@ fuzz-seeds: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
 	  n=$$(basename $$f); seeds=tests/fuzz-seeds-$${n#fuzz_}; \
 	  [ $$n = fuzz_trace ] && seeds=tests/fuzz-seeds; \
-	  $$f -runs=0 -artifact_prefix=build/fuzz/$$n- $$seeds > build/fuzz/$$n.log 2>&1 || \
+	  $$f -runs=0 -timeout=60 -artifact_prefix=build/fuzz/$$n- $$seeds > build/fuzz/$$n.log 2>&1 || \
 	    { cat build/fuzz/$$n.log; exit 1; }; \
 	  echo "$$n: $$(ls $$seeds | wc -l) seeds ok"; \
 	done
@@ -185,6 +187,21 @@ build/fuzz/fuzz_json: tests/fuzz_json.c sim/json.c sim/json.h
 	@mkdir -p $(dir $@)
 	clang $(CSTD) -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -o $@ $< sim/json.c -lm
+
+# tests/fuzz_sim.c: the whole simulator (every model, the explorer, check),
+# so it links a library of its own, built for libFuzzer with the sanitizers.
+FUZZ_CFLAGS := $(CSTD) $(WARN) -g -O1 -I. -fno-strict-aliasing \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+build/fuzz/libpowercut.a: $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+build/fuzz/fuzz_sim: tests/fuzz_sim.c build/fuzz/libpowercut.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libpowercut.a -lm -ldl
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
