@@ -59,7 +59,12 @@
  *       file size at that moment: a new version after every change of its
  *       bytes, and after every size change that moves the end of file
  *       across it (so zeros of an extension over a hole, of fallocate, of
- *       a punched or truncated range are versions too).  In a recovered
+ *       a punched or truncated range are versions too).  The block a
+ *       shrink cuts also gets versions with the old size, for its zeroed
+ *       tail and for every later write to it until the file's size is
+ *       synced: ext4 writes that page back in place, apart from the
+ *       truncating transaction, so the old size can come back over the
+ *       new bytes.  In a recovered
  *       image, every block of every regular file within its recovered size
  *       that recovered metadata references (mapped and written: a hole or
  *       an unwritten extent reads as zeros and references nothing, so
@@ -169,6 +174,8 @@ struct fp_ino {
 	struct fp_blk *b;		/* per 4 KiB block */
 	uint64_t nb;			/* blocks with a record */
 	uint64_t lastchg, lastdchg;	/* O2 */
+	uint64_t shrunk_from;		/* O5: a size a shrink left durable, maybe */
+	uint64_t shrunk_blk;		/* the block its new end of file cuts */
 	uint32_t parent;		/* directories */
 	struct fp_dent *ent;
 	uint32_t nent, entcap;
@@ -744,6 +751,7 @@ static void sync_inode(struct sim_fs_promises *p, uint32_t ino, bool datasync,
 		return;
 	if (bound > p->floor)
 		p->floor = bound;
+	in->shrunk_from = 0;		/* the size is durable now */
 	if (in->type == FT_REG) {
 		promise_file(p, ino, p->floor, what, line, 0,
 			     (in->size + FP_BLK - 1) / FP_BLK, true);
@@ -766,6 +774,8 @@ static void sync_visit(struct sim_fs_promises *p, uint32_t c, const char *path, 
 {
 	uint64_t line = *(const uint64_t *)ctx;
 
+	if (p->ino[c].type == FT_REG)
+		p->ino[c].shrunk_from = 0;
 	if (p->ino[c].type == FT_REG)
 		promise_file(p, c, p->floor, "sync", line, 0,
 			     (p->ino[c].size + FP_BLK - 1) / FP_BLK, true);
@@ -907,9 +917,14 @@ static int set_size(struct sim_fs_promises *p, uint32_t ino, uint64_t new, uint6
 		snap(p, in, k, line);
 	/* O5: the zeroed tail of the last page may be written back while the
 	 * old size is still the durable one (ext4 writes the page back
-	 * independently of the truncating transaction) */
-	if (new < old && new % FP_BLK)
+	 * independently of the truncating transaction); so may every later
+	 * write to that page, until the file's size is synced */
+	if (new < old && new % FP_BLK) {
 		snap_sized(in, new / FP_BLK, old, line);
+		if (old > in->shrunk_from)
+			in->shrunk_from = old;
+		in->shrunk_blk = new / FP_BLK;
+	}
 	return 0;
 }
 
@@ -942,6 +957,8 @@ static int write_bytes(struct sim_fs_promises *p, uint32_t ino, uint64_t off, ui
 		if ((in->b[k].cur = ct_intern(p, p->blk)) == UINT32_MAX)
 			return -1;
 		snap(p, in, k, line);
+		if (in->shrunk_from > in->size && k == in->shrunk_blk)
+			snap_sized(in, k, in->shrunk_from, line);	/* O5, set_size */
 	}
 	retire_content(p, ino, k0, k1, in->size, in->size);
 	return 0;
