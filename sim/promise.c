@@ -9,10 +9,13 @@
  * FUA bio completes, the writes it covers have each of their sectors'
  * promise raised to that write's version.  Judging reads each promised
  * sector from the image and looks its hash up among the versions from the
- * promised one on (P5).
+ * promised one on (P5), and the older ones that may land after it (P7).
+ * Bios are kept for good, in submission order: bio[seq - 1] is the bio of
+ * submission seq.
  */
 #include "promise.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -302,6 +305,25 @@ int sim_promises_event(struct sim_promises *p, const struct trace_event *ev)
 	return 0;
 }
 
+/* P7: may the write of submission VSEQ, older than the promised PSEQ,
+ * still land after it?  Yes unless the submitter waited for it before
+ * submitting the promised write, or (barrier) a barrier came between. */
+static bool may_land_after(const struct sim_promises *p, uint64_t vseq, uint64_t pseq)
+{
+	const struct pbio *v = &p->bio[vseq - 1], *w = &p->bio[pseq - 1];
+
+	assert(v->seq == vseq && w->seq == pseq);
+	if (v->completed && v->complete_tick < w->submit_tick)
+		return false;
+	if (p->barrier)
+		for (uint64_t q = vseq + 1; q <= pseq; q++) {
+			const struct pbio *b = &p->bio[q - 1];
+			if (b->op == TRACE_BIO_FLUSH || (b->flags & (TRACE_BIO_PREFLUSH | TRACE_BIO_FUA)))
+				return false;
+		}
+	return true;
+}
+
 int sim_promises_judge(const struct sim_promises *p, const struct sim_image *im,
 		       sim_violation_fn *report, void *ctx)
 {
@@ -330,7 +352,8 @@ int sim_promises_judge(const struct sim_promises *p, const struct sim_image *im,
 			if (s->v[i].seq == s->promised_seq)
 				promised = &s->v[i];
 			if (s->v[i].hash == h) {
-				if (s->v[i].seq >= s->promised_seq)
+				if (s->v[i].seq >= s->promised_seq ||
+				    may_land_after(p, s->v[i].seq, s->promised_seq))
 					ok = true;
 				else
 					held = &s->v[i];

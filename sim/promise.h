@@ -28,6 +28,15 @@
  *       the CPU caches' business (cache/), not the block contract's.
  *       Without it every such store was a violation of the sector's
  *       promise (found by tests/fuzz_sim.c).
+ *   P7  "Later" in P5 is the device's order, not the submission order: a
+ *       write submitted before the promised one but not waited for before
+ *       it was submitted was in flight with it, unordered (B4), and may
+ *       land after it -- unless, with barrier semantics, a barrier came
+ *       between them (P4).  Its data is as good as a later write's.
+ *       Without it two concurrent writes to a sector, both flushed, were a
+ *       violation whenever the first submitted landed last
+ *       (tests/regress/concurrent-rewrites.trace; found by running check
+ *       over tests/fuzz_sim.c's corpus).
  *
  * Memory: one entry per 512-byte sector ever written, with a hash per
  * version still relevant (versions older than the promised one are
