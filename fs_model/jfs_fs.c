@@ -803,9 +803,11 @@ static void page_set_dirty(struct jfs_fs *fs, uint32_t s, bool dirty)
 		p->flags |= JFS_PG_DIRTY;
 		p->dirty_ev = fs->ev_seq;	/* M9 */
 		in->ndirty++;
+		fs->ndirty++;
 	} else if (!dirty && (p->flags & JFS_PG_DIRTY)) {
 		p->flags &= ~JFS_PG_DIRTY;
 		in->ndirty--;
+		fs->ndirty--;
 		jfs_hist_reset(fs, s);		/* M7 */
 	}
 }
@@ -826,6 +828,7 @@ void jfs_page_clean(struct jfs_fs *fs, uint32_t s, uint64_t off)
 	}
 	p->flags &= ~JFS_PG_DIRTY;
 	in->ndirty--;
+	fs->ndirty--;
 	if (fs->nuns == fs->unscap) {
 		fs->unscap = fs->unscap ? fs->unscap * 2 : 16;
 		fs->uns = xrealloc(fs->uns, fs->unscap * sizeof(*fs->uns));
@@ -1004,6 +1007,33 @@ static int too_large(struct jfs_fs *fs, uint64_t blocks)
 			" blocks; raise jfs.block_size)", blocks);
 }
 
+static int fs_full(struct jfs_fs *fs)
+{
+	return jfs_errf(fs, "the filesystem is full (%" PRIu32 " blocks of %" PRIu32
+			" bytes; raise jfs.blocks)", fs->g.nblocks, fs->g.bsize);
+}
+
+/* Could the holes of INO in [OFF, OFF+LEN) (within reach) ever get a block
+ * each?  Not if there are more of them than the filesystem has data
+ * blocks: such a write or fallocate is refused before it starts, as ext4
+ * refuses to reserve or map the blocks, instead of at the block where
+ * the space ran out -- by then it had reached crash points, and the
+ * judges had followed it whole, gigabytes of it (tests/fuzz_sim.c).
+ * O(blocks of the range), at most one more than the data blocks. */
+static int check_space(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t len)
+{
+	uint64_t data = fs->g.nblocks - fs->g.data_start, holes = 0;
+	uint32_t b;
+
+	for (uint64_t lb = off / fs->g.bsize; len && lb <= (off + len - 1) / fs->g.bsize; lb++) {
+		if (jfs_bmap(fs, ino, lb, false, false, &b))
+			return -1;
+		if (!b && ++holes > data)
+			return fs_full(fs);
+	}
+	return 0;
+}
+
 /* [OFF, OFF+LEN) (not wrapping) within reach?  0, or -1 with the message
  * bmap gives for the first block out of reach. */
 static int check_reach(struct jfs_fs *fs, uint64_t off, uint64_t len)
@@ -1055,6 +1085,15 @@ static int file_write(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t le
 					return -1;
 				if (fs->o.data == JFS_DATA_ORDERED)
 					jfs_journal_add_ordered(fs, ino);
+			} else if (!b && !(fs->pages[s].flags & JFS_PG_DIRTY) &&
+				   fs->ndirty >= fs->g.nblocks - fs->g.data_start) {
+				/* F11: delalloc reserves a block per new dirty
+				 * page (ext4_da_reserve_space).  Counted loosely
+				 * -- every dirty page against every data block --
+				 * so it refuses only what ext4 refuses; without
+				 * it a write of gigabytes filled the page cache of
+				 * a filesystem of kilobytes (tests/fuzz_sim.c) */
+				return fs_full(fs);
 			}
 			page_set_dirty(fs, s, true);
 			written = b && !(b & JFS_UNWRITTEN);
@@ -1523,7 +1562,7 @@ static int ev_write(struct jfs_fs *fs, const struct trace_event *ev)
 		off = ev->op == TRACE_PWRITE ? ev->off : f->pos;
 	if (off + ev->len < off)
 		return jfs_errf(fs, "write past the largest file offset");
-	if (check_reach(fs, off, ev->len))
+	if (check_reach(fs, off, ev->len) || check_space(fs, ino, off, ev->len))
 		return -1;
 	if (fs->o.dax) {
 		/* F23: O_DIRECT is no different under DAX */
@@ -1574,7 +1613,8 @@ static int ev_fallocate(struct jfs_fs *fs, const struct trace_event *ev)
 		return call_failed(fs, itype(fs, ino) == JFS_T_DIR ? FE_EISDIR : FE_EINVAL);
 	if (ev->len == 0 || ev->off + ev->len < ev->off)
 		return call_failed(fs, FE_EINVAL);
-	if (!(ev->flags & TRACE_FALLOC_PUNCH_HOLE) && check_reach(fs, ev->off, ev->len))
+	if (!(ev->flags & TRACE_FALLOC_PUNCH_HOLE) &&
+	    (check_reach(fs, ev->off, ev->len) || check_space(fs, ino, ev->off, ev->len)))
 		return -1;
 	a = ev->off;
 	b = ev->off + ev->len;

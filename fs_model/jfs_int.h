@@ -442,6 +442,7 @@ struct jfs_fs {
 	/* pages (M3) */
 	struct jfs_page *pages;		/* index 0 unused */
 	uint32_t npages, pagecap;
+	uint64_t ndirty;		/* dirty pages of every file (F11) */
 	struct jfs_u32v free_pages;
 	struct jfs_hist hist;		/* M7 */
 	struct jfs_unsettled *uns;	/* M8, in the order the writes were sent */
