@@ -70,6 +70,8 @@
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 
 /* check costs a replay per input plus the states of every point: only for
  * inputs this small (most seeds are) */
@@ -575,4 +577,121 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(chk.err);
 	free(run.err);
 	return 0;
+}
+
+/*
+ * Mutation by lines.  Most of libFuzzer's byte mutations break a line's
+ * syntax, and the trace then stops at the reader; the models see little.
+ * Half of the mutations here work on whole lines instead -- delete, copy
+ * or swap lines, or put an interesting number (0, 1, page and line
+ * boundaries, 2^32, 2^63, 2^64-1, ...) in place of one of a line's numbers
+ * -- so that valid traces become strange valid traces.  The first byte
+ * (the configuration) is kept, or changed on its own.
+ */
+static uint64_t mut_rng(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* The lines of T[0..N) as [start, end) offsets (end past the '\n'). */
+static size_t mut_lines(const uint8_t *t, size_t n, size_t *start, size_t *end, size_t max)
+{
+	size_t k = 0, a = 0;
+
+	for (size_t i = 0; i < n && k < max; i++)
+		if (t[i] == '\n' || i == n - 1) {
+			start[k] = a;
+			end[k++] = i + 1;
+			a = i + 1;
+		}
+	return k;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+	static const char *const numbers[] = {
+		"0", "1", "7", "8", "63", "64", "65", "511", "512", "4095", "4096", "4097",
+		"8K", "1M", "0xfffff", "0x100000", "4294967295", "4294967296",
+		"0x7fffffffffffffff", "0x8000000000000000", "0xffffffffffffffff",
+		"0xfffffffffffff000", "2147483647", "65535",
+	};
+	static uint8_t tmp[(1 << 16) + 64];	/* a swap may add two line ends */
+	size_t st[512], en[512], nl, o = 0, a, b, c;
+	uint64_t x = seed;
+	uint8_t *t = data + 1;
+	size_t n = size ? size - 1 : 0;
+
+	if (size < 2 || max_size > (1 << 16) || mut_rng(&x) % 2)
+		return LLVMFuzzerMutate(data, size, max_size);
+	if (mut_rng(&x) % 16 == 0) {
+		data[0] = (uint8_t)mut_rng(&x);
+		return size;
+	}
+	nl = mut_lines(t, n, st, en, 512);
+	if (!nl)
+		return LLVMFuzzerMutate(data, size, max_size);
+	a = mut_rng(&x) % nl;
+	b = mut_rng(&x) % nl;
+	tmp[o++] = data[0];
+	switch (mut_rng(&x) % 4) {
+	case 0:		/* delete line a */
+		for (size_t i = 0; i < nl; i++)
+			if (i != a) {
+				memcpy(tmp + o, t + st[i], en[i] - st[i]);
+				o += en[i] - st[i];
+			}
+		break;
+	case 1:		/* copy line a before line b */
+		if (size + (en[a] - st[a]) + 1 > max_size)
+			return LLVMFuzzerMutate(data, size, max_size);
+		for (size_t i = 0; i < nl; i++) {
+			if (i == b) {
+				memcpy(tmp + o, t + st[a], en[a] - st[a]);
+				o += en[a] - st[a];
+				if (tmp[o - 1] != '\n')
+					tmp[o++] = '\n';
+			}
+			memcpy(tmp + o, t + st[i], en[i] - st[i]);
+			o += en[i] - st[i];
+		}
+		break;
+	case 2:		/* swap lines a and b */
+		for (size_t i = 0; i < nl; i++) {
+			size_t j = i == a ? b : i == b ? a : i;
+			memcpy(tmp + o, t + st[j], en[j] - st[j]);
+			o += en[j] - st[j];
+			if (j != i && tmp[o - 1] != '\n')
+				tmp[o++] = '\n';
+		}
+		break;
+	default: {	/* a number of line a: an interesting one */
+		const char *num = numbers[mut_rng(&x) % (sizeof(numbers) / sizeof(numbers[0]))];
+		size_t cand[64], nc = 0, e;
+		for (size_t i = st[a]; i < en[a] && nc < 64; i++)
+			if (t[i] == '=' && i + 1 < en[a] && t[i + 1] >= '0' && t[i + 1] <= '9')
+				cand[nc++] = i + 1;
+		if (!nc)
+			return LLVMFuzzerMutate(data, size, max_size);
+		c = cand[mut_rng(&x) % nc];
+		for (e = c; e < en[a] && ((t[e] >= '0' && t[e] <= '9') || (t[e] >= 'a' && t[e] <= 'f') ||
+					 t[e] == 'x' || t[e] == 'K' || t[e] == 'M' || t[e] == 'G'); e++)
+			;
+		if (size - (e - c) + strlen(num) > max_size)
+			return LLVMFuzzerMutate(data, size, max_size);
+		memcpy(tmp + o, t, c);
+		o += c;
+		memcpy(tmp + o, num, strlen(num));
+		o += strlen(num);
+		memcpy(tmp + o, t + e, n - e);
+		o += n - e;
+		break;
+	}
+	}
+	if (o > max_size)
+		return LLVMFuzzerMutate(data, size, max_size);
+	memcpy(data, tmp, o);
+	return o;
 }
