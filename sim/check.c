@@ -754,7 +754,9 @@ static int observe(void *ctx, const struct trace_event *ev)
 	}
 	if (!c->promises &&
 	    sim_promises_create(&c->promises,
-				sim_config(c->s)->block_semantics == SIM_BLOCK_BARRIER))
+				sim_config(c->s)->block_semantics == SIM_BLOCK_BARRIER,
+				sim_config(c->s)->device == SIM_DEVICE_PMEM ||
+				sim_config(c->s)->device == SIM_DEVICE_PMEM_WB))
 		return -1;
 	return sim_promises_event(c->promises, ev);
 }

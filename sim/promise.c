@@ -30,6 +30,7 @@ struct pver {
 	uint64_t seq;			/* submission order of the bio */
 	uint64_t hash;			/* of the sector's 512 bytes */
 	uint64_t bio, line;
+	uint8_t *bytes;			/* the 512 bytes (P8 only), or NULL */
 };
 
 struct psector {
@@ -55,6 +56,7 @@ struct pbio {
 
 struct sim_promises {
 	bool barrier;
+	bool words;			/* P8: sectors tear at 8 bytes */
 	uint64_t tick, seq;
 	/* sectors: open addressing on sector number */
 	struct psector *sec;
@@ -80,7 +82,7 @@ static uint64_t hash_sector(const uint8_t *b)
 	return h;
 }
 
-int sim_promises_create(struct sim_promises **out, bool barrier_semantics)
+int sim_promises_create(struct sim_promises **out, bool barrier_semantics, bool word_tearing)
 {
 	struct sim_promises *p = calloc(1, sizeof(*p));
 
@@ -88,6 +90,7 @@ int sim_promises_create(struct sim_promises **out, bool barrier_semantics)
 	if (!p)
 		return -ENOMEM;
 	p->barrier = barrier_semantics;
+	p->words = word_tearing;
 	return 0;
 }
 
@@ -95,8 +98,11 @@ void sim_promises_destroy(struct sim_promises *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->sec_cap; i++)
+	for (size_t i = 0; i < p->sec_cap; i++) {
+		for (uint32_t k = 0; p->sec[i].used && k < p->sec[i].n; k++)
+			free(p->sec[i].v[k].bytes);
 		free(p->sec[i].v);
+	}
 	free(p->sec);
 	free(p->promised);
 	free(p->bio);
@@ -198,8 +204,14 @@ static int add_versions(struct sim_promises *p, const struct trace_event *ev, ui
 			s->v = nv;
 			s->cap = ncap;
 		}
-		s->v[s->n++] = (struct pver){ .seq = seq, .hash = hash_sector(p->buf),
-					      .bio = ev->id, .line = ev->line };
+		s->v[s->n] = (struct pver){ .seq = seq, .hash = hash_sector(p->buf),
+					    .bio = ev->id, .line = ev->line };
+		if (p->words) {
+			if (!(s->v[s->n].bytes = malloc(SECTOR)))
+				return -1;
+			memcpy(s->v[s->n].bytes, p->buf, SECTOR);
+		}
+		s->n++;
 	}
 	return 0;
 }
@@ -324,6 +336,23 @@ static bool may_land_after(const struct sim_promises *p, uint64_t vseq, uint64_t
 	return true;
 }
 
+/* P8: is each 8-byte word of BUF, sector S's bytes, the word of a version
+ * the promise allows (P5, P7)? */
+static bool words_of_versions(const struct sim_promises *p, const struct psector *s,
+			      const uint8_t *buf)
+{
+	for (unsigned w = 0; w < SECTOR; w += 8) {
+		bool found = false;
+		for (uint32_t i = 0; i < s->n && !found; i++)
+			found = (s->v[i].seq >= s->promised_seq ||
+				 may_land_after(p, s->v[i].seq, s->promised_seq)) &&
+				!memcmp(s->v[i].bytes + w, buf + w, 8);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 int sim_promises_judge(const struct sim_promises *p, const struct sim_image *im,
 		       sim_violation_fn *report, void *ctx)
 {
@@ -359,6 +388,8 @@ int sim_promises_judge(const struct sim_promises *p, const struct sim_image *im,
 					held = &s->v[i];
 			}
 		}
+		if (!ok && p->words)
+			ok = words_of_versions(p, s, buf);
 		if (ok)
 			continue;
 		bool seen = false;

@@ -37,10 +37,15 @@
  *       violation whenever the first submitted landed last
  *       (tests/regress/concurrent-rewrites.trace; found by running check
  *       over tests/fuzz_sim.c's corpus).
+ *   P8  On a pmem device (pmem, pmem-wb: no BTT) a sector is not atomic:
+ *       a write in flight, or written back through the CPU cache, reaches
+ *       the media 8 bytes at a time (cache/, C-rules).  So each 8-byte
+ *       word of a promised sector must be the word of some version P5 and
+ *       P7 allow, not the whole sector one version.  Versions then keep
+ *       their bytes.
  *
  * Memory: one entry per 512-byte sector ever written, with a hash per
- * version still relevant (versions older than the promised one are
- * dropped).
+ * version (and, P8, its 512 bytes).
  */
 #ifndef POWERCUT_PROMISE_H
 #define POWERCUT_PROMISE_H
@@ -52,7 +57,8 @@
 
 struct sim_promises;
 
-int sim_promises_create(struct sim_promises **p, bool barrier_semantics);
+/* WORD_TEARING: the device is pmem (P8). */
+int sim_promises_create(struct sim_promises **p, bool barrier_semantics, bool word_tearing);
 void sim_promises_destroy(struct sim_promises *p);
 
 /* Follow one trace event (only bio, wait and CPU stores matter).  0, or -1 on an
