@@ -56,8 +56,14 @@
  *
  * Notes:
  *   - All CPU operations run on cpu 0, the submitter's.
- *   - Barrier semantics add nothing here: every bio has completed, and is
- *     durable on pmem, before the next is submitted.
+ *   - Barrier semantics (B5): every bio has completed before the next is
+ *     submitted, so the drain is done already.  On pmem completion means
+ *     durable, so nothing is added; on pmem-wb a barrier -- a flush, or a
+ *     write with PREFLUSH or FUA -- writes every remembered line back
+ *     before its copy and its own lines after it (barrier.txt's pre-flush
+ *     and FUA or post-flush), as if it carried both flags.  Without that a
+ *     FUA barrier left the writes before it in the cache (found by running
+ *     check over tests/fuzz_sim.c's corpus).
  *   - A crash point follows each CPU operation group (copy, write-back,
  *     fence), so the states between them are explored.
  */
@@ -189,6 +195,8 @@ int bq_pmem_submit(struct bq_queue *q, const struct bq_bio_desc *d,
 {
 	bool wb = q->kind == SIM_DEVICE_PMEM_WB;
 	bool data = d->op != TRACE_BIO_FLUSH;
+	bool barrier = q->barrier_mode &&
+		(!data || (d->flags & (TRACE_BIO_PREFLUSH | TRACE_BIO_FUA)));	/* B5 */
 	uint64_t off = d->sector << 9, seq;
 	int rc;
 
@@ -215,7 +223,7 @@ int bq_pmem_submit(struct bq_queue *q, const struct bq_bio_desc *d,
 	q->env.clock->now += q->submit_cycles;
 
 	/* B11: PREFLUSH (or an empty flush) writes the remembered lines back */
-	if (wb && (!data || (d->flags & TRACE_BIO_PREFLUSH))) {
+	if (wb && (!data || (d->flags & TRACE_BIO_PREFLUSH) || barrier)) {
 		q->st.flush_cmds++;
 		if (q->faults & SIM_FAULT_IGNORE_FLUSH) {
 			q->st.flushes_dropped++;		/* F1 */
@@ -257,7 +265,7 @@ int bq_pmem_submit(struct bq_queue *q, const struct bq_bio_desc *d,
 			bq_step(q, "bio %" PRIu64 ": fenced", d->id);
 		}
 		/* B11: FUA writes the bio's own lines back */
-		if (wb && (d->flags & TRACE_BIO_FUA)) {
+		if (wb && ((d->flags & TRACE_BIO_FUA) || barrier)) {
 			q->st.fua_cmds++;
 			if (!(q->faults & SIM_FAULT_IGNORE_FUA)) {		/* F2 */
 				if ((rc = writeback_range(q, off, d->len, d->line)))
