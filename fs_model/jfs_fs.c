@@ -1901,7 +1901,7 @@ static int ev_xattr(struct jfs_fs *fs, const struct trace_event *ev)
 		return call_failed(fs, FE_OTHER);		/* ENODATA */
 	if (ev->op == TRACE_SETXATTR) {
 		size_t vl = (size_t)ev->len;
-		if (used + 3 + nlen + vl > bs)
+		if (ev->len > bs || used + 3 + nlen + vl > bs)	/* no wrap */
 			return call_failed(fs, FE_OTHER);	/* ENOSPC/E2BIG */
 		at = used;
 		blk[at] = (uint8_t)nlen;
