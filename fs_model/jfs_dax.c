@@ -494,8 +494,10 @@ int jfs_dax_writeback(struct jfs_fs *fs, uint32_t ino, uint64_t a, uint64_t b)
 		break;
 	case JFS_DAX_FLUSH_TRACKED:
 		if (ino) {
+			/* the pages [a, b) touches; b / bs rounded up
+			 * without b + bs - 1, which wrapped near 2^64 */
 			if (writeback_tagged(fs, ino, a / bs, b == UINT64_MAX ? UINT64_MAX :
-					     (b + bs - 1) / bs, &n))
+					     b / bs + (b % bs != 0), &n))
 				return -1;
 		} else {
 			for (uint32_t i = 1; i <= fs->g.ninodes; i++)
