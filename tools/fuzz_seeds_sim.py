@@ -63,7 +63,7 @@ def main():
                    glob.glob("tests/regress/*.trace", root_dir=ROOT))
     os.makedirs(OUT, exist_ok=True)
     for old in os.listdir(OUT):
-        if not old.startswith("hand-"):
+        if not old.startswith("hand-"):  # the generated ones
             os.remove(os.path.join(OUT, old))
     for n, f in enumerate(files):
         text = open(os.path.join(ROOT, f), encoding="utf-8").read()
@@ -75,7 +75,13 @@ def main():
         name = f.replace("/", "-")
         with open(os.path.join(OUT, name), "wb") as o:
             o.write(bytes([sel]) + text.encode("utf-8"))
-    print("%d seeds in %s" % (len(files), os.path.relpath(OUT, ROOT)))
+        # a trace that names no device runs under a preset too (1-7, in
+        # turn), so that the corpus starts with every configuration
+        if "device=" not in text:
+            sel |= 1 + n % 7
+            with open(os.path.join(OUT, "preset-" + name), "wb") as o:
+                o.write(bytes([sel]) + text.encode("utf-8"))
+    print("%d seeds in %s" % (len(os.listdir(OUT)), os.path.relpath(OUT, ROOT)))
 
 
 if __name__ == "__main__":
