@@ -64,7 +64,9 @@
  *       such a commit's metadata could reach (dirty, or on a block
  *       allocated before the current event) changed, or a DAX write or
  *       store reached such a block.  ev_alloc has a bit set exactly for
- *       the blocks in ev_allocs.
+ *       the blocks in ev_allocs.  gap_ever iff some boundary ever offered
+ *       a commit; with gap_lossy (the device may lose a completed
+ *       commit's writes) every point from then on is unexplored.
  */
 #ifndef POWERCUT_JFS_INT_H
 #define POWERCUT_JFS_INT_H
@@ -545,6 +547,11 @@ struct jfs_fs {
 	bool gap_open;			/* a write e's metadata can see since then */
 	uint32_t gap_ino;		/* the one inode changed since gap_start */
 	bool gap_multi;			/* more than one */
+	bool gap_lossy;			/* the device may lose a commit's writes
+					 * after it completed: no flush reaches a
+					 * volatile cache (nobarrier, a flush
+					 * fault) or completion is early */
+	bool gap_ever;			/* some boundary offered a commit */
 	uint8_t *ev_alloc;		/* bits: blocks allocated (or converted)
 					 * during the current event */
 	struct jfs_u32v ev_allocs;	/* the same, to clear them */

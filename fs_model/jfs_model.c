@@ -287,6 +287,9 @@ static int jfs_create(void **self, const struct sim_env *env)
 	    (o.dax && jfs_dax_init(fs)))
 		goto out_fini;
 	if (c->background) {			/* M9 */
+		bool volatile_dev = c->device != SIM_DEVICE_DISK_WT && c->device != SIM_DEVICE_PMEM;
+		fs->gap_lossy = (volatile_dev && (!o.barrier || (c->faults & ~SIM_FAULT_EARLY_COMPLETE))) ||
+				(c->faults & SIM_FAULT_EARLY_COMPLETE);
 		fs->ev_alloc = calloc(nb / 8 + 1, 1);
 		if (!fs->ev_alloc) {
 			jfs_errf(fs, "out of memory");
@@ -356,6 +359,15 @@ static void jfs_destroy(void *self)
  *   groups, the commit choice's write-back); blocks allocated during the
  *   current event are free in every e's metadata.  From then on, until
  *   the window closes, every crash point is reported.
+ *
+ *   Lossy devices.  All of the above assumes that a completed commit is
+ *   durable.  Where the device may still lose its writes (nobarrier on
+ *   a volatile cache, a fault that drops or reorders flushes or ignores
+ *   FUA, early completion: gap_lossy), a history with an earlier commit
+ *   differs from the model's at every later point -- its log blocks may
+ *   be lost under a later commit's, it moves every later log position,
+ *   and a later fsync of a file it committed only flushes -- so every
+ *   point from the first boundary with a choice is reported.
  */
 void jfs_gap_alloc(struct jfs_fs *fs, uint32_t blk)
 {
@@ -416,13 +428,14 @@ static void gap_boundary(struct jfs_fs *fs)
 		commit = fs->ino[i].ndirty && jfs_inode_needs_alloc(fs, i);
 	if (commit)
 		fs->gap_start = fs->ev_seq;
+	fs->gap_ever |= commit;
 }
 
 static bool jfs_unexplored(const void *self)
 {
 	const struct jfs_fs *fs = self;
 
-	return fs->gap_open;
+	return fs->gap_open || (fs->gap_lossy && fs->gap_ever);
 }
 
 /* ---- events ---- */

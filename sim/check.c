@@ -1083,11 +1083,13 @@ static int write_junit(struct check *c, double elapsed)
 /* K7: the crash points with histories the explorer did not try. */
 static void put_unexplored(FILE *f, const struct check *c, bool xml)
 {
-	char line[600];
+	char line[800];
 
 	snprintf(line, sizeof(line), "not explored: at %" PRIu64 " of %" PRIu64 " crash points "
 		 "checked, histories in which the commit timer fired at an earlier event "
-		 "and file data was then written in place (docs/semantics.md, F15, \"Not "
+		 "and file data was then written in place, or (where the device may lose "
+		 "a completed commit's writes: nobarrier or a flush fault on a volatile "
+		 "cache, early completion) fired at all (docs/semantics.md, F15, \"Not "
 		 "explored\"); their states are not among those counted\n",
 		 c->points_unexplored, c->points_checked);
 	if (xml)

@@ -351,7 +351,9 @@ static int cmd_outcomes(int argc, char **argv)
 	if (o.unexplored)
 		fprintf(stderr, "outcomes: not explored: at %" PRIu64 " of %" PRIu64 " crash points, "
 			"histories in which the commit timer fired at an earlier event and file "
-			"data was then written in place (docs/semantics.md, F15, \"Not explored\"); "
+			"data was then written in place, or (where the device may lose a completed "
+			"commit's writes: nobarrier or a flush fault on a volatile cache, early "
+			"completion) fired at all (docs/semantics.md, F15, \"Not explored\"); "
 			"their outcomes may be missing\n", o.unexplored, o.points);
 	rc = fflush(stdout) ? cli_usage_error("writing the output: %s", strerror(errno)) : EXIT_OK;
 out:

@@ -1172,6 +1172,30 @@ START_TEST(background_gap_window)
 	ck_assert(gap(&m, "pwrite fd=3 off=100 len=100 data=fill:0x12\n"));
 	mach_fini(&m);
 
+	/* nobarrier on a write-back cache: a completed commit's writes may
+	 * still be lost, so any earlier commit is a history of its own --
+	 * reported from the first boundary with a choice, no write needed */
+	mach_init(&m);
+	m.use_bq = false;
+	mach_set(&m, "fs-opts", "nobarrier");
+	ck_assert(!gap(&m, "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"));
+	ck_assert(gap(&m, "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"));
+	ck_assert(gap(&m, "sync\n"));			/* no commit every history makes */
+	mach_fini(&m);
+	mach_init(&m);				/* the same on a write-through disk */
+	m.use_bq = false;
+	mach_set(&m, "fs-opts", "nobarrier");
+	mach_set(&m, "device", "disk-wt");
+	ck_assert(!gap(&m, "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+			   "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"));
+	mach_fini(&m);
+	mach_init(&m);				/* a fault that drops flushes */
+	m.use_bq = false;
+	mach_set(&m, "fault", "ignore-flush");
+	ck_assert(!gap(&m, "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"));
+	ck_assert(gap(&m, "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"));
+	mach_fini(&m);
+
 	/* --background off: nothing to explore, nothing kept */
 	mach_init(&m);
 	m.use_bq = false;

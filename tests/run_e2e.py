@@ -597,6 +597,31 @@ def test_unexplored(pc):
                                "%d-%d" % (n - 2, n - 1)])
         ok(rep["states"]["unexplored_points"] > 5 and "not explored" not in out2,
            "unexplored: the window closes at the end of sync", out + out2)
+    # a device that may lose a completed commit's writes: any earlier
+    # commit makes a history of its own, reported from the first boundary
+    lossy = "tests/unexplored/lossy-nobarrier-earlier-commit.trace"
+    twin = "tests/unexplored/lossy-nobarrier-timer-commit.trace"
+    obs = ["--observe", "file:/a,file:/b"]
+    line = "file:/a=4096:e67e931f file:/b=absent"
+    rc, out, err = run([pc, "outcomes", twin] + obs)
+    ok(rc == 0 and line in out.splitlines(),
+       "unexplored: nobarrier, the timer's earlier commit leaves /b uncommitted: " + line,
+       out + err)
+    rc, out, err = run([pc, "outcomes", lossy] + obs)
+    ok(rc == 0 and line not in out.splitlines() and
+       "not explored: at 1 of 1 crash points" in err and "nobarrier" in err,
+       "unexplored: nobarrier, without the think the line is missing and outcomes says so",
+       out + err)
+    rc, out, err = run([pc, "check", lossy, "--no-progress"])
+    ok("not explored: at 27 of 29 crash points checked" in out,
+       "unexplored: nobarrier on disk-wc, every point from the first commit choice", out + err)
+    for cfg in (["--device", "disk-wt"], ["--fs-opts", "nodelalloc"]):
+        rc, out, err = run([pc, "check", lossy, "--no-progress"] + cfg)
+        ok(rc == 0 and "not explored" not in out,
+           "unexplored: nothing lost after completion with %s" % " ".join(cfg), out + err)
+    rc, out, err = run([pc, "check", lossy, "--no-progress", "--fs-opts", "nodelalloc",
+                        "--fault", "ignore-flush"])
+    ok("not explored: at" in out, "unexplored: --fault ignore-flush drops the flushes", out + err)
 
 
 def main():
