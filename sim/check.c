@@ -544,6 +544,8 @@ env:
 
 /* ---- K2, K3: one state ---- */
 
+static void show_progress(struct check *c, bool final);
+
 static int judge_state(void *ctx, const struct sim_state *st)
 {
 	struct check *c = ctx;
@@ -568,6 +570,8 @@ static int judge_state(void *ctx, const struct sim_state *st)
 			return 0;
 	}
 	c->images_judged++;
+	if (c->progress && !(c->images_judged & 255))
+		show_progress(c, false);	/* a long point says it is alive */
 	c->cur_state_index = st->index;
 	c->cur_state = st;		/* its ID is printed only if it is reported */
 	c->cur_state_id = NULL;
@@ -649,9 +653,15 @@ static void show_progress(struct check *c, bool final)
 	if (!final && frac > 0.001)
 		snprintf(left, sizeof(left), ", %.0f%%, %.0f s left", 100 * frac,
 			 el * (1 - frac) / frac);
-	fprintf(stderr, "\rcheck: %" PRIu64 " points, %" PRIu64 " states, %.0f states/s, "
-		"%zu violations%s   ", c->points_checked, c->states_checked,
-		c->states_checked / el, c->nv, left);
+	/* counts saturate at 2^64-1 (K6): then the judgements' rate */
+	if (c->states_checked == UINT64_MAX)
+		fprintf(stderr, "\rcheck: %" PRIu64 " points, more than 2^64 states, %" PRIu64
+			" judgements, %.0f judgements/s, %zu violations%s   ", c->points_checked,
+			c->images_judged, c->images_judged / el, c->nv, left);
+	else
+		fprintf(stderr, "\rcheck: %" PRIu64 " points, %" PRIu64 " states, %.0f states/s, "
+			"%zu violations%s   ", c->points_checked, c->states_checked,
+			c->states_checked / el, c->nv, left);
 	if (final)
 		fputc('\n', stderr);
 }

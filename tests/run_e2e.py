@@ -624,6 +624,25 @@ def test_unexplored(pc):
     ok("not explored: at" in out, "unexplored: --fault ignore-flush drops the flushes", out + err)
 
 
+def test_progress(pc):
+    """K5: --progress draws a line on standard error; counts past 2^64 are
+    said so, with the judgements' rate, never as a wrapped number."""
+    t = "traces/examples/append-fsync.trace"
+    rc, out, err = run([pc, "check", t, "--progress"])
+    last = err.split("\r")[-1]
+    ok(rc == 0 and re.match(r"check: \d+ points, \d+ states, \d+ states/s, 0 violations",
+                            last) is not None,
+       "progress: points, states, states per second", err)
+    rc, out, err = run([pc, "check", t, "--progress", "--device", "pmem"])
+    last = err.split("\r")[-1]
+    ok(rc == 0 and re.match(r"check: 63 points, more than 2\^64 states, 1624 judgements, "
+                            r"\d+ judgements/s, 0 violations", last) is not None
+       and "18446744073709551615" not in err,
+       "progress: more than 2^64 states, the judgements' rate", err)
+    rc, out, err = run([pc, "check", t, "--no-progress"])
+    ok(rc == 0 and err == "", "progress: --no-progress draws nothing", err)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--powercut", default="./powercut")
@@ -635,6 +654,7 @@ def main():
               ("help", lambda: test_help(pc)), ("golden", lambda: test_golden(pc)),
               ("litmus", lambda: test_litmus(pc)), ("examples", lambda: test_examples(pc)),
               ("dax", lambda: test_dax(pc)),
+              ("progress", lambda: test_progress(pc)),
               ("determinism", lambda: test_determinism(pc)),
               ("check", lambda: test_check(pc)),
               ("reduce", lambda: test_reduce(pc)),
