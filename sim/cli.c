@@ -198,6 +198,7 @@ int cli_parse(int argc, char **argv, enum cli_cmd cmd, struct cmdline *cl)
 		case OPT_MAX_STATES:
 			if (parse_u64_arg("max-states", optarg, &cl->states.max_states))
 				return EXIT_USAGE;
+			cl->max_states_set = true;
 			break;
 		case OPT_OBSERVE:
 			cl->observe = optarg;

@@ -39,6 +39,7 @@ struct cmdline {
 	bool help;
 	/* crash options */
 	struct sim_states_policy states;
+	bool max_states_set;		/* --max-states given (else S2's defaults) */
 	const char *observe;		/* outcomes */
 	enum cli_at at;
 	const char *at_mark;

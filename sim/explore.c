@@ -1136,9 +1136,10 @@ int sim_explore(struct sim_explorer *x, const struct media *base,
 		if (lz.over) {
 			snprintf(err, errlen, "crash point %" PRIu64 " needs more than %" PRIu64
 				 " judgements to cover its %s%" PRIu64 " crash states (%zu volatile "
-				 "groups); raise --max-states, or use --states bounded:K or "
-				 "sample:K", point_index, pol->max_states, ovf ? "more than " : "",
-				 all, x->nslot);
+				 "groups; those judgements covered %s%" PRIu64 "); raise "
+				 "--max-states, or use --states bounded:K or sample:K", point_index,
+				 pol->max_states, ovf ? "more than " : "", all, x->nslot,
+				 lz.ovf ? "more than " : "", lz.covered);
 			return -1;
 		}
 		res->reduced = true;

@@ -73,6 +73,13 @@ struct sim_range {
 	uint64_t off, len;
 };
 
+/* S2: check's default limit of judgements at one point when reduced (K6),
+ * where --max-states is not given: at some 25,000 judgements a second on
+ * the examples, seconds before a point that needs more is refused (the
+ * test suite's largest point takes 6,058; plain enumeration's 1e8 was
+ * an hour a point, append-fsync on pmem with early-complete). */
+#define SIM_MAX_JUDGEMENTS	100000u
+
 struct sim_states_policy {
 	enum sim_states_mode mode;
 	uint64_t k;			/* bounded:K, sample:K */
