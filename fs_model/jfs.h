@@ -85,6 +85,17 @@ int jfs_view_lookup(struct jfs_view *v, const char *path, char *out, size_t outl
  * size, or -1 if absent.  For the oracle's expected-content checks. */
 int64_t jfs_view_read_file(struct jfs_view *v, const char *path, void *buf, size_t n);
 
+/*
+ * jfs_view_read_file without the copy: the same reads, in the same order,
+ * each block (holes and unwritten extents as zeros) handed to FN as it is
+ * read: the file's SIZE, the bytes [OFF, OFF+N) of its content (N is the
+ * block size, less at the end), valid only during the call.  Returns the
+ * size, or -1 if absent (FN is not called).  O(file size) time, O(block)
+ * memory: what judges a file of any size, holes included.
+ */
+typedef void jfs_data_fn(void *ctx, uint64_t size, uint64_t off, const uint8_t *d, size_t n);
+int64_t jfs_view_stream_file(struct jfs_view *v, const char *path, jfs_data_fn *fn, void *ctx);
+
 /* Which of PATH's blocks recovered metadata references: MAPPED[l] = 1 for
  * a mapped, written block l, 0 for a hole or an unwritten extent (reads
  * as zeros), for the first N blocks; *BSIZE the block size.  Returns the

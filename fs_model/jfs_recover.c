@@ -1083,9 +1083,10 @@ static uint32_t vlookup(struct jfs_view *v, const char *path)
 	}
 }
 
-/* Stream the content of INO: crc32 and an optional copy. */
+/* Stream the content of INO: crc32, an optional copy, and an optional
+ * callback per block (FN, CTX) with the block's bytes, as read. */
 static uint64_t vcontent(struct jfs_view *v, uint32_t ino, uint32_t *crc, uint8_t *buf,
-			 size_t n)
+			 size_t n, jfs_data_fn *fn, void *ctx)
 {
 	uint8_t inode[JFS_INODE_SIZE];
 	uint64_t size, done = 0;
@@ -1111,6 +1112,8 @@ static uint64_t vcontent(struct jfs_view *v, uint32_t ino, uint32_t *crc, uint8_
 			c = crc32_update(c, d, (size_t)k);
 		if (buf && done < n)
 			memcpy(buf + done, d, (size_t)(n - done < k ? n - done : k));
+		if (fn)
+			fn(ctx, size, done, d, (size_t)k);
 		done += k;
 	}
 	if (crc)
@@ -1127,7 +1130,7 @@ int jfs_view_lookup(struct jfs_view *v, const char *path, char *out, size_t outl
 	if (!ino || !jfs_get16(vinode(v, ino, v->b2) + JFS_I_MODE))
 		n = snprintf(out, outlen, "absent");
 	else {
-		size = vcontent(v, ino, &crc, NULL, 0);
+		size = vcontent(v, ino, &crc, NULL, 0, NULL, NULL);
 		n = snprintf(out, outlen, "%" PRIu64 ":%08" PRIx32, size, crc);
 	}
 	return n < 0 || (size_t)n >= outlen ? -1 : n;
@@ -1139,7 +1142,16 @@ int64_t jfs_view_read_file(struct jfs_view *v, const char *path, void *buf, size
 
 	if (!ino || !jfs_get16(vinode(v, ino, v->b2) + JFS_I_MODE))
 		return -1;
-	return (int64_t)vcontent(v, ino, NULL, buf, n);
+	return (int64_t)vcontent(v, ino, NULL, buf, n, NULL, NULL);
+}
+
+int64_t jfs_view_stream_file(struct jfs_view *v, const char *path, jfs_data_fn *fn, void *ctx)
+{
+	uint32_t ino = vlookup(v, path);
+
+	if (!ino || !jfs_get16(vinode(v, ino, v->b2) + JFS_I_MODE))
+		return -1;
+	return (int64_t)vcontent(v, ino, NULL, NULL, 0, fn, ctx);
 }
 
 int64_t jfs_view_file_map(struct jfs_view *v, const char *path, uint8_t *mapped, size_t n,
