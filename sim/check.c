@@ -1188,7 +1188,8 @@ void sim_check_help(FILE *out)
 		"  --states exhaustive|bounded:K|sample:K   (default exhaustive)\n"
 		"  --seed N                seed for sample:K\n"
 		"  --max-states N          refuse more than N states (reduced: judgements) at one\n"
-		"                          point (default 1e8; reduced: 1e5 judgements)\n"
+		"                          point (default 1e8; reduced: 1e5 judgements at a point\n"
+		"                          of more states)\n"
 		"  --no-reduce             judge every exhaustive state one by one (without it,\n"
 		"                          one judgement covers every state that agrees with it\n"
 		"                          on the bytes it read: docs/semantics.md K6)\n"
@@ -1230,10 +1231,11 @@ int sim_check_main(int argc, char **argv)
 	/* K6: reduce when every judge is ours (a checker's reads are unseen) */
 	cl.states.reduce = !cl.checker;
 	/* S2: a judgement costs what a state of plain enumeration does, but
-	 * the reduced count is known only by judging, so its default limit
-	 * is lower: seconds, not hours, before a point is refused */
-	if (!cl.max_states_set && c.exhaustive && cl.states.reduce && !cl.states.no_reduce)
-		cl.states.max_states = SIM_MAX_JUDGEMENTS;
+	 * the reduced count is known only by judging, so where a point has
+	 * more states than the limit, its default limit of judgements is
+	 * lower: seconds, not hours, before the point is refused */
+	if (!cl.max_states_set)
+		cl.states.max_judgements = SIM_MAX_JUDGEMENTS;
 	if ((rc = parse_points(&c, cl.points)))
 		return rc;
 	if (cl.checker)

@@ -1125,6 +1125,10 @@ int sim_explore(struct sim_explorer *x, const struct media *base,
 
 	if (pol->mode == SIM_STATES_EXHAUSTIVE && pol->reduce && !pol->no_reduce) {
 		struct lazy lz = { .fn = fn, .ctx = ctx, .max = pol->max_states };
+		/* S2: a point of no more states than max_states needs no more
+		 * judgements; one of more is refused after max_judgements */
+		if (pol->max_judgements && (ovf || all > pol->max_states))
+			lz.max = pol->max_judgements;
 		footprints(x);
 		x->gs = grow(x->gs, &x->gs_cap, x->nslot + 1, sizeof(*x->gs));
 		for (size_t g = 0; g < x->nslot; g++)
@@ -1138,7 +1142,7 @@ int sim_explore(struct sim_explorer *x, const struct media *base,
 				 " judgements to cover its %s%" PRIu64 " crash states (%zu volatile "
 				 "groups; those judgements covered %s%" PRIu64 "); raise "
 				 "--max-states, or use --states bounded:K or sample:K", point_index,
-				 pol->max_states, ovf ? "more than " : "", all, x->nslot,
+				 lz.max, ovf ? "more than " : "", all, x->nslot,
 				 lz.ovf ? "more than " : "", lz.covered);
 			return -1;
 		}

@@ -74,10 +74,12 @@ struct sim_range {
 };
 
 /* S2: check's default limit of judgements at one point when reduced (K6),
- * where --max-states is not given: at some 25,000 judgements a second on
- * the examples, seconds before a point that needs more is refused (the
- * test suite's largest point takes 6,058; plain enumeration's 1e8 was
- * an hour a point, append-fsync on pmem with early-complete). */
+ * where --max-states is not given, for a point with more states than
+ * --max-states (fewer need fewer judgements: each judges another state):
+ * at some 25,000 judgements a second on the examples, seconds before a
+ * point that needs more is refused (the test suite's largest such point
+ * takes 6,058; plain enumeration's 1e8 was an hour a point, append-fsync
+ * on pmem with early-complete). */
 #define SIM_MAX_JUDGEMENTS	100000u
 
 struct sim_states_policy {
@@ -85,6 +87,7 @@ struct sim_states_policy {
 	uint64_t k;			/* bounded:K, sample:K */
 	uint64_t seed;			/* --seed */
 	uint64_t max_states;		/* refuse exhaustive/bounded above this */
+	uint64_t max_judgements;	/* reduced, a point of more states: 0 = max_states */
 	/*
 	 * Relevance (outcomes of mem:, u64:, blk: observations): when set,
 	 * a group none of whose choices writes a byte of these ranges is held

@@ -472,6 +472,13 @@ def test_reduce(pc):
            and "those judgements covered" in err and "--max-states" in err,
            "reduce: a point needing more judgements than the default limit is refused, "
            "not enumerated for hours", "status %s: %s" % (rc, err[-600:]))
+        # ... but only at a point of more states than --max-states: this
+        # one needs 206,554 judgements at a point of 393,216 states
+        rc, out, err = run([pc, "check", "tests/litmus/fs/m8-pmemwb-written-back-in-part.trace",
+                            "--no-progress"])
+        ok(rc == 0 and "judgements: 206554" in out,
+           "reduce: the judgement limit spares a point of fewer states than --max-states",
+           "status %s: %s%s" % (rc, out[-300:], err[-300:]))
 
 
 
