@@ -75,11 +75,13 @@ struct sim_range {
 
 /* S2: check's default limit of judgements at one point when reduced (K6),
  * where --max-states is not given, for a point with more states than
- * --max-states (fewer need fewer judgements: each judges another state):
- * at some 25,000 judgements a second on the examples, seconds before a
- * point that needs more is refused (the test suite's largest such point
- * takes 6,058; plain enumeration's 1e8 was an hour a point, append-fsync
- * on pmem with early-complete). */
+ * --max-states (a point of fewer keeps --max-states as its limit, as
+ * before: the judgements there are at most about its states, a state
+ * judged twice only where a node falls back to no separability): at
+ * some 25,000 judgements a second on the examples, seconds before a
+ * point that needs more is refused (the test suite's largest point
+ * takes 6,058 judgements; plain enumeration's 1e8 was an hour a point,
+ * append-fsync on pmem with early-complete). */
 #define SIM_MAX_JUDGEMENTS	100000u
 
 struct sim_states_policy {
