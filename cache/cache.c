@@ -1349,6 +1349,19 @@ static uint64_t do_flush(struct cache_model *m, const struct trace_event *ev)
 	return cost;
 }
 
+/* The word index of the (I % ways)-th most recent way of I's set, in an
+ * LRU level.  O(ways). */
+static uint64_t level_by_rank(const struct cache_level *lv, uint64_t i)
+{
+	uint64_t base = i - i % lv->ways;
+
+	for (uint32_t j = 0; j < lv->ways; j++)
+		if (lv->rank[base + j] == i % lv->ways)
+			return base + j;
+	assert(0);			/* I6: the ranks are a permutation */
+	return i;
+}
+
 /* C10: serializing, then every dirty line of every cache out. */
 static uint64_t do_wbinvd(struct cache_model *m, uint32_t cpu)
 {
@@ -1365,7 +1378,11 @@ static uint64_t do_wbinvd(struct cache_model *m, uint32_t cpu)
 				continue;
 			n = (lv->set_mask + 1) * lv->ways;
 			for (uint64_t i = 0; i < n; i++) {
-				uint64_t w = lv->word[i];
+				/* an LRU set in recency order (the order its
+				 * words had when they moved, kept so that the
+				 * media's write order stays as it was) */
+				uint64_t k = lv->rank ? level_by_rank(lv, i) : i;
+				uint64_t w = lv->word[k];
 				if (w != CACHE_INVALID && (w & 1)) {
 					struct cache_rec *r = rec_find(m, w >> 1);
 					m->st.writebacks++;
@@ -1375,9 +1392,9 @@ static uint64_t do_wbinvd(struct cache_model *m, uint32_t cpu)
 						rec_put(m, r);
 					}
 				}
-				lv->word[i] = CACHE_INVALID;
 			}
-			memset(lv->holes, 0, lv->set_mask + 1);
+			/* every way free; the ranks stay a permutation (I6) */
+			memset(lv->word, 0xff, n * sizeof(*lv->word));
 			if (lv->plru)
 				memset(lv->plru, 0, (lv->set_mask + 1) * sizeof(*lv->plru));
 		}
@@ -1671,17 +1688,24 @@ static int level_init(struct cache_model *m, struct cache_level *lv, int id, uin
 	lv->rng = seed * 0x9e3779b97f4a7c15ULL + 0x2545f4914f6cdd1dULL;
 	if (!lv->rng)
 		lv->rng = 1;
-	lv->word = malloc(sets * lv->ways * sizeof(*lv->word));
+	lv->word = malloc((sets * lv->ways + CACHE_WORD_PAD) * sizeof(*lv->word));
 	lv->hint = calloc(sets, 1);
-	lv->holes = calloc(sets, 1);
+	if (pol == CACHE_POLICY_LRU)
+		lv->rank = malloc(sets * lv->ways + CACHE_RANK_PAD);
 	if (pol == CACHE_POLICY_PLRU)
 		lv->plru = calloc(sets, sizeof(*lv->plru));
-	if (!lv->word || !lv->hint || !lv->holes || (pol == CACHE_POLICY_PLRU && !lv->plru)) {
+	if (!lv->word || !lv->hint || (pol == CACHE_POLICY_LRU && !lv->rank) ||
+	    (pol == CACHE_POLICY_PLRU && !lv->plru)) {
 		snprintf(m->env->err->msg, sizeof(m->env->err->msg),
 			 "%s: out of memory for %" PRIu64 " sets", level_name[id], sets);
 		return -1;
 	}
-	memset(lv->word, 0xff, sets * lv->ways * sizeof(*lv->word));
+	memset(lv->word, 0xff, (sets * lv->ways + CACHE_WORD_PAD) * sizeof(*lv->word));
+	if (lv->rank) {			/* I6: any permutation of a free set */
+		for (uint64_t i = 0; i < sets * lv->ways; i++)
+			lv->rank[i] = (uint8_t)(i % lv->ways);
+		memset(lv->rank + sets * lv->ways, 0, CACHE_RANK_PAD);
+	}
 	return 0;
 }
 
@@ -1689,7 +1713,7 @@ static void level_free(struct cache_level *lv)
 {
 	free(lv->word);
 	free(lv->hint);
-	free(lv->holes);
+	free(lv->rank);
 	free(lv->plru);
 }
 
@@ -1895,25 +1919,26 @@ const struct sim_model_kind cache_model_kind = {
  * Invariants (tests)
  * ------------------------------------------------------------------- */
 
-/* I6 for an LRU level: holes[] counts at least the free ways that lie
- * before a valid word of their set. */
-static bool lru_holes_counted(const struct cache_level *lv)
+/* I6 for an LRU level: each set's ranks are a permutation of
+ * 0..ways-1 with every free way ranked after every valid one. */
+static bool lru_ranks_ok(const struct cache_level *lv)
 {
 	if (!lv->present || lv->pol != &cache_policy_lru)
 		return true;
 	for (uint64_t set = 0; set <= lv->set_mask; set++) {
 		const uint64_t *w = lv->word + set * lv->ways;
-		uint32_t holes = 0, free_run = 0;
+		const uint8_t *rk = lv->rank + set * lv->ways;
+		uint64_t seen = 0;
+		uint32_t valid = 0;
 		for (uint32_t i = 0; i < lv->ways; i++) {
-			if (w[i] == CACHE_INVALID) {
-				free_run++;
-				continue;
-			}
-			holes += free_run;
-			free_run = 0;
+			if (rk[i] >= lv->ways || (seen >> rk[i] & 1))
+				return false;
+			seen |= 1ull << rk[i];
+			valid += w[i] != CACHE_INVALID;
 		}
-		if (holes > lv->holes[set])
-			return false;
+		for (uint32_t i = 0; i < lv->ways; i++)
+			if ((w[i] != CACHE_INVALID) != (rk[i] < valid))
+				return false;
 	}
 	return true;
 }
@@ -1975,10 +2000,10 @@ const char *cache_check_invariants(const struct cache_model *m)
 	if (live != m->nlive)
 		return "I2: table and live count disagree";
 	for (uint32_t c = 0; c < m->ncpu; c++)
-		if (!lru_holes_counted(&m->cpu[c].lv[CACHE_L1D]) ||
-		    !lru_holes_counted(&m->cpu[c].lv[CACHE_L2]))
-			return "I6: a free way among valid ones not counted";
-	if (!lru_holes_counted(&m->llc))
-		return "I6: a free way among valid ones not counted";
+		if (!lru_ranks_ok(&m->cpu[c].lv[CACHE_L1D]) ||
+		    !lru_ranks_ok(&m->cpu[c].lv[CACHE_L2]))
+			return "I6: LRU ranks not a permutation, or a free way ranked before a valid one";
+	if (!lru_ranks_ok(&m->llc))
+		return "I6: LRU ranks not a permutation, or a free way ranked before a valid one";
 	return NULL;
 }

@@ -21,9 +21,10 @@
  *       (C9), and a cached store first drains the line's NT pieces (C9).
  *   I5  On an eadr machine no record has history (caches are durable, C12).
  *   I6  A cache word is (line number << 1) | dirty, or CACHE_INVALID.  In
- *       an LRU set the valid words are in recency order, most recent
- *       first; CACHE_INVALID words (free ways) may lie anywhere among
- *       them, and an insertion fills the first one before it evicts.
+ *       an LRU set the ranks of the ways (lv->rank) are a permutation of
+ *       0..ways-1, the valid words ranked in recency order (0 the most
+ *       recent) and the free ways (CACHE_INVALID) ranked after all of
+ *       them, so an insertion fills a free way before it evicts.
  */
 #ifndef POWERCUT_CACHE_INT_H
 #define POWERCUT_CACHE_INT_H
@@ -64,85 +65,17 @@ struct cache_policy {
 };
 
 extern const struct cache_policy cache_policy_lru;
-
-/* LRU's touch, inlined into the hot path (cache.c calls it directly when
- * the policy is LRU; the ops table stays the interface).  The set is in
- * recency order, so a hit on way 0 costs one compare and no move.
- * Measured on L1D-hit loads: 49.7 -> 51.3 M/s inlined, a small gain; the
- * cost left is the mispredicted way search of a random stream. */
-static inline bool cache_lru_touch(struct cache_level *lv, uint64_t set,
-				   uint64_t line, uint64_t dirty);
-
-/* Two words at P, any alignment, as one 16-byte vector, and back. */
-typedef uint64_t cache_u64x2 __attribute__((vector_size(16)));
-
-static inline cache_u64x2 cache_ld2(const uint64_t *p)
-{
-	cache_u64x2 v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline void cache_st2(uint64_t *p, cache_u64x2 v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-/* Move W[0, N) to W[1, N+1): the LRU set's recency shift.  A word loop
- * for a short move, memmove (vector moves) for a long one: the 16-way L2
- * and LLC shifts were 4 Ir a word, ~60 per fill, memmove ~20.  With the
- * (w ^ key) < 2 compare: 270 -> 261 Ir per access (callgrind,
- * cache_bench() of 2 M). */
-static inline void cache_lru_shift(uint64_t *w, uint32_t n)
-{
-	/* A whole 8- or 16-way set (every fill of a full set of the
-	 * default geometry): every word loaded before any is stored, in
-	 * 16-byte moves, no call (gcc calls memmove even for a constant
-	 * size): 804 -> 798 M Ir in the event loop's thread (callgrind,
-	 * `powercut run` of a 1M-event gen_trace trace). */
-	if (n == 7) {
-		cache_u64x2 a = cache_ld2(w), b = cache_ld2(w + 2), c = cache_ld2(w + 4);
-		uint64_t d = w[6];
-		cache_st2(w + 1, a);
-		cache_st2(w + 3, b);
-		cache_st2(w + 5, c);
-		w[7] = d;
-		return;
-	}
-	if (n == 15) {
-		cache_u64x2 a = cache_ld2(w), b = cache_ld2(w + 2), c = cache_ld2(w + 4);
-		cache_u64x2 d = cache_ld2(w + 6), e = cache_ld2(w + 8), f = cache_ld2(w + 10);
-		cache_u64x2 g = cache_ld2(w + 12);
-		uint64_t h = w[14];
-		cache_st2(w + 1, a);
-		cache_st2(w + 3, b);
-		cache_st2(w + 5, c);
-		cache_st2(w + 7, d);
-		cache_st2(w + 9, e);
-		cache_st2(w + 11, f);
-		cache_st2(w + 13, g);
-		w[15] = h;
-		return;
-	}
-	if (n > 4) {
-		memmove(w + 1, w, n * sizeof(*w));
-		return;
-	}
-	for (; n > 0; n--)
-		w[n] = w[n - 1];
-}
 extern const struct cache_policy cache_policy_plru;
 extern const struct cache_policy cache_policy_random;
 
 struct cache_level {
 	const struct cache_policy *pol;
-	uint64_t *word;		/* sets * ways words, set-major */
+	uint64_t *word;		/* sets * ways words, set-major, then
+				   CACHE_WORD_PAD words CACHE_INVALID */
+	uint8_t *rank;		/* LRU: sets * ways recency ranks, then
+				   CACHE_RANK_PAD bytes (I6) */
 	uint32_t *plru;		/* PLRU: tree bits per set (node i = bit i) */
 	uint8_t *hint;		/* PLRU, random: way of the last hit per set */
-	uint8_t *holes;		/* LRU: per set, at least the free ways a
-				   flush left among the valid words (I6) */
-	bool removed;		/* LRU: holes[] was ever counted up */
 	uint64_t set_mask;	/* sets - 1 (sets is a power of two) */
 	uint32_t ways;
 	uint32_t latency;	/* load-to-use cycles on a hit here */
@@ -151,86 +84,186 @@ struct cache_level {
 	uint64_t hits, misses, wmisses;	/* wmisses: misses of stores */
 };
 
+/*
+ * LRU as recency ranks (I6).  Each way keeps its word where it was put;
+ * rank[set * ways + i] is way i's place in the recency order, 0 the most
+ * recent.  A set's ranks are a permutation of 0..ways-1 and its free ways
+ * (CACHE_INVALID) hold the highest ranks, so the way ranked ways-1 is the
+ * one to fill: a free way while there is one, else the least recently
+ * used line.  That is exactly the old recency-ordered set (words shifted
+ * down on each use, Cachegrind's cg_sim.c), with the same victims; only
+ * the words no longer move.
+ *
+ * Why: on a random stream the old set search was a loop whose exit was
+ * mispredicted about once an access, and a hit at way i moved i words:
+ * the way search and shifts were ~60 Ir per access of the synthetic
+ * stream (callgrind, cache_bench() of 2 M).  Here a search compares
+ * every way of the set at once, with no branch per way (SSE2: 8 ways in
+ * 4 compares and 3 packs), and a use updates the ranks with 3 vector
+ * operations per 16 ways (docs/performance.md, 2026-11-24 "set layout").
+ */
+#define CACHE_WORD_PAD	8	/* a search reads whole groups of 8 words */
+#define CACHE_RANK_PAD	32	/* a rank update reads whole 16-byte groups */
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* The way of SET (words W) holding KEY = line << 1, dirty or not, or -1.
+ * Reads W[0, ways rounded up to 8): the level's pad keeps that in
+ * bounds, and a word past the set (another set's line, or the pad's
+ * CACHE_INVALID) cannot match.  O(ways), branch-free per group of 8. */
+static inline int cache_way_find(const uint64_t *w, uint32_t ways, uint64_t key)
+{
+#if defined(__SSE2__)
+	/* (w | 1) == (key | 1) as two 32-bit halves; CACHE_INVALID | 1 is
+	 * all ones, which no key | 1 is (a line number has < 63 bits) */
+	const __m128i k = _mm_set1_epi64x((long long)(key | 1));
+	const __m128i one = _mm_set1_epi64x(1);
+	uint32_t j = 0;
+
+	do {
+		const __m128i *p = (const __m128i *)(const void *)(w + j);
+		__m128i a = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p), one), k);
+		__m128i b = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 1), one), k);
+		__m128i c = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 2), one), k);
+		__m128i d = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 3), one), k);
+		/* two bytes per way, then bit 2i set iff both halves of way
+		 * j + i matched */
+		uint32_t bits = (uint32_t)_mm_movemask_epi8(
+			_mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d)));
+		bits &= bits >> 1;
+		bits &= 0x5555;
+		if (bits) {
+			uint32_t i = j + (uint32_t)__builtin_ctz(bits) / 2;
+			return i < ways ? (int)i : -1;
+		}
+		j += 8;
+	} while (j < ways);
+	return -1;
+#else
+	uint32_t found = ways;
+
+	for (uint32_t i = 0; i < ways; i++)
+		found = (w[i] ^ key) < 2 ? i : found;
+	return found < ways ? (int)found : -1;
+#endif
+}
+
+/* Make way I of the set with ranks RK the most recent: every rank below
+ * its rank goes up one.  Branch-free; reads and writes RK[0, ways rounded
+ * up to 16) but changes only RK[0, ways). */
+static inline void cache_rank_use(uint8_t *rk, uint32_t ways, uint32_t i)
+{
+	uint8_t r = rk[i];
+#if defined(__SSE2__)
+	const __m128i rv = _mm_set1_epi8((char)r);
+	const __m128i lanes = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	uint32_t j = 0;
+
+	do {
+		__m128i *p = (__m128i *)(void *)(rk + j);
+		__m128i v = _mm_loadu_si128(p);
+		__m128i in = _mm_cmplt_epi8(lanes, _mm_set1_epi8((char)(ways - j)));
+		__m128i lt = _mm_and_si128(_mm_cmplt_epi8(v, rv), in);
+		_mm_storeu_si128(p, _mm_sub_epi8(v, lt));	/* -(-1): +1 */
+		j += 16;
+	} while (j < ways);
+#else
+	for (uint32_t j = 0; j < ways; j++)
+		rk[j] += rk[j] < r;
+#endif
+	rk[i] = 0;
+}
+
+/* The opposite: way I becomes the least recent (a flush freed it): every
+ * rank above its rank goes down one. */
+static inline void cache_rank_drop(uint8_t *rk, uint32_t ways, uint32_t i)
+{
+	uint8_t r = rk[i];
+
+	for (uint32_t j = 0; j < ways; j++)
+		rk[j] -= rk[j] > r;
+	rk[i] = (uint8_t)(ways - 1);
+}
+
+/* The way ranked ways-1: the free way to fill or the victim.  O(ways). */
+static inline uint32_t cache_rank_last(const uint8_t *rk, uint32_t ways)
+{
+#if defined(__SSE2__)
+	const __m128i last = _mm_set1_epi8((char)(ways - 1));
+	uint32_t j = 0;
+
+	do {
+		uint32_t bits = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)(rk + j)), last));
+		/* a lane past the set may hold ways-1 too: take the first
+		 * match below ways */
+		bits &= ways - j >= 16 ? 0xffffu : (1u << (ways - j)) - 1;
+		if (bits)
+			return j + (uint32_t)__builtin_ctz(bits);
+		j += 16;
+	} while (j < ways);
+	return 0;			/* not reached: the ranks are a permutation */
+#else
+	for (uint32_t j = 0; j < ways; j++)
+		if (rk[j] == ways - 1)
+			return j;
+	return 0;
+#endif
+}
+
+/* LRU's touch, inlined into the hot path (cache.c calls it directly when
+ * the policy is LRU; the ops table stays the interface): if LINE is in
+ * SET, make it the most recent, OR DIRTY into its word, return true. */
 static inline bool cache_lru_touch(struct cache_level *lv, uint64_t set,
 				   uint64_t line, uint64_t dirty)
 {
 	uint64_t *w = lv->word + set * lv->ways;
-	uint64_t key = line << 1;	/* (w ^ key) < 2: LINE, dirty or not */
-	uint32_t i;
+	int i = cache_way_find(w, lv->ways, line << 1);
 
-	if ((w[0] ^ key) < 2) {		/* MRU first: the common hit */
-		w[0] |= dirty;
-		return true;
-	}
-	for (i = 1; i < lv->ways; i++) {
-		if ((w[i] ^ key) < 2) {
-			uint64_t hit = w[i] | dirty;
-			cache_lru_shift(w, i);
-			w[0] = hit;
-			return true;
-		}
-	}
-	return false;
+	if (i < 0)
+		return false;
+	w[i] |= dirty;
+	cache_rank_use(lv->rank + set * lv->ways, lv->ways, (uint32_t)i);
+	return true;
 }
 
-/* LRU's insert, inlined like its touch: put WORD first, shifting the
- * words before the first free way down one (a way a flush emptied, I6),
- * or else the whole set, whose last word is then the victim.  Returns the
- * victim or CACHE_INVALID.  cache_policy.c's lru_insert calls it. */
+/* LRU's insert: WORD (absent from SET) goes into the way ranked last and
+ * becomes the most recent.  Returns the word it replaced: the victim, or
+ * CACHE_INVALID if the way was free (I6: free ways are ranked last, so
+ * no line is evicted while one is free).  cache_policy.c's lru_insert
+ * calls it. */
 static inline uint64_t cache_lru_insert(struct cache_level *lv, uint64_t set,
 					uint64_t word)
 {
 	uint64_t *w = lv->word + set * lv->ways;
-	uint32_t end = lv->ways - 1;
-	uint64_t victim = w[end];
+	uint8_t *rk = lv->rank + set * lv->ways;
+	uint32_t v = cache_rank_last(rk, lv->ways);
+	uint64_t victim = w[v];
 
-	if (victim != CACHE_INVALID && lv->removed && lv->holes[set]) {
-		/* a flush left a free way: fill it.  holes[] may count one
-		 * too many (a free way at the end of the set is taken
-		 * without a search); a search that finds none resets it */
-		lv->holes[set]--;
-		for (uint32_t i = 0; i < end; i++)
-			if (w[i] == CACHE_INVALID) {
-				end = i;
-				victim = CACHE_INVALID;
-				break;
-			}
-		if (victim != CACHE_INVALID)
-			lv->holes[set] = 0;
-	}
-	cache_lru_shift(w, end);
-	w[0] = word;
+	w[v] = word;
+	cache_rank_use(rk, lv->ways, v);
 	return victim;
 }
 
-/* LRU's remove, inlined like its touch: take LINE out of SET, leaving a
- * free way where it was (I6: the next insertion fills it), return its
- * word or CACHE_INVALID.  Every flush purges the line from every level
- * (perf, `powercut run` of a 10M-event gen_trace CPU trace: line_purge +
- * lru_remove through the table 6.9% -> 5.7%).  The flushed line is
- * usually the most recent, so closing the gap moved nearly the whole set:
- * line_purge() was 265 Ir a flush with the gap closed (memmove), 187 with
- * free ways left (callgrind, `powercut run` of a 1M-event gen_trace
- * trace; an insertion looks for a free way only in a set holes[] says
- * may have one). */
+/* LRU's remove: take LINE out of SET, leaving its way free and ranked
+ * last (I6), return its word or CACHE_INVALID.  Every flush purges the
+ * line from every level (perf, `powercut run` of a 10M-event gen_trace
+ * CPU trace: line_purge + lru_remove through the table 6.9% -> 5.7%). */
 static inline uint64_t cache_lru_remove(struct cache_level *lv, uint64_t set,
 					uint64_t line)
 {
 	uint64_t *w = lv->word + set * lv->ways;
-	uint64_t key = line << 1;
+	int i = cache_way_find(w, lv->ways, line << 1);
+	uint64_t old;
 
-	for (uint32_t i = 0; i < lv->ways; i++) {
-		if ((w[i] ^ key) < 2) {
-			uint64_t old = w[i];
-			w[i] = CACHE_INVALID;
-			if (lv->holes[set] < UINT8_MAX)	/* saturates: an
-							   over-count is safe */
-				lv->holes[set]++;
-			lv->removed = true;	/* no flush, no holes[] read */
-			return old;
-		}
-	}
-	return CACHE_INVALID;
+	if (i < 0)
+		return CACHE_INVALID;
+	old = w[i];
+	w[i] = CACHE_INVALID;
+	cache_rank_drop(lv->rank + set * lv->ways, lv->ways, (uint32_t)i);
+	return old;
 }
 
 /* Copy a store's piece (and mark it touched).  Most pieces are 8 bytes:

@@ -4,16 +4,16 @@
  * A set is `ways` consecutive words, each (line << 1) | dirty or
  * CACHE_INVALID.  The policies differ in where a word lives:
  *
- *   LRU     the set is kept in recency order, most recent first, as in
- *           Cachegrind's cg_sim.c.  A hit on way 0 costs one compare and no
- *           move, so way 0 is tested before the loop (Cachegrind's reason:
- *           consecutive accesses to one line are the common case).  A
- *           flush leaves a free way (CACHE_INVALID) where its line was;
- *           insertion shifts the words before the first free way down
- *           one, or if there is none the whole set, dropping the last
- *           word, the victim (I6).  Exactly LRU: free ways are filled
- *           before any line is evicted, and the valid words keep their
- *           order.
+ *   LRU     words stay in their way; a rank per way (cache_int.h, I6)
+ *           orders them by recency, 0 the most recent, free ways
+ *           (CACHE_INVALID) ranked after every valid word.  A use ranks
+ *           its way 0 and moves the ranks below it up one; insertion
+ *           fills the way ranked last (a free way while there is one,
+ *           else the least recently used line, the victim); a flush
+ *           frees its way and ranks it last.  Exactly LRU, with the
+ *           victims of Cachegrind's recency-ordered sets (cg_sim.c),
+ *           which this model used until 2026-11-24: the words no longer
+ *           move, and a set is searched without a branch per way.
  *   PLRU    words stay in their way; a binary tree of ways-1 bits per set
  *           points at the victim (bit i is node i of a heap-ordered tree;
  *           bit set = the victim is in the right half).  Touching a way
@@ -23,7 +23,8 @@
  *           drawn by xorshift64 seeded from cache.seed: reproducible.
  *
  * PLRU and random remember the way of the last hit in each set (hint[])
- * and test it first: the same MRU-first trick as LRU's way 0.
+ * and test it first (an MRU-first trick; LRU compares every way at
+ * once instead).
  */
 #include "cache_int.h"
 
