@@ -804,29 +804,26 @@ static inline uint64_t level_insert(struct cache_level *lv, uint64_t word)
 static bool level_mark(struct cache_level *lv, uint64_t line, uint64_t dirty)
 {
 	uint64_t *w = lv->word + (line & lv->set_mask) * lv->ways;
-	uint64_t key = line << 1;
+	int i = cache_way_find(w, lv->ways, line << 1);	/* any policy */
 
-	for (uint32_t i = 0; i < lv->ways; i++)
-		if ((w[i] ^ key) < 2) {
-			w[i] |= dirty;
-			return true;
-		}
-	return false;
+	if (i < 0)
+		return false;
+	w[i] |= dirty;
+	return true;
 }
 
 /* Clear LINE's dirty bit; return whether it was dirty.  O(ways). */
 static bool level_clean(struct cache_level *lv, uint64_t line)
 {
 	uint64_t *w = lv->word + (line & lv->set_mask) * lv->ways;
-	uint64_t key = line << 1;	/* (w ^ key) < 2: LINE (I6) */
+	int i = cache_way_find(w, lv->ways, line << 1);	/* any policy */
+	bool d;
 
-	for (uint32_t i = 0; i < lv->ways; i++)
-		if ((w[i] ^ key) < 2) {
-			bool d = w[i] & 1;
-			w[i] &= ~(uint64_t)1;
-			return d;
-		}
-	return false;
+	if (i < 0)
+		return false;
+	d = w[i] & 1;
+	w[i] &= ~(uint64_t)1;
+	return d;
 }
 
 static inline uint64_t level_remove(struct cache_level *lv, uint64_t line)
@@ -858,13 +855,13 @@ static bool private_dirty(struct cache_model *m, uint64_t line)
 		for (int l = CACHE_L1D; l <= CACHE_L2; l++) {
 			struct cache_level *lv = &m->cpu[c].lv[l];
 			uint64_t *w;
+			int i;
 			if (!lv->present)
 				continue;
 			w = lv->word + (line & lv->set_mask) * lv->ways;
-			for (uint32_t i = 0; i < lv->ways; i++)
-				if (w[i] != CACHE_INVALID && (w[i] >> 1) == line)
-					if (w[i] & 1)
-						return true;
+			i = cache_way_find(w, lv->ways, line << 1);
+			if (i >= 0 && (w[i] & 1))
+				return true;
 		}
 	return false;
 }
@@ -1701,6 +1698,8 @@ static int level_init(struct cache_model *m, struct cache_level *lv, int id, uin
 		return -1;
 	}
 	memset(lv->word, 0xff, (sets * lv->ways + CACHE_WORD_PAD) * sizeof(*lv->word));
+	for (uint32_t i = 0; i < sizeof(lv->lane_in); i++)
+		lv->lane_in[i] = i < lv->ways ? 0xff : 0;
 	if (lv->rank) {			/* I6: any permutation of a free set */
 		for (uint64_t i = 0; i < sets * lv->ways; i++)
 			lv->rank[i] = (uint8_t)(i % lv->ways);

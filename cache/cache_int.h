@@ -74,6 +74,7 @@ struct cache_level {
 				   CACHE_WORD_PAD words CACHE_INVALID */
 	uint8_t *rank;		/* LRU: sets * ways recency ranks, then
 				   CACHE_RANK_PAD bytes (I6) */
+	uint8_t lane_in[32];	/* 0xff in [0, ways), 0 after */
 	uint32_t *plru;		/* PLRU: tree bits per set (node i = bit i) */
 	uint8_t *hint;		/* PLRU, random: way of the last hit per set */
 	uint64_t set_mask;	/* sets - 1 (sets is a power of two) */
@@ -152,24 +153,27 @@ static inline int cache_way_find(const uint64_t *w, uint32_t ways, uint64_t key)
 
 /* Make way I of the set with ranks RK the most recent: every rank below
  * its rank goes up one.  Branch-free; reads and writes RK[0, ways rounded
- * up to 16) but changes only RK[0, ways). */
-static inline void cache_rank_use(uint8_t *rk, uint32_t ways, uint32_t i)
+ * up to 16) but changes only RK[0, ways) (LANE_IN: the level's
+ * lane_in[], 0xff below ways: a loaded mask, where building it cost ~5
+ * Ir a call). */
+static inline void cache_rank_use(uint8_t *rk, uint32_t ways, uint32_t i,
+				  const uint8_t *lane_in)
 {
 	uint8_t r = rk[i];
 #if defined(__SSE2__)
 	const __m128i rv = _mm_set1_epi8((char)r);
-	const __m128i lanes = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 	uint32_t j = 0;
 
 	do {
 		__m128i *p = (__m128i *)(void *)(rk + j);
 		__m128i v = _mm_loadu_si128(p);
-		__m128i in = _mm_cmplt_epi8(lanes, _mm_set1_epi8((char)(ways - j)));
+		__m128i in = _mm_loadu_si128((const __m128i *)(const void *)(lane_in + j));
 		__m128i lt = _mm_and_si128(_mm_cmplt_epi8(v, rv), in);
 		_mm_storeu_si128(p, _mm_sub_epi8(v, lt));	/* -(-1): +1 */
 		j += 16;
 	} while (j < ways);
 #else
+	(void)lane_in;
 	for (uint32_t j = 0; j < ways; j++)
 		rk[j] += rk[j] < r;
 #endif
@@ -225,7 +229,7 @@ static inline bool cache_lru_touch(struct cache_level *lv, uint64_t set,
 	if (i < 0)
 		return false;
 	w[i] |= dirty;
-	cache_rank_use(lv->rank + set * lv->ways, lv->ways, (uint32_t)i);
+	cache_rank_use(lv->rank + set * lv->ways, lv->ways, (uint32_t)i, lv->lane_in);
 	return true;
 }
 
@@ -243,7 +247,7 @@ static inline uint64_t cache_lru_insert(struct cache_level *lv, uint64_t set,
 	uint64_t victim = w[v];
 
 	w[v] = word;
-	cache_rank_use(rk, lv->ways, v);
+	cache_rank_use(rk, lv->ways, v, lv->lane_in);
 	return victim;
 }
 

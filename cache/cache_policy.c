@@ -69,10 +69,7 @@ static inline int fixed_find(struct cache_level *lv, uint64_t set, uint64_t line
 
 	if ((w[h] >> 1) == line && w[h] != CACHE_INVALID)
 		return (int)h;
-	for (uint32_t i = 0; i < lv->ways; i++)
-		if ((w[i] >> 1) == line && w[i] != CACHE_INVALID)
-			return (int)i;
-	return -1;
+	return cache_way_find(w, lv->ways, line << 1);
 }
 
 static inline int fixed_free_way(struct cache_level *lv, uint64_t set)
