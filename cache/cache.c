@@ -1670,6 +1670,24 @@ static int level_geometry(struct cache_model *m, int id, uint64_t *sets,
 	return 0;
 }
 
+/* A level's word or rank array: 64-byte aligned, so that an 8-way set
+ * is one host line and a 16-way set two (malloc's 16-byte alignment
+ * made a 16-way set straddle three host lines half the time), and on
+ * huge pages where the kernel allows them (the LLC's 2 MiB of words
+ * are searched at random).  NULL on out of memory. */
+static void *level_array(size_t bytes)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, bytes >= (2u << 20) ? (2u << 20) : 64, bytes))
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (bytes >= (2u << 20))
+		madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
 static int level_init(struct cache_model *m, struct cache_level *lv, int id, uint64_t seed)
 {
 	uint64_t sets;
@@ -1685,10 +1703,10 @@ static int level_init(struct cache_model *m, struct cache_level *lv, int id, uin
 	lv->rng = seed * 0x9e3779b97f4a7c15ULL + 0x2545f4914f6cdd1dULL;
 	if (!lv->rng)
 		lv->rng = 1;
-	lv->word = malloc((sets * lv->ways + CACHE_WORD_PAD) * sizeof(*lv->word));
+	lv->word = level_array((sets * lv->ways + CACHE_WORD_PAD) * sizeof(*lv->word));
 	lv->hint = calloc(sets, 1);
 	if (pol == CACHE_POLICY_LRU)
-		lv->rank = malloc(sets * lv->ways + CACHE_RANK_PAD);
+		lv->rank = level_array(sets * lv->ways + CACHE_RANK_PAD);
 	if (pol == CACHE_POLICY_PLRU)
 		lv->plru = calloc(sets, sizeof(*lv->plru));
 	if (!lv->word || !lv->hint || (pol == CACHE_POLICY_LRU && !lv->rank) ||
