@@ -125,9 +125,24 @@ uint64_t sim_image_stamp(const struct sim_image *im, uint64_t off, size_t n);
  * False when a block spans pages, or a patch meets the run, or (reduced
  * enumeration) any choice of any group could write into it: then the
  * caller must read what it needs, so that a judgement depends only on the
- * bytes it looked at (nothing is recorded). */
+ * bytes it looked at (nothing is recorded).  O(log ranges) reduced (the
+ * footprints are gathered once per point), O(patches) otherwise. */
 bool sim_image_block_stamps(const struct sim_image *im, uint64_t off, uint32_t bsize,
 			    uint32_t nblk, uint64_t *out);
+
+/* The stamps of NBLK blocks of BSIZE bytes at offsets OFF[0..NBLK) (each
+ * within one media page; any order) into OUT, each on its own, for a
+ * caller that reads every block it gets no stamp for, whole: 0 for such a
+ * block, where a patch meets it or (reduced enumeration) some choice of
+ * some group could *change* its bytes, i.e. emit one other than the
+ * base's.  A choice that writes only the bytes the base holds leaves
+ * every image's block as the base's, and the judgement records the same
+ * reads either way (a stamped block counts as read; adjacent ones as one
+ * range), so the reduction branches as if it had read them.  Returns how
+ * many were stamped.  OUT may be OFF.  O(NBLK log ranges) reduced,
+ * O(NBLK x patches) otherwise. */
+size_t sim_image_blocks_stamps(const struct sim_image *im, const uint64_t *off, size_t nblk,
+			       uint32_t bsize, uint64_t *out);
 
 /* The reads that follow are separable in aligned units of UNIT bytes (a
  * power of two >= 8), or not (0): see above.  Returns the previous

@@ -102,10 +102,13 @@
  *   comparing it was a third of `check`.  A memo of comparisons that held
  *   makes it O(blocks a crash choice could write + blocks that changed)
  *   plus O(blocks) of pointer work.  A judgement asks the view where each
- *   4 KiB block of the file comes from (jfs_view_file_blocks), stamps its
- *   runs of image blocks (sim_image_block_stamps: refused where a patch
- *   meets a block or, reduced, any group's choice could write it, K6), and
- *   compares a block only if the memo does not hold that block, with that
+ *   4 KiB block of the file comes from (jfs_view_file_blocks), stamps the
+ *   image blocks in one call (sim_image_blocks_stamps: refused where a
+ *   patch meets a block or, reduced, some group's choice could change it,
+ *   K6; a background commit's choice rewrites every page of its files,
+ *   most of them with the bytes the media holds, and leaves those
+ *   stamped), and compares a block only if the memo does not hold that
+ *   block, with that
  *   stamp, as equal to that expectation: for O4 the content id, over at
  *   least as many bytes from the block's start; for O5 the identity, its
  *   4 KiB block and the bytes within the file's size (which versions count
@@ -294,6 +297,7 @@ struct sim_fs_promises {
 	uint32_t *lay;			/* its blocks (jfs_view_file_blocks) */
 	uint64_t *lst;			/* their stamps; 0: unstable or not the image's */
 	const uint8_t **lbytes;		/* their bytes, when known without a stamp */
+	uint64_t *loff;			/* layout_stamp's scratch */
 	size_t laycap;
 	uint8_t *ubuf;			/* the bytes of its blocks without a stamp */
 	size_t ubufcap;			/* in blocks */
@@ -1539,6 +1543,7 @@ void sim_fs_promises_destroy(struct sim_fs_promises *p)
 	free(p->lay);
 	free(p->lst);
 	free(p->lbytes);
+	free(p->loff);
 	free(p->ubuf);
 	free(p->lay_path);
 	free(p->memo);
@@ -1674,36 +1679,38 @@ static void memo_fit(struct sim_fs_promises *p, uint64_t nb)
 	p->memocap = cap;
 }
 
-/* Stamp the image blocks [L0, L1) of the layout (consecutive physical
- * blocks) into p->lst: 0 for a block some crash choice could write.  A
- * refused run is halved: O(refused blocks * log) calls. */
-static void layout_stamp(struct sim_fs_promises *p, uint64_t l0, uint64_t l1)
+/* Stamp the layout's blocks that are read from the image into p->lst,
+ * in one call (sim_image_blocks_stamps): 0 for a block a crash choice
+ * could change, which layout_load then reads whole.  (One call per run of
+ * adjacent blocks, each through the view, halving refused runs, was an
+ * eighth of a judgement on a 2,048-round trace whose file is a run per
+ * block, and grew with the file, callgrind.) */
+static void layout_stamp(struct sim_fs_promises *p, const struct sim_image *im, uint64_t nb)
 {
-	uint64_t m;
+	size_t m = 0;
 
-	if (jfs_view_block_stamps(p->view, p->lay[l0], (uint32_t)(l1 - l0), p->lst + l0))
-		return;
-	if (l1 - l0 == 1) {
-		p->lst[l0] = 0;
-		return;
-	}
-	m = l0 + (l1 - l0) / 2;
-	layout_stamp(p, l0, m);
-	layout_stamp(p, m, l1);
+	for (uint64_t l = 0; l < nb; l++)
+		if (p->lay[l] && !(p->lay[l] & JFS_VIEW_REPLAYED))
+			p->loff[m++] = (uint64_t)p->lay[l] * FP_BLK;
+	sim_image_blocks_stamps(im, p->loff, m, FP_BLK, p->loff);	/* in place */
+	m = 0;
+	for (uint64_t l = 0; l < nb; l++)
+		p->lst[l] = p->lay[l] && !(p->lay[l] & JFS_VIEW_REPLAYED) ? p->loff[m++] : 0;
 }
 
 /*
  * PATH's layout for the memo (p->lay, p->lst, p->lbytes, p->lay_n):
  * read_data's reads, but the data blocks' are stamps where no crash
- * choice can write (sim_image_block_stamps: that counts as reading them)
- * and reads elsewhere, made here once whatever the checks then need, and
- * kept (p->lbytes: zeros, the overlay's copy, or p->ubuf).  The caller
- * has made load_map's reads and set the separable unit as read_data
- * does, so a judgement reads the same bytes, the same way, as without
- * the memo.  Returns the file's size, or -1: absent, or blocks of other
- * than FP_BLK bytes (no memo).
+ * choice can change them (sim_image_blocks_stamps: that counts as reading
+ * them) and reads elsewhere, made here once whatever the checks then
+ * need, and kept (p->lbytes: zeros, the overlay's copy, or p->ubuf).  The
+ * caller has made load_map's reads and set the separable unit as
+ * read_data does, so a judgement reads the same bytes, the same way, as
+ * without the memo.  Returns the file's size, or -1: absent, or blocks of
+ * other than FP_BLK bytes (no memo).
  */
-static int64_t layout_load(struct sim_fs_promises *p, const char *path)
+static int64_t layout_load(struct sim_fs_promises *p, const char *path,
+			   const struct sim_image *im)
 {
 	uint32_t bs = 0;
 	int64_t n = jfs_view_file_blocks(p->view, path, p->lay, p->laycap, &bs);
@@ -1717,19 +1724,11 @@ static int64_t layout_load(struct sim_fs_promises *p, const char *path)
 		p->lay = xrealloc(p->lay, p->laycap * sizeof(*p->lay));
 		p->lst = xrealloc(p->lst, p->laycap * sizeof(*p->lst));
 		p->lbytes = xrealloc(p->lbytes, p->laycap * sizeof(*p->lbytes));
+		p->loff = xrealloc(p->loff, p->laycap * sizeof(*p->loff));
 		n = jfs_view_file_blocks(p->view, path, p->lay, p->laycap, &bs);
 	}
 	memo_fit(p, nb);
-	for (uint64_t l = 0, e; l < nb; l = e) {
-		e = l + 1;
-		if (!p->lay[l] || (p->lay[l] & JFS_VIEW_REPLAYED)) {
-			p->lst[l] = 0;		/* zeros, or the overlay's */
-			continue;
-		}
-		while (e < nb && p->lay[e] == p->lay[e - 1] + 1)
-			e++;
-		layout_stamp(p, l, e);
-	}
+	layout_stamp(p, im, nb);	/* zeros and the overlay's: no stamp */
 	/* the bytes of every block without a stamp: read (or taken from the
 	 * overlay) once, as read_data would */
 	for (uint64_t l = 0; l < nb; l++)
@@ -1818,7 +1817,7 @@ static bool layout_get(struct sim_fs_promises *p, const char *path, const struct
 	}
 	load_map(p, path);
 	*was = sim_image_separable(im, sep ? 8 : 0);
-	if (p->mbs != FP_BLK || layout_load(p, path) < 0)
+	if (p->mbs != FP_BLK || layout_load(p, path, im) < 0)
 		return false;
 	if (n > p->lay_pathcap) {
 		p->lay_pathcap = 2 * n;

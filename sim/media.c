@@ -146,6 +146,11 @@ uint64_t media_stamp(const struct media *m, uint64_t off)
 	return (c ? c->stamp[pg % PAGES_PER_CHUNK] : 0) + 1;
 }
 
+const uint8_t *media_page(const struct media *m, uint64_t off)
+{
+	return page_get(m, off >> MEDIA_PAGE_SHIFT);
+}
+
 int media_clone(struct media **out, const struct media *m)
 {
 	struct media *c;

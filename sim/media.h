@@ -38,6 +38,11 @@ void media_read(const struct media *m, uint64_t off, void *dst, size_t n);
  * reads as zeros and has stamp 1.  O(1). */
 uint64_t media_stamp(const struct media *m, uint64_t off);
 
+/* The bytes of the page holding OFF, read-only, or NULL when the page was
+ * never written (it reads as zeros).  Valid until the next media_write.
+ * O(1).  For comparing bytes against the media without copying them. */
+const uint8_t *media_page(const struct media *m, uint64_t off);
+
 /* Bytes that reached the media through media_write (statistics). */
 uint64_t media_bytes_written(const struct media *m);
 

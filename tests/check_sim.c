@@ -403,6 +403,169 @@ START_TEST(block_stamps)
 }
 END_TEST
 
+/*
+ * sim_image_blocks_stamps: block by block, for a caller that reads every
+ * block it gets no stamp for.  Reduced, a block is refused only when some
+ * choice could change its bytes: a choice that writes back the bytes the
+ * base holds (a commit rewriting a clean page) leaves it stamped, one
+ * that writes anything else never does, whatever the current choices.
+ * Group 0 writes block 1: choice 1 the base's bytes, choice 2 others;
+ * group 1 writes block 2 with the base's bytes only; block 3 is free.
+ */
+static uint8_t rw_base[4096];
+
+static size_t rw_ngroups(const void *self)
+{
+	(void)self;
+	return 2;
+}
+
+static uint32_t rw_nchoices(const void *self, size_t g)
+{
+	(void)self;
+	return g ? 2 : 3;
+}
+
+static void rw_apply(const void *self, size_t g, uint32_t c, sim_emit_fn *emit, void *ctx)
+{
+	static const uint8_t zeros[4096];
+	uint8_t other[4095];
+
+	(void)self;
+	if (c == 0)
+		return;
+	if (g == 1) {
+		emit(ctx, 2 * 4096, zeros, 4096);	/* block 2 holds zeros */
+		return;
+	}
+	if (c == 1) {
+		emit(ctx, 4096 + 1, rw_base + 1, 4095);	/* the base's own bytes */
+		return;
+	}
+	memcpy(other, rw_base + 1, 4095);
+	other[4094] ^= 1;				/* the block's last byte */
+	emit(ctx, 4096 + 1, other, 4095);
+}
+
+static int rw_describe(const void *self, size_t g, uint32_t c, char *buf, size_t len)
+{
+	(void)self;
+	return snprintf(buf, len, "rewrite group %zu choice %u", g, c);
+}
+
+static const struct sim_crash_ops rw_ops = {
+	.ngroups = rw_ngroups, .nchoices = rw_nchoices,
+	.apply = rw_apply, .describe = rw_describe,
+};
+
+struct rw_seen {
+	unsigned n, b1, b2, b3, strict2;
+	uint8_t last[3];		/* block 1's last byte, per choice of group 0 */
+};
+
+static int rw_probe(void *ctx, const struct sim_state *st)
+{
+	struct rw_seen *s = ctx;
+	uint64_t off[3] = { 4096, 2 * 4096, 3 * 4096 }, out[1];
+	uint8_t b;
+
+	ck_assert_uint_eq(sim_image_blocks_stamps(st->image, off, 3, 4096, off),
+			  !!off[0] + !!off[1] + !!off[2]);
+	s->b1 += !!off[0];
+	s->b2 += !!off[1];
+	s->b3 += !!off[2];
+	if (off[1])
+		ck_assert_uint_eq(off[1], 1);		/* never written: zeros */
+	/* the caller's part: a block without a stamp is read */
+	if (!off[0]) {
+		sim_image_read(st->image, 4096 + 4095, &b, 1);
+		s->last[st->choice[0]] = b;
+	}
+	if (!off[1])
+		sim_image_read(st->image, 2 * 4096, &b, 1);
+	/* the run form stays strict: some choice writes block 2 */
+	s->strict2 += sim_image_block_stamps(st->image, 2 * 4096, 4096, 1, out);
+	s->n++;
+	return 0;
+}
+
+START_TEST(blocks_stamps_unchanged)
+{
+	struct media *m;
+	struct sim_explorer *x;
+	struct sim_crash_source src = { &rw_ops, NULL };
+	struct sim_states_policy pol = { .mode = SIM_STATES_EXHAUSTIVE, .reduce = true };
+	struct sim_point_result res;
+	struct rw_seen s = { 0 };
+	char err[256];
+
+	for (int i = 0; i < 4096; i++)
+		rw_base[i] = (uint8_t)(i * 7 + 3);
+	ck_assert_int_eq(media_create(&m, 4 * 4096), 0);
+	media_write(m, 4096, rw_base, 4096);
+	ck_assert_int_eq(sim_explorer_create(&x), 0);
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 0, rw_probe, &s, &res, err,
+				     sizeof(err)), 0);
+	ck_assert_uint_eq(res.checked, 6);
+	/* block 1: some choice changes it, so never stamped; each choice of
+	 * group 0 was judged apart, as its byte was read */
+	ck_assert_uint_eq(s.b1, 0);
+	ck_assert_uint_eq(s.last[0], (uint8_t)(4095 * 7 + 3));
+	ck_assert_uint_eq(s.last[1], (uint8_t)(4095 * 7 + 3));
+	ck_assert_uint_eq(s.last[2], (uint8_t)((4095 * 7 + 3) ^ 1));
+	/* block 2: only rewritten with its own bytes; block 3: untouched */
+	ck_assert_uint_eq(s.b2, s.n);
+	ck_assert_uint_eq(s.b3, s.n);
+	ck_assert_uint_eq(s.strict2, 0);
+	sim_explorer_destroy(x);
+	media_destroy(m);
+}
+END_TEST
+
+/* The diff hash (K2: states with equal hashes are judged once) tells a
+ * choice that changes a word from one that writes back the base's own
+ * bytes (rw_ops, group 0: choice 2 against choice 1), whatever the other
+ * group does; two choices that change nothing hash alike. */
+static uint64_t rw_hash[3][2][2];
+
+static int rw_hash_probe(void *ctx, const struct sim_state *st)
+{
+	(void)ctx;
+	sim_image_diff_hash(st->image, rw_hash[st->choice[0]][st->choice[1]]);
+	return 0;
+}
+
+START_TEST(diff_hash_sees_changed_words)
+{
+	struct media *m;
+	struct sim_explorer *x;
+	struct sim_crash_source src = { &rw_ops, NULL };
+	struct sim_states_policy pol = { .mode = SIM_STATES_EXHAUSTIVE };
+	struct sim_point_result res;
+	char err[256];
+
+	for (int i = 0; i < 4096; i++)
+		rw_base[i] = (uint8_t)(i * 7 + 3);
+	ck_assert_int_eq(media_create(&m, 4 * 4096), 0);
+	media_write(m, 4096, rw_base, 4096);
+	ck_assert_int_eq(sim_explorer_create(&x), 0);
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 0, rw_hash_probe, NULL, &res, err,
+				     sizeof(err)), 0);
+	ck_assert_uint_eq(res.checked, 6);
+	for (int b = 0; b < 2; b++) {
+		ck_assert(rw_hash[2][b][0] != rw_hash[1][b][0] ||
+			  rw_hash[2][b][1] != rw_hash[1][b][1]);
+		ck_assert(rw_hash[2][b][0] != rw_hash[0][b][0] ||
+			  rw_hash[2][b][1] != rw_hash[0][b][1]);
+	}
+	/* group 0 choice 1 and group 1 choice 1: no word changed either way */
+	ck_assert_uint_eq(rw_hash[1][0][0], rw_hash[0][1][0]);
+	ck_assert_uint_eq(rw_hash[1][0][1], rw_hash[0][1][1]);
+	sim_explorer_destroy(x);
+	media_destroy(m);
+}
+END_TEST
+
 START_TEST(explore_bounded_and_sample)
 {
 	struct media *m;
@@ -859,6 +1022,121 @@ START_TEST(fs_oracle_memo_skips_replayed_blocks)
 }
 END_TEST
 
+/* One group writing block rb_at: choice 1 the bytes the base holds
+ * there (rb_same), choice 2 (when rb_n is 3) the same with byte 100
+ * changed. */
+static uint64_t rb_at;
+static uint8_t rb_same[4096];
+static uint32_t rb_n;
+
+static size_t rb_ngroups(const void *self)
+{
+	(void)self;
+	return 1;
+}
+
+static uint32_t rb_nchoices(const void *self, size_t g)
+{
+	(void)self;
+	(void)g;
+	return rb_n;
+}
+
+static void rb_apply(const void *self, size_t g, uint32_t c, sim_emit_fn *emit, void *ctx)
+{
+	uint8_t other[4096];
+
+	(void)self;
+	(void)g;
+	if (c == 1)
+		emit(ctx, rb_at, rb_same, sizeof(rb_same));
+	if (c == 2) {
+		memcpy(other, rb_same, sizeof(other));
+		other[100] ^= 0xff;
+		emit(ctx, rb_at, other, sizeof(other));
+	}
+}
+
+static int rb_describe(const void *self, size_t g, uint32_t c, char *buf, size_t len)
+{
+	(void)self;
+	return snprintf(buf, len, "rewrite group %zu choice %u", g, c);
+}
+
+static const struct sim_crash_ops rb_ops = {
+	.ngroups = rb_ngroups, .nchoices = rb_nchoices,
+	.apply = rb_apply, .describe = rb_describe,
+};
+
+/*
+ * A crash choice that writes a data block back with the bytes the media
+ * holds (a background commit emits every page of its files, most of them
+ * clean) leaves the block's stamp, and so the memo, usable; a choice of
+ * the same group that writes other bytes must make every judgement read
+ * the block: reduced or state by state, the violation is found, with the
+ * words judging without a memo gives.
+ */
+START_TEST(fs_oracle_memo_follows_rewritten_blocks)
+{
+	struct sim_config c;
+	struct sim *s;
+	struct sim_explorer *x;
+	struct jfs_view *v;
+	struct media *a;
+	struct memo_run r = { 0 };
+	struct sim_crash_source src = { &rb_ops, NULL };
+	uint32_t blk[3], bs = 0;
+	char err[256];
+
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_create(&s, &c, err, sizeof(err)), 0);
+	sim_set_trace_name(s, "t");
+	ck_assert_int_eq(sim_fs_promises_create(&r.p, s), 0);
+	sim_set_observer(s, memo_observe, r.p);
+	ck_assert_int_eq(sim_start(s), 0);
+	ck_assert_int_eq(feed_text(s, "version 1\n"
+				   "open fd=3 path=/f flags=O_CREAT|O_WRONLY\n"
+				   "write fd=3 len=12288 data=rand:7\n"
+				   "fsync fd=3\n"), 0);
+	ck_assert_int_eq(media_clone(&a, sim_media(s)), 0);
+	ck_assert_int_eq(sim_explorer_create(&x), 0);
+	ck_assert_int_eq(jfs_view_create(&v), 0);
+	jfs_view_load(v, jfs_read_media, a, media_size(a));
+	ck_assert_int_eq(jfs_view_file_blocks(v, "/f", blk, 3, &bs), 12288);
+	ck_assert(blk[1] && !(blk[1] & JFS_VIEW_REPLAYED));
+	jfs_view_destroy(v);
+	rb_at = (uint64_t)blk[1] * 4096;
+	media_read(a, rb_at, rb_same, sizeof(rb_same));
+
+	/* clean; the memo holds the file's blocks */
+	memo_check(&r, x, a, NULL, 0, true);
+	ck_assert_uint_eq(r.sync_bad + r.ref_bad + r.other_bad, 0);
+	/* rewritten with its own bytes: clean, reduced or not */
+	rb_n = 2;
+	memo_check(&r, x, a, &src, 1, true);
+	ck_assert_uint_eq(r.sync_bad + r.ref_bad + r.other_bad, 0);
+	memo_check(&r, x, a, &src, 1, false);
+	ck_assert_uint_eq(r.judged, 2);
+	ck_assert_uint_eq(r.sync_bad + r.ref_bad + r.other_bad, 0);
+	/* and a choice that changes it: found both ways */
+	rb_n = 3;
+	memo_check(&r, x, a, &src, 1, true);
+	ck_assert_uint_eq(r.sync_bad, 1);
+	ck_assert_uint_eq(r.ref_bad, 1);
+	ck_assert_str_eq(r.actual, "12288 bytes, differing from offset 4196");
+	memo_check(&r, x, a, &src, 1, false);
+	ck_assert_uint_eq(r.judged, 3);
+	ck_assert_uint_eq(r.sync_bad, 1);
+	ck_assert_uint_eq(r.ref_bad, 1);
+	ck_assert_str_eq(r.actual, "12288 bytes, differing from offset 4196");
+
+	media_destroy(a);
+	sim_explorer_destroy(x);
+	sim_fs_promises_destroy(r.p);
+	sim_destroy(s);
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
 	Suite *s = suite_create("sim");
@@ -883,6 +1161,8 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, explore_exhaustive);
 	tcase_add_test(tc, explore_bounded_and_sample);
 	tcase_add_test(tc, block_stamps);
+	tcase_add_test(tc, blocks_stamps_unchanged);
+	tcase_add_test(tc, diff_hash_sees_changed_words);
 	tcase_add_test(tc, states_parse);
 	tcase_add_test(tc, observe_specs);
 	tcase_add_test(tc, observe_eval);
@@ -896,6 +1176,7 @@ static Suite *sim_suite(void)
 	tc = tcase_create("oracle");
 	tcase_add_test(tc, fs_oracle_memo_follows_changed_blocks);
 	tcase_add_test(tc, fs_oracle_memo_skips_replayed_blocks);
+	tcase_add_test(tc, fs_oracle_memo_follows_rewritten_blocks);
 	suite_add_tcase(s, tc);
 	return s;
 }
