@@ -949,8 +949,19 @@ unsigned jfs_model_txn_logged(const void *model, uint32_t seq, unsigned alt,
 
 	*b = NULL;
 	*n = 0;
-	/* real transactions are logged in tid order: binary search */
-	real = fs->ntidx ? bsearch(&seq, fs->tidx, fs->ntidx, sizeof(*fs->tidx), cmp_tidx) : NULL;
+	/* real transactions are logged in tid order, one entry each, and
+	 * tids follow one another: transaction SEQ is at SEQ minus the
+	 * first's tid, or else found by binary search.  (The search alone
+	 * grew with the run: 6% of a 2,048-round check, callgrind, called
+	 * for every transaction every judgement replays.) */
+	real = NULL;
+	if (fs->ntidx) {
+		uint32_t first = fs->tidx[0].tid;
+		if (seq >= first && seq - first < fs->ntidx && fs->tidx[seq - first].tid == seq)
+			real = &fs->tidx[seq - first];
+		else
+			real = bsearch(&seq, fs->tidx, fs->ntidx, sizeof(*fs->tidx), cmp_tidx);
+	}
 	if (real) {
 		if (alt == nalt) {
 			*b = fs->tlog + real->first;

@@ -684,6 +684,58 @@ START_TEST(scan_memo_follows_changed_transactions)
 }
 END_TEST
 
+/* What a real transaction logged, found by its tid
+ * (jfs_model_txn_logged, O6): each logged tid gives its own entry, a tid
+ * never logged none.  The model's tids follow one another, which the
+ * lookup uses (the entry at tid minus the first's); with an entry taken
+ * out, the tids after the gap must still find theirs (the lookup checks
+ * the tid there and falls back to a binary search). */
+START_TEST(txn_logged_by_tid)
+{
+	struct mach m;
+	struct jfs_fs *fs;
+	const struct jfs_logged *b;
+	size_t n, k;
+	uint32_t gone;
+	char t[4096] = "open fd=3 path=/f flags=O_CREAT|O_WRONLY|O_APPEND\n";
+
+	mach_init(&m);
+	m.use_bq = false;
+	mach_set(&m, "background", "off");
+	for (int i = 0; i < 12; i++) {
+		char l[128];
+		snprintf(l, sizeof(l), "write fd=3 len=100 data=fill:%d\nmkdir path=/d%d\n"
+			 "fsync fd=3\n", i + 1, i);
+		strcat(t, l);
+	}
+	ck_assert_int_eq(mach_run(&m, "t", t), 0);
+	fs = m.fs;
+	ck_assert_uint_ge(fs->ntidx, 12);
+	ck_assert_uint_eq(fs->ndidx, 0);
+	for (size_t i = 0; i < fs->ntidx; i++) {
+		ck_assert_uint_eq(fs->tidx[i].tid, fs->tidx[0].tid + i);	/* consecutive */
+		ck_assert_uint_eq(jfs_model_txn_logged(fs, fs->tidx[i].tid, 0, &b, &n), 1);
+		ck_assert_ptr_eq(b, fs->tlog + fs->tidx[i].first);
+		ck_assert_uint_eq(n, fs->tidx[i].n);
+		ck_assert_uint_gt(n, 0);
+	}
+	ck_assert_uint_eq(jfs_model_txn_logged(fs, fs->tidx[fs->ntidx - 1].tid + 1, 0, &b, &n), 0);
+	ck_assert_ptr_null(b);
+	/* a gap: the tids after it are no longer at tid minus the first's */
+	k = fs->ntidx / 2;
+	gone = fs->tidx[k].tid;
+	memmove(fs->tidx + k, fs->tidx + k + 1, (fs->ntidx - k - 1) * sizeof(*fs->tidx));
+	fs->ntidx--;
+	ck_assert_uint_eq(jfs_model_txn_logged(fs, gone, 0, &b, &n), 0);
+	for (size_t i = 0; i < fs->ntidx; i++) {
+		ck_assert_uint_eq(jfs_model_txn_logged(fs, fs->tidx[i].tid, 0, &b, &n), 1);
+		ck_assert_ptr_eq(b, fs->tlog + fs->tidx[i].first);
+		ck_assert_uint_eq(n, fs->tidx[i].n);
+	}
+	mach_fini(&m);
+}
+END_TEST
+
 /* fsck finds a block referenced twice and a bitmap disagreement. */
 START_TEST(fsck_finds_problems)
 {
@@ -1593,6 +1645,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, bad_checksum_ends_the_log);
 	tcase_add_test(tc, replay_memo_follows_changed_blocks);
 	tcase_add_test(tc, scan_memo_follows_changed_transactions);
+	tcase_add_test(tc, txn_logged_by_tid);
 	tcase_add_test(tc, fsck_finds_problems);
 	tcase_add_test(tc, background_groups);
 	tcase_add_test(tc, page_history_versions);
