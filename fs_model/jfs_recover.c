@@ -83,6 +83,10 @@ struct jfs_view {
 	struct jfs_hash rvh;		/* block -> revoke sequence */
 	uint8_t *ov;			/* overlay blocks */
 	uint32_t nov, ovcap;
+	uint32_t *ovblk;		/* the overlay's blocks, in slot order */
+	uint8_t *ovbit;			/* a bit per block: in the overlay */
+	uint32_t ovbit_cap;		/* blocks it covers */
+	uint32_t vi_blk, vi_slot;	/* vinode: the last overlay block it found */
 	uint8_t *b1, *b2, *b3, *b4;	/* scratch blocks */
 	uint8_t *b5, *b6;		/* a map cursor's indirect blocks */
 	uint8_t *ibmb;			/* fsck: the inode bitmap block */
@@ -175,6 +179,8 @@ void jfs_view_destroy(struct jfs_view *v)
 	free(v->ovh.e);
 	free(v->rvh.e);
 	free(v->ov);
+	free(v->ovblk);
+	free(v->ovbit);
 	free(v->b1);
 	free(v->b2);
 	free(v->b3);
@@ -294,10 +300,19 @@ static void raw_read_part(struct jfs_view *v, uint32_t blk, uint32_t off, uint32
 	v->read(v->img, at, dst + off, n);
 }
 
+/* Is BLK in the overlay?  A bit per block answers "no" without a hash
+ * probe: most blocks a judgement reads are not (fsck reads every inode,
+ * bitmap and indirect block; the oracle asks of every block of every
+ * file), and the probes were an eighth of `check`, callgrind. */
+static inline bool ov_has(const struct jfs_view *v, uint32_t blk)
+{
+	return blk < v->ovbit_cap && (v->ovbit[blk >> 3] >> (blk & 7) & 1);
+}
+
 /* Block BLK as recovered: in the overlay, or read into BUF. */
 static const uint8_t *vblk(struct jfs_view *v, uint32_t blk, uint8_t *buf)
 {
-	struct jfs_hent *e = h_find(&v->ovh, v->gen, blk, false);
+	struct jfs_hent *e = ov_has(v, blk) ? h_find(&v->ovh, v->gen, blk, false) : NULL;
 
 	if (e)
 		return v->ov + (size_t)e->val * v->g.bsize;
@@ -313,9 +328,21 @@ static uint8_t *ov_new(struct jfs_view *v, uint32_t blk)
 	if (v->nov == v->ovcap) {
 		v->ovcap = v->ovcap ? v->ovcap * 2 : 32;
 		v->ov = realloc(v->ov, (size_t)v->ovcap * v->g.bsize);
-		if (!v->ov)
+		v->ovblk = realloc(v->ovblk, (size_t)v->ovcap * sizeof(*v->ovblk));
+		if (!v->ov || !v->ovblk)
 			abort();
 	}
+	if (blk >= v->ovbit_cap) {
+		uint32_t cap = v->g.nblocks > blk ? v->g.nblocks : blk + 1;
+		cap = (cap + 7) & ~7u;
+		v->ovbit = realloc(v->ovbit, cap / 8);
+		if (!v->ovbit)
+			abort();
+		memset(v->ovbit + v->ovbit_cap / 8, 0, (cap - v->ovbit_cap) / 8);
+		v->ovbit_cap = cap;
+	}
+	v->ovbit[blk >> 3] |= (uint8_t)(1u << (blk & 7));
+	v->ovblk[v->nov] = blk;
 	e = h_find(&v->ovh, v->gen, blk, true);
 	e->val = v->nov++;
 	if (blk == v->itc_blk)
@@ -326,7 +353,7 @@ static uint8_t *ov_new(struct jfs_view *v, uint32_t blk)
 /* A writable overlay copy of BLK. */
 static uint8_t *vwrite(struct jfs_view *v, uint32_t blk)
 {
-	struct jfs_hent *e = h_find(&v->ovh, v->gen, blk, false);
+	struct jfs_hent *e = ov_has(v, blk) ? h_find(&v->ovh, v->gen, blk, false) : NULL;
 	uint8_t *b;
 
 	if (e)
@@ -703,7 +730,7 @@ static void replay_apply(struct jfs_view *v)
 		const struct jfs_pend *q = &v->pend[i];
 		uint8_t *dst;
 
-		if (h_find(&v->ovh, v->gen, q->blk, false))
+		if (ov_has(v, q->blk))
 			continue;		/* a later replay of it won */
 		dst = ov_new(v, q->blk);
 		raw_read(v, jblk(v, q->jblk), dst);
@@ -753,11 +780,19 @@ static const uint8_t *vinode(struct jfs_view *v, uint32_t ino, uint8_t *buf)
 {
 	uint64_t b = (uint64_t)ino * JFS_INODE_SIZE;
 	uint32_t blk = v->g.it_start + (uint32_t)(b / v->g.bsize);
-	struct jfs_hent *e = h_find(&v->ovh, v->gen, blk, false);
+	struct jfs_hent *e;
 
 	(void)buf;
-	if (e)
+	/* consecutive inodes share a block: its overlay slot is kept
+	 * (slots stay while the load lasts; vi_blk is reset by each load) */
+	if (blk == v->vi_blk)
+		return v->ov + (size_t)v->vi_slot * v->g.bsize + b % v->g.bsize;
+	e = ov_has(v, blk) ? h_find(&v->ovh, v->gen, blk, false) : NULL;
+	if (e) {
+		v->vi_blk = blk;
+		v->vi_slot = e->val;
 		return v->ov + (size_t)e->val * v->g.bsize + b % v->g.bsize;
+	}
 	if (v->itc_blk != blk) {
 		raw_read(v, blk, v->itc);
 		v->itc_blk = blk;
@@ -820,8 +855,8 @@ static void bmap_start(struct bmap_cur *c, const uint8_t *inode)
 	*c = (struct bmap_cur){ .inode = inode };
 }
 
-/* vbmap(v, c->inode, l) through the cursor C. */
-static uint32_t bmap_next(struct jfs_view *v, struct bmap_cur *c, uint64_t l)
+/* bmap_next's other cases: the indirect blocks, read once each. */
+static uint32_t bmap_walk(struct jfs_view *v, struct bmap_cur *c, uint64_t l)
 {
 	uint32_t P = v->g.bsize / 4, ind;
 
@@ -851,10 +886,46 @@ static uint32_t bmap_next(struct jfs_view *v, struct bmap_cur *c, uint64_t l)
 	return jfs_get32(c->ind + 4 * l);
 }
 
+/* vbmap(v, c->inode, l) through the cursor C: a direct block, or one of
+ * the single indirect block held, inline (the oracle maps every block of
+ * every file at every judgement). */
+static inline uint32_t bmap_next(struct jfs_view *v, struct bmap_cur *c, uint64_t l)
+{
+	if (l < JFS_NDIRECT)
+		return jfs_get32(c->inode + JFS_I_BLOCK + 4 * l);
+	if (c->ind_blk && l - JFS_NDIRECT < v->g.bsize / 4 &&
+	    c->ind_blk == jfs_get32(c->inode + JFS_I_IND))
+		return jfs_get32(c->ind + 4 * (l - JFS_NDIRECT));
+	return bmap_walk(v, c, l);
+}
+
 /* Call FN for every block INODE references (data, indirect, xattr). */
 typedef void blk_fn(struct jfs_view *v, void *ctx, uint32_t blk, uint64_t lblk, bool meta);
 
-static void for_each_block(struct jfs_view *v, const uint8_t *inode, blk_fn *fn, void *ctx)
+/* The non-zero pointers of the indirect block IB (P of them), eight bytes
+ * at a time past zeros: an indirect block is mostly zeros, and its 1,024
+ * pointers were scanned one by one for every file at every fsck. */
+static inline void for_each_ptr(struct jfs_view *v, const uint8_t *ib, uint32_t P,
+				uint64_t l0, blk_fn *fn, void *ctx)
+{
+	for (uint32_t i = 0; i < P; i += 2) {
+		uint64_t w;
+		uint32_t x;
+		memcpy(&w, ib + 4 * i, 8);
+		if (!w)
+			continue;
+		if ((x = jfs_get32(ib + 4 * i)))
+			fn(v, ctx, x, l0 + i, false);
+		if ((x = jfs_get32(ib + 4 * i + 4)))
+			fn(v, ctx, x, l0 + i + 1, false);
+	}
+}
+
+/* Inlined into each caller, so that FN is known and inlined there
+ * (fsck's ref_one is called for every block of every file at every
+ * judgement: through a pointer, the walk grew with the files, callgrind). */
+static inline __attribute__((always_inline)) void
+for_each_block(struct jfs_view *v, const uint8_t *inode, blk_fn *fn, void *ctx)
 {
 	uint32_t P = v->g.bsize / 4, ind, dind, x;
 	uint8_t *ib = v->b3;
@@ -867,9 +938,7 @@ static void for_each_block(struct jfs_view *v, const uint8_t *inode, blk_fn *fn,
 		fn(v, ctx, ind, UINT64_MAX, true);
 		if (ind < v->g.nblocks) {
 			memcpy(ib, vblk(v, ind, v->b4), v->g.bsize);
-			for (uint32_t i = 0; i < P; i++)
-				if ((x = jfs_get32(ib + 4 * i)))
-					fn(v, ctx, x, JFS_NDIRECT + i, false);
+			for_each_ptr(v, ib, P, JFS_NDIRECT, fn, ctx);
 		}
 	}
 	dind = jfs_get32(inode + JFS_I_DIND);
@@ -888,10 +957,7 @@ static void for_each_block(struct jfs_view *v, const uint8_t *inode, blk_fn *fn,
 				if (i2 >= v->g.nblocks)
 					continue;
 				memcpy(ib, vblk(v, i2, v->b4), v->g.bsize);
-				for (uint32_t i = 0; i < P; i++)
-					if ((x = jfs_get32(ib + 4 * i)))
-						fn(v, ctx, x, JFS_NDIRECT + P +
-						   (uint64_t)j * P + i, false);
+				for_each_ptr(v, ib, P, JFS_NDIRECT + P + (uint64_t)j * P, fn, ctx);
 			}
 			free(db);
 		}
@@ -940,7 +1006,10 @@ int jfs_view_load(struct jfs_view *v, jfs_read_fn *read, const void *img, uint64
 		v->gen = 1;			/* 0 marks free hash slots */
 	v->ovh.n = 0;
 	v->rvh.n = 0;
+	for (uint32_t i = 0; i < v->nov; i++)
+		v->ovbit[v->ovblk[i] >> 3] = 0;
 	v->nov = 0;
+	v->vi_blk = 0;
 	v->itc_blk = 0;
 	v->replayed_tx = v->replayed_blocks = 0;
 	v->nrlog = 0;
@@ -1201,7 +1270,7 @@ int64_t jfs_view_file_blocks(struct jfs_view *v, const char *path, uint32_t *blk
 		if (l >= n)
 			continue;		/* the map's reads, as vcontent's */
 		if (b && !(b & JFS_UNWRITTEN) && b < v->g.nblocks) {
-			if (h_find(&v->ovh, v->gen, b, false))
+			if (ov_has(v, b))
 				code = b | JFS_VIEW_REPLAYED;
 			else if ((uint64_t)b * bs + bs <= v->img_bytes)
 				code = b;	/* else raw_read's zeros */
@@ -1343,7 +1412,7 @@ static void problem(struct fsck_ctx *c, const char *fmt, ...)
 	c->fn(c->ctx, msg);
 }
 
-static void ref_one(struct jfs_view *v, void *ctx, uint32_t blk, uint64_t l, bool meta)
+static void ref_one_slow(struct jfs_view *v, void *ctx, uint32_t blk, uint64_t l, bool meta)
 {
 	struct fsck_ctx *c = ctx;
 	uint32_t b = blk & JFS_BLKMASK;
@@ -1364,6 +1433,21 @@ static void ref_one(struct jfs_view *v, void *ctx, uint32_t blk, uint64_t l, boo
 	    l * v->g.bsize >= c->size)
 		problem(c, "inode %" PRIu32 ": written block %" PRIu32 " at logical block %"
 			PRIu64 " lies beyond its size %" PRIu64, c->ino, b, l, c->size);
+}
+
+/* One reference: the block marked, and, where ref_one_slow would find a
+ * problem, ref_one_slow (so problems come in the same order). */
+static inline void ref_one(struct jfs_view *v, void *ctx, uint32_t blk, uint64_t l, bool meta)
+{
+	const struct fsck_ctx *c = ctx;
+	uint32_t b = blk & JFS_BLKMASK;
+
+	if (!(blk & JFS_UNWRITTEN) && b >= v->g.data_start && b < v->g.nblocks && !v->ref[b] &&
+	    (meta || c->type != JFS_T_REG || l * v->g.bsize < c->size)) {
+		v->ref[b] = 1;
+		return;
+	}
+	ref_one_slow(v, ctx, blk, l, meta);
 }
 
 unsigned jfs_view_fsck(struct jfs_view *v, jfs_problem_fn *fn, void *ctx)
