@@ -1767,6 +1767,17 @@ static const uint8_t *layout_bytes(struct sim_fs_promises *p, uint64_t b)
  * does not hold as kept.  True when R is kept; false when it may not be
  * (the caller then judges the whole content as before, which also finds
  * the offset its report names). */
+/* The end of the bytes of file block B that R promised and a file of
+ * SIZE bytes holds (at most B's start: none). */
+static uint64_t prom_blk_end(const struct fp_prom *r, uint64_t b, uint64_t size)
+{
+	uint64_t e = (b + 1) * FP_BLK;
+
+	if (e > r->size)
+		e = r->size;
+	return e < size ? e : size;
+}
+
 static bool layout_keeps(struct sim_fs_promises *p, const struct fp_prom *r)
 {
 	uint64_t size = p->lay_n;
@@ -1774,14 +1785,10 @@ static bool layout_keeps(struct sim_fs_promises *p, const struct fp_prom *r)
 	if (r->exact ? size != r->size : size < r->min_size)
 		return false;
 	for (uint64_t k = 0; k < r->nblk; k++) {
-		uint64_t b = r->b0 + k, a = b * FP_BLK, e = (b + 1) * FP_BLK, st;
+		uint64_t b = r->b0 + k, a = b * FP_BLK, e = prom_blk_end(r, b, size), st;
 		uint32_t code, len;
 		if (r->retired[k])
 			continue;
-		if (e > r->size)
-			e = r->size;
-		if (e > size)
-			e = size;
 		if (a >= e)
 			continue;
 		len = (uint32_t)(e - a);
@@ -1870,16 +1877,12 @@ static void keeps_block(struct sim_fs_promises *p, void *ctx, uint64_t size, uin
 {
 	struct keeps *c = ctx;
 	const struct fp_prom *r = c->r;
-	uint64_t a = k * FP_BLK, e = (k + 1) * FP_BLK;
+	uint64_t a = k * FP_BLK, e = prom_blk_end(r, k, size);
 	const uint8_t *want;
 
 	(void)len;
 	if (c->diff || k < r->b0 || k - r->b0 >= r->nblk || r->retired[k - r->b0])
 		return;
-	if (e > r->size)
-		e = r->size;
-	if (e > size)
-		e = size;
 	if (a >= e)
 		return;
 	want = ct_bytes(p, r->cid[k - r->b0]);

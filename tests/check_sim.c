@@ -788,7 +788,10 @@ END_TEST
 /* ---- the file oracle's memo of data comparisons (fs_promise.c) ---- */
 
 struct memo_run {
+	struct sim *s;
 	struct sim_fs_promises *p;
+	struct sim_explorer *x;
+	struct media *a;		/* the media after the trace */
 	unsigned judged, sync_bad, ref_bad, other_bad;
 	char actual[256];
 };
@@ -796,6 +799,51 @@ struct memo_run {
 static int memo_observe(void *ctx, const struct trace_event *ev)
 {
 	return sim_fs_promises_event(ctx, ev);
+}
+
+/* Run TRACE (text) through a default simulator that R's file oracle
+ * follows; R->a is a copy of the media after it. */
+static void memo_start(struct memo_run *r, const char *trace)
+{
+	struct sim_config c;
+	char err[256];
+
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_create(&r->s, &c, err, sizeof(err)), 0);
+	sim_set_trace_name(r->s, "t");
+	ck_assert_int_eq(sim_fs_promises_create(&r->p, r->s), 0);
+	sim_set_observer(r->s, memo_observe, r->p);
+	ck_assert_int_eq(sim_start(r->s), 0);
+	ck_assert_int_eq(feed_text(r->s, trace), 0);
+	ck_assert_int_eq(media_clone(&r->a, sim_media(r->s)), 0);
+	ck_assert_int_eq(sim_explorer_create(&r->x), 0);
+}
+
+static void memo_finish(struct memo_run *r)
+{
+	media_destroy(r->a);
+	sim_explorer_destroy(r->x);
+	sim_fs_promises_destroy(r->p);
+	sim_destroy(r->s);
+}
+
+/* /f, three blocks, synced */
+static const char memo_three_blocks[] = "version 1\n"
+					"open fd=3 path=/f flags=O_CREAT|O_WRONLY\n"
+					"write fd=3 len=12288 data=rand:7\n"
+					"fsync fd=3\n";
+
+/* /f's blocks as recovery reads them from R->a; returns its size. */
+static int64_t memo_file_blocks(struct memo_run *r, uint32_t *blk, uint32_t n, uint32_t *bs)
+{
+	struct jfs_view *v;
+	int64_t size;
+
+	ck_assert_int_eq(jfs_view_create(&v), 0);
+	jfs_view_load(v, jfs_read_media, r->a, media_size(r->a));
+	size = jfs_view_file_blocks(v, "/f", blk, n, bs);
+	jfs_view_destroy(v);
+	return size;
 }
 
 static int memo_report(void *ctx, const struct sim_violation *v)
@@ -883,38 +931,22 @@ static const struct sim_crash_ops poke_ops = {
  */
 START_TEST(fs_oracle_memo_follows_changed_blocks)
 {
-	struct sim_config c;
-	struct sim *s;
-	struct sim_explorer *x;
-	struct jfs_view *v;
-	struct media *a, *b;
 	struct memo_run r = { 0 };
 	struct sim_crash_source src = { &poke_ops, NULL };
+	struct sim_explorer *x;
+	struct media *a, *b;
 	uint32_t blk[3], bs = 0;
 	uint8_t byte;
-	char err[256];
 
-	sim_config_init(&c);
-	ck_assert_int_eq(sim_create(&s, &c, err, sizeof(err)), 0);
-	sim_set_trace_name(s, "t");
-	ck_assert_int_eq(sim_fs_promises_create(&r.p, s), 0);
-	sim_set_observer(s, memo_observe, r.p);
-	ck_assert_int_eq(sim_start(s), 0);
-	ck_assert_int_eq(feed_text(s, "version 1\n"
-				   "open fd=3 path=/f flags=O_CREAT|O_WRONLY\n"
-				   "write fd=3 len=12288 data=rand:7\n"
-				   "fsync fd=3\n"), 0);
-	ck_assert_int_eq(media_clone(&a, sim_media(s)), 0);
-	ck_assert_int_eq(sim_explorer_create(&x), 0);
+	memo_start(&r, memo_three_blocks);
+	x = r.x;
+	a = r.a;
 
 	/* the file's blocks as recovery reads them: on the image, not replayed */
-	ck_assert_int_eq(jfs_view_create(&v), 0);
-	jfs_view_load(v, jfs_read_media, a, media_size(a));
-	ck_assert_int_eq(jfs_view_file_blocks(v, "/f", blk, 3, &bs), 12288);
+	ck_assert_int_eq(memo_file_blocks(&r, blk, 3, &bs), 12288);
 	ck_assert_uint_eq(bs, 4096);
 	for (int i = 0; i < 3; i++)
 		ck_assert(blk[i] && !(blk[i] & JFS_VIEW_REPLAYED));
-	jfs_view_destroy(v);
 
 	/* clean, twice: the second judgement takes the memo */
 	memo_check(&r, x, a, NULL, 0, false);
@@ -949,10 +981,7 @@ START_TEST(fs_oracle_memo_follows_changed_blocks)
 	ck_assert_uint_eq(r.ref_bad, 1);
 
 	media_destroy(b);
-	media_destroy(a);
-	sim_explorer_destroy(x);
-	sim_fs_promises_destroy(r.p);
-	sim_destroy(s);
+	memo_finish(&r);
 }
 END_TEST
 
@@ -964,31 +993,22 @@ END_TEST
  */
 START_TEST(fs_oracle_memo_skips_replayed_blocks)
 {
-	struct sim_config c;
-	struct sim *s;
+	struct memo_run r = { 0 };
 	struct sim_explorer *x;
 	struct jfs_view *v;
 	struct media *a, *b;
-	struct memo_run r = { 0 };
 	const struct jfs_replayed *e;
 	uint32_t blk[1], bs = 0, jblk = 0;
 	uint8_t byte;
-	char err[256];
 	size_t n;
 
-	sim_config_init(&c);
-	ck_assert_int_eq(sim_create(&s, &c, err, sizeof(err)), 0);
-	sim_set_trace_name(s, "t");
-	ck_assert_int_eq(sim_fs_promises_create(&r.p, s), 0);
-	sim_set_observer(s, memo_observe, r.p);
-	ck_assert_int_eq(sim_start(s), 0);
-	ck_assert_int_eq(feed_text(s, "version 1\n"
-				   "config device=disk-wt fs-opts=data=journal\n"
-				   "open fd=3 path=/f flags=O_CREAT|O_WRONLY\n"
-				   "write fd=3 len=4096 data=rand:9\n"
-				   "fsync fd=3\n"), 0);
-	ck_assert_int_eq(media_clone(&a, sim_media(s)), 0);
-	ck_assert_int_eq(sim_explorer_create(&x), 0);
+	memo_start(&r, "version 1\n"
+		       "config device=disk-wt fs-opts=data=journal\n"
+		       "open fd=3 path=/f flags=O_CREAT|O_WRONLY\n"
+		       "write fd=3 len=4096 data=rand:9\n"
+		       "fsync fd=3\n");
+	x = r.x;
+	a = r.a;
 
 	/* the data block is replayed: where its journal copy lies */
 	ck_assert_int_eq(jfs_view_create(&v), 0);
@@ -1015,10 +1035,7 @@ START_TEST(fs_oracle_memo_skips_replayed_blocks)
 	ck_assert_str_eq(r.actual, "4096 bytes, differing from offset 33");
 
 	media_destroy(b);
-	media_destroy(a);
-	sim_explorer_destroy(x);
-	sim_fs_promises_destroy(r.p);
-	sim_destroy(s);
+	memo_finish(&r);
 }
 END_TEST
 
@@ -1078,33 +1095,17 @@ static const struct sim_crash_ops rb_ops = {
  */
 START_TEST(fs_oracle_memo_follows_rewritten_blocks)
 {
-	struct sim_config c;
-	struct sim *s;
-	struct sim_explorer *x;
-	struct jfs_view *v;
-	struct media *a;
 	struct memo_run r = { 0 };
 	struct sim_crash_source src = { &rb_ops, NULL };
+	struct sim_explorer *x;
+	struct media *a;
 	uint32_t blk[3], bs = 0;
-	char err[256];
 
-	sim_config_init(&c);
-	ck_assert_int_eq(sim_create(&s, &c, err, sizeof(err)), 0);
-	sim_set_trace_name(s, "t");
-	ck_assert_int_eq(sim_fs_promises_create(&r.p, s), 0);
-	sim_set_observer(s, memo_observe, r.p);
-	ck_assert_int_eq(sim_start(s), 0);
-	ck_assert_int_eq(feed_text(s, "version 1\n"
-				   "open fd=3 path=/f flags=O_CREAT|O_WRONLY\n"
-				   "write fd=3 len=12288 data=rand:7\n"
-				   "fsync fd=3\n"), 0);
-	ck_assert_int_eq(media_clone(&a, sim_media(s)), 0);
-	ck_assert_int_eq(sim_explorer_create(&x), 0);
-	ck_assert_int_eq(jfs_view_create(&v), 0);
-	jfs_view_load(v, jfs_read_media, a, media_size(a));
-	ck_assert_int_eq(jfs_view_file_blocks(v, "/f", blk, 3, &bs), 12288);
+	memo_start(&r, memo_three_blocks);
+	x = r.x;
+	a = r.a;
+	ck_assert_int_eq(memo_file_blocks(&r, blk, 3, &bs), 12288);
 	ck_assert(blk[1] && !(blk[1] & JFS_VIEW_REPLAYED));
-	jfs_view_destroy(v);
 	rb_at = (uint64_t)blk[1] * 4096;
 	media_read(a, rb_at, rb_same, sizeof(rb_same));
 
@@ -1130,10 +1131,7 @@ START_TEST(fs_oracle_memo_follows_rewritten_blocks)
 	ck_assert_uint_eq(r.ref_bad, 1);
 	ck_assert_str_eq(r.actual, "12288 bytes, differing from offset 4196");
 
-	media_destroy(a);
-	sim_explorer_destroy(x);
-	sim_fs_promises_destroy(r.p);
-	sim_destroy(s);
+	memo_finish(&r);
 }
 END_TEST
 
