@@ -788,6 +788,7 @@ END_TEST
 /* ---- the file oracle's memo of data comparisons (fs_promise.c) ---- */
 
 struct memo_run {
+	struct sim_config c;		/* the simulator keeps a pointer to it */
 	struct sim *s;
 	struct sim_fs_promises *p;
 	struct sim_explorer *x;
@@ -805,11 +806,10 @@ static int memo_observe(void *ctx, const struct trace_event *ev)
  * follows; R->a is a copy of the media after it. */
 static void memo_start(struct memo_run *r, const char *trace)
 {
-	struct sim_config c;
 	char err[256];
 
-	sim_config_init(&c);
-	ck_assert_int_eq(sim_create(&r->s, &c, err, sizeof(err)), 0);
+	sim_config_init(&r->c);
+	ck_assert_int_eq(sim_create(&r->s, &r->c, err, sizeof(err)), 0);
 	sim_set_trace_name(r->s, "t");
 	ck_assert_int_eq(sim_fs_promises_create(&r->p, r->s), 0);
 	sim_set_observer(r->s, memo_observe, r->p);
