@@ -121,9 +121,13 @@ static void pick_config(struct choice *c, uint8_t sel)
 		{ "--set", "pmem.size=1M" }, { "--set", "disk.size=1M" },
 		{ "--set", "jfs.blocks=128" }, { "--set", "jfs.journal_blocks=32" },
 		/* 1 KiB blocks: a file's block map reaches 64 MiB, not 4 GiB.
-		 * check's file oracle reads a recovered file whole, holes
-		 * too, so a sparse file of 2 GiB cost 2 GiB per judgement (an
-		 * OOM of this target; sim/fs_promise.c read_file, not fixed) */
+		 * check's file oracle streams a recovered file 4 KiB at a
+		 * time (sim/fs_promise.c, O8), holes too, and keeps about 90
+		 * bytes per 4 KiB of file: a sparse file of 2 GiB needs
+		 * ~57 MB (0.2 s for its whole check), multiplied here by
+		 * every input that makes one.  The OOM this setting first
+		 * avoided, a 2 GiB buffer per judgement, is fixed
+		 * (tests/regress/sparse-2g-file.trace) */
 		{ "--set", "jfs.block_size=1K" },
 		{ "--set", "jfs.inodes=32" }, { "--set", "jfs.bg_subset_inodes=3" },
 		{ "--set", "l1d.size=512" }, { "--set", "l1d.ways=2" },
