@@ -108,6 +108,7 @@ struct check {
 	struct viol *v;
 	size_t nv, capv;
 	uint64_t points_total, points_checked;
+	uint64_t points_named;		/* points --points names, in every shard */
 	uint64_t points_unexplored;	/* K7: points with histories not tried */
 	uint64_t states_checked, states_total, images_judged;
 	bool total_known, exhaustive;
@@ -248,7 +249,8 @@ bad:
 	return cli_usage_error("--points: expected all, N, A-B or mark:NAME, not '%s'", p);
 }
 
-static bool point_selected(const struct check *c, const struct sim_point *p)
+/* Does --points (or --at) name point P, whichever shard and job checks it? */
+static bool point_named(const struct check *c, const struct sim_point *p)
 {
 	const struct cmdline *cl = c->cl;
 	uint64_t k = p->index;
@@ -257,16 +259,25 @@ static bool point_selected(const struct check *c, const struct sim_point *p)
 		return k == cl->at_point;
 	switch (c->pts) {
 	case PTS_RANGE:
-		if (k < c->lo || k > c->hi)
-			return false;
-		break;
+		return k >= c->lo && k <= c->hi;
 	case PTS_MARK:
-		if (!p->mark || strcmp(p->mark, c->mark))
-			return false;
-		break;
+		return p->mark && !strcmp(p->mark, c->mark);
 	case PTS_ALL:
 		break;
 	}
+	return true;
+}
+
+/* Is P named and this process's to check (--shard, then -j's job)? */
+static bool point_selected(const struct check *c, const struct sim_point *p)
+{
+	const struct cmdline *cl = c->cl;
+	uint64_t k = p->index;
+
+	if (!point_named(c, p))
+		return false;
+	if (cl->at == CLI_AT_POINT)
+		return true;
 	if (cl->shard_n) {
 		if (k % cl->shard_n != cl->shard_i - 1)
 			return false;
@@ -708,6 +719,8 @@ static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
 		if (sim_fs_promises_event_early(c->fs_promises, p->ev))
 			return 1;
 	}
+	if (point_named(c, p))
+		c->points_named++;
 	if (!point_selected(c, p) || !sim_media(s))
 		return 0;
 	c->pt = p;
@@ -862,6 +875,7 @@ static int absorb(struct check *c, const char *path)
 		if (json_get(j, "stats")) {
 			const struct json *s = json_get(j, "stats");
 			c->points_total = jnum(s, "points_total");
+			c->points_named = jnum(s, "points_named");
 			c->points_checked += jnum(s, "points_checked");
 			c->points_unexplored += jnum(s, "points_unexplored");
 			c->states_checked = sat_add64(c->states_checked, jnum(s, "states_checked"));
@@ -914,10 +928,11 @@ static int write_job_results(struct check *c, const char *path)
 	fprintf(f, "{\"stats\": {\"points_total\": %" PRIu64 ", \"points_checked\": %" PRIu64
 		", \"states_checked\": %" PRIu64 ", \"states_total\": %" PRIu64
 		", \"images_judged\": %" PRIu64 ", \"violating\": %" PRIu64
-		", \"total_known\": %s, \"reduced\": %s, \"points_unexplored\": %" PRIu64 "}}\n",
+		", \"total_known\": %s, \"reduced\": %s, \"points_unexplored\": %" PRIu64
+		", \"points_named\": %" PRIu64 "}}\n",
 		c->points_total, c->points_checked, c->states_checked, c->states_total,
 		c->images_judged, c->violating_states, c->total_known ? "true" : "false",
-		c->reduced ? "true" : "false", c->points_unexplored);
+		c->reduced ? "true" : "false", c->points_unexplored, c->points_named);
 	return fclose(f) ? -1 : 0;
 }
 
@@ -1311,6 +1326,17 @@ int sim_check_main(int argc, char **argv)
 		return rc;
 	}
 	show_progress(&c, true);
+	if (cl.at != CLI_AT_POINT && c.pts != PTS_ALL && c.points_named == 0) {
+		/* a typo in a mark's name must not pass as a clean run */
+		rc = c.pts == PTS_MARK
+			? cli_usage_error("%s: --points %s: no crash point is at a mark of that "
+					  "name", cl.trace, cl.points)
+			: cli_usage_error("%s: --points %s: no such crash point (the trace has %"
+					  PRIu64 ", numbered from 0)", cl.trace, cl.points,
+					  c.points_total);
+		check_free(&c);
+		return rc;
+	}
 	if (cl.at == CLI_AT_POINT) {
 		if (c.points_checked == 0) {
 			rc = cli_usage_error("%s: no crash point %" PRIu64 " (the trace has %" PRIu64 ")",

@@ -118,6 +118,13 @@ USAGE = [
      "powercut: --states: expected exhaustive, bounded:K or sample:K, not 'some'"),
     (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0", "--at", "mark:nowhere"],
      "powercut: traces/examples/pmem-publish.trace: no crash point matched --at mark:nowhere"),
+    (["check", "traces/examples/append-fsync.trace", "--points", "mark:nowhere"],
+     "powercut: traces/examples/append-fsync.trace: --points mark:nowhere: no crash point is at a mark of that name"),
+    (["check", "traces/examples/append-fsync.trace", "--points", "mark:nowhere", "-j", "2",
+      "--shard", "2/3"],
+     "powercut: traces/examples/append-fsync.trace: --points mark:nowhere: no crash point is at a mark of that name"),
+    (["check", "traces/examples/append-fsync.trace", "--points", "54-60"],
+     "powercut: traces/examples/append-fsync.trace: --points 54-60: no such crash point (the trace has 54, numbered from 0)"),
     (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0x3ffffffc"],
      "powercut: traces/examples/pmem-publish.trace: observation 'u64:0x3ffffffc' reaches past the end of the 1073741824-byte pmem namespace"),
     (["outcomes", "traces/examples/jbd2-commit.trace", "--observe", "u64:0"],
@@ -361,6 +368,16 @@ def test_check(pc):
            not os.path.exists(j("bad.json")), "merge: a missing shard is an error", err)
         rc, out, err = run([pc, "merge", j("s1.json"), j("s1.json"), "-o", j("bad.json")])
         ok(rc == 2 and "given twice" in err, "merge: a repeated shard is an error", err)
+        # a selection that names points, none of them in this shard: a
+        # clean, empty shard (merge needs it); one that names none at all
+        # is refused in every shard, before any report is written
+        a = "traces/examples/append-fsync.trace"
+        rc, out, err = run([pc, "check", a, "--points", "3", "--shard", "1/2", "--json", j("e.json")])
+        ok(rc == 0 and "checked 0, this shard" in out and os.path.exists(j("e.json")),
+           "check: a shard without any of the named points is clean", out + err)
+        rc, out, err = run([pc, "check", a, "--points", "mark:rec9", "--json", j("n.json")])
+        ok(rc == 2 and not os.path.exists(j("n.json")),
+           "check: --points naming no point writes no report", out + err)
         # the correct program: no violation
         rc, out, err = run([pc, "check", "traces/examples/pmem-publish.trace"] + args)
         ok(rc == 0 and "violations: 0" in out, "check: the fenced publication is clean", out + err)
