@@ -14,14 +14,17 @@
  *   K2. States.  At a point the explorer (explore.h) enumerates the states
  *       --states allows.  States whose images are equal (same bytes differ
  *       from the base) are judged once per point; the checker's verdicts
- *       are also cached across points by a hash of the whole image, so an
- *       application checker runs once per distinct image.
+ *       are also cached across points by a hash of the whole image (a
+ *       file trace: of the recovered tree the checker is given), so an
+ *       application checker runs once per distinct image (tree).
  *   K3. Judges.  Every model with an oracle (oracle.h) judges the image,
  *       and so do the trace's independent reference (block traces:
  *       promise.h; file traces: fs_promise.h, all four invariants);
  *       with --checker, the image is materialized in a fresh directory and
  *       CMD runs there with it as its last argument (0 consistent,
- *       anything else inconsistent: the pmreorder convention).  A check
+ *       anything else inconsistent: the pmreorder convention); a file
+ *       trace's image as the filesystem recovered from it, a directory
+ *       tree (tree_write).  A check
  *       with no judge at all is refused: it could only say "no violation"
  *       about something it never looked at.
  *   K4. Results.  A violation is reported once per distinct image per
@@ -56,11 +59,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../fs_model/jfs.h"
 #include "cli.h"
 #include "explore.h"
 #include "fs_promise.h"
 #include "json.h"
 #include "media.h"
+#include "observe.h"
 #include "oracle.h"
 #include "promise.h"
 #include "sim.h"
@@ -82,6 +87,22 @@ struct hset {				/* 128-bit keys, open addressing */
 	size_t cap, n;
 };
 
+/* A recovered filesystem as a list of paths, for the checker (tree_load) */
+struct tree_ent {
+	char *path;			/* absolute, in the recovered filesystem */
+	unsigned type;			/* JFS_VIEW_REG, _DIR, _LNK */
+	uint64_t size;
+	size_t link_of;			/* REG: 1 + index of the inode's first path */
+};
+
+struct tree {
+	struct tree_ent *e;
+	size_t n, cap;
+	uint32_t *first_of;		/* inode -> 1 + index of its first path */
+	size_t nfirst;
+	uint64_t h[2];			/* the tree's hash, as it is built */
+};
+
 struct check {
 	struct cmdline *cl;
 	struct sim *s;
@@ -100,7 +121,7 @@ struct check {
 	uint64_t violating_states;	/* judgements that found a violation,
 					   reported or not */
 	uint64_t violating_at;		/* images_judged when last counted */
-	struct hset checker_cache;	/* whole-image hash -> 0 consistent, or
+	struct hset checker_cache;	/* image (tree) hash -> 0 consistent, or
 					   1 + index in bad_msg */
 	char **bad_msg;			/* the checker's words, per bad image */
 	size_t nbad;
@@ -122,6 +143,9 @@ struct check {
 	struct sim_fs_promises *fs_promises;	/* a file trace's reference */
 	/* the checker */
 	char checker_cmd[8192];		/* CMD, its first word made absolute */
+	struct jfs_view *tree_view;	/* file traces: the image recovered for
+					   the checker, and its tree (tree_load) */
+	struct tree tree;
 	char checker_out[512];
 	/* progress */
 	bool progress;
@@ -425,21 +449,213 @@ static int write_page(void *ctx, uint64_t off, const uint8_t *page)
 	return 0;
 }
 
-static const char *image_name(const struct cmdline *cl)
+static const char *image_name(const struct check *c)
 {
+	const struct cmdline *cl = c->cl;
 	const char *b;
 
+	if (sim_world(c->s) == SIM_WORLD_FILE)	/* a path of the recovered tree */
+		return cl->checker_file ? cl->checker_file : "/";
 	if (!cl->checker_file)
 		return "image";
 	b = strrchr(cl->checker_file, '/');
 	return b ? b + 1 : cl->checker_file;
 }
 
+/*
+ * A file trace's crash image, for the checker: the filesystem the model
+ * recovers from it (jfs_view_load: the journal replayed, orphans freed),
+ * written out as a directory tree -- directories, regular files with their
+ * recovered content (holes and unwritten extents stay holes), symlinks
+ * with their targets as they are (an absolute one points outside the
+ * tree), hard links as links to one file.  What the view does not show is
+ * not written: modes and owners (0755 directories, 0644 files), times,
+ * xattrs.  An image with no filesystem of ours (O7: fsck reports it) gives
+ * an empty tree.  The checker's verdicts are cached by a hash of the tree
+ * (tree_load), not of the image: many crash images recover to one tree,
+ * and the checker sees only the tree.
+ */
+static void tree_mix(struct tree *t, uint64_t x)
+{
+	t->h[0] = (t->h[0] ^ x) * 0xff51afd7ed558ccdULL;
+	t->h[0] ^= t->h[0] >> 33;
+	t->h[1] = (t->h[1] + x) * 0xc4ceb9fe1a85ec53ULL;
+	t->h[1] ^= t->h[1] >> 29;
+}
+
+static void tree_note(void *ctx, const char *path, unsigned type, uint64_t size)
+{
+	struct tree *t = ctx;
+
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 64;
+		t->e = realloc(t->e, t->cap * sizeof(*t->e));
+		if (!t->e)
+			abort();
+	}
+	t->e[t->n++] = (struct tree_ent){ .path = xstrdup(path), .type = type, .size = size };
+}
+
+/* jfs_data_fn: a block of content into the tree's hash */
+static void tree_hash_data(void *ctx, uint64_t size, uint64_t off, const uint8_t *d, size_t n)
+{
+	(void)size;
+	tree_mix(ctx, off);
+	tree_mix(ctx, jfs_block_hash(d, n));
+}
+
+static void tree_clear(struct tree *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->e[i].path);
+	t->n = 0;
+}
+
+/* Recover IM into c->tree_view and list its tree in c->tree, with the
+ * tree's hash in KEY.  0, or -1 (c->err). */
+static int tree_load(struct check *c, const struct sim_image *im, uint64_t key[2])
+{
+	struct tree *t = &c->tree;
+
+	if (!c->tree_view && jfs_view_create(&c->tree_view)) {
+		snprintf(c->err, sizeof(c->err), "checker: out of memory");
+		return -1;
+	}
+	tree_clear(t);
+	t->h[0] = 0x243f6a8885a308d3ULL;
+	t->h[1] = 0x13198a2e03707344ULL;
+	if (!jfs_view_load(c->tree_view, sim_obs_read_image, im, sim_image_size(im)))
+		/* the list first: reading content uses the view's buffers,
+		 * which the walk is using */
+		jfs_view_walk(c->tree_view, tree_note, t);
+	if (t->nfirst)
+		memset(t->first_of, 0, t->nfirst * sizeof(*t->first_of));
+	for (size_t i = 0; i < t->n; i++) {
+		struct tree_ent *e = &t->e[i];
+
+		tree_mix(t, jfs_block_hash(e->path, strlen(e->path)));
+		tree_mix(t, e->type);
+		tree_mix(t, e->size);
+		if (e->type == JFS_VIEW_REG) {
+			uint32_t ino = jfs_view_inode(c->tree_view, e->path);
+			if (ino >= t->nfirst) {
+				size_t nn = (size_t)ino + 64;
+				t->first_of = realloc(t->first_of, nn * sizeof(*t->first_of));
+				if (!t->first_of)
+					abort();
+				memset(t->first_of + t->nfirst, 0, (nn - t->nfirst) * sizeof(*t->first_of));
+				t->nfirst = nn;
+			}
+			e->link_of = t->first_of[ino];
+			if (!e->link_of)
+				t->first_of[ino] = (uint32_t)(i + 1);
+			tree_mix(t, e->link_of);
+			if (e->link_of)
+				continue;
+		}
+		if (e->type != JFS_VIEW_DIR)	/* a file's content, a symlink's target */
+			jfs_view_stream_file(c->tree_view, e->path, tree_hash_data, t);
+	}
+	key[0] = t->h[0];
+	key[1] = t->h[1];
+	return 0;
+}
+
+struct tree_file {
+	int fd;
+	int err;
+};
+
+/* jfs_data_fn: one block of a file, written unless it is all zeros (the
+ * file is sized at the end, so zeros read back from the hole) */
+static void tree_data(void *ctx, uint64_t size, uint64_t off, const uint8_t *d, size_t n)
+{
+	struct tree_file *f = ctx;
+	size_t done = 0;
+
+	(void)size;
+	if (f->err || (d[0] == 0 && (n == 1 || !memcmp(d, d + 1, n - 1))))
+		return;
+	while (done < n) {
+		ssize_t k = pwrite(f->fd, d + done, n - done, (off_t)(off + done));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			f->err = errno;
+			return;
+		}
+		done += (size_t)k;
+	}
+}
+
+/* Write the tree tree_load listed (the view still holds its image) at
+ * ROOT.  0, or -1 (c->err). */
+static int tree_write(struct check *c, const char *root)
+{
+	const struct tree *t = &c->tree;
+	char full[4200], first[4200], target[4096];
+
+	if (mkdir(root, 0755)) {
+		snprintf(full, sizeof(full), "%s", root);
+		goto sys;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		const struct tree_ent *e = &t->e[i];
+		struct tree_file f = { .fd = -1 };
+		int64_t got;
+
+		if ((size_t)snprintf(full, sizeof(full), "%s%s", root, e->path) >= sizeof(full)) {
+			snprintf(c->err, sizeof(c->err), "checker: a recovered path is too long "
+				 "to write out: %.200s", e->path);
+			return -1;
+		}
+		switch (e->type) {
+		case JFS_VIEW_DIR:
+			if (mkdir(full, 0755))
+				goto sys;
+			break;
+		case JFS_VIEW_LNK:
+			got = jfs_view_read_file(c->tree_view, e->path, target, sizeof(target) - 1);
+			if (got < 0 || got >= (int64_t)sizeof(target))
+				got = 0;
+			target[got] = '\0';
+			if (symlink(target, full))
+				goto sys;
+			break;
+		default:
+			if (e->link_of) {
+				snprintf(first, sizeof(first), "%s%s", root, t->e[e->link_of - 1].path);
+				if (link(first, full))
+					goto sys;
+				break;
+			}
+			f.fd = open(full, O_WRONLY | O_CREAT | O_EXCL, 0644);
+			if (f.fd < 0)
+				goto sys;
+			if (jfs_view_stream_file(c->tree_view, e->path, tree_data, &f) < 0 && !f.err)
+				f.err = EIO;
+			if (!f.err && ftruncate(f.fd, (off_t)e->size))
+				f.err = errno;
+			if (close(f.fd) && !f.err)
+				f.err = errno;
+			if (f.err) {
+				errno = f.err;
+				goto sys;
+			}
+			break;
+		}
+	}
+	return 0;
+sys:
+	snprintf(c->err, sizeof(c->err), "checker: cannot write %.300s: %s", full, strerror(errno));
+	return -1;
+}
+
 /* Run the checker on IM.  Returns 1 consistent, 2 inconsistent (output in
  * c->checker_out), -1 on an internal failure (c->err). */
 static int run_checker(struct check *c, const struct sim_image *im)
 {
-	char dir[] = "/tmp/powercut-check-XXXXXX", path[4200], script[8300];
+	char dir[] = "/tmp/powercut-check-XXXXXX", path[8400], script[8300], where[4200];
 	struct materialize m = { .fd = -1 };
 	int pipefd[2], status, rc = -1;
 	pid_t pid;
@@ -449,13 +665,24 @@ static int run_checker(struct check *c, const struct sim_image *im)
 		snprintf(c->err, sizeof(c->err), "checker: cannot make a directory: %s", strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, image_name(c->cl));
-	m.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (m.fd < 0 || ftruncate(m.fd, (off_t)sim_image_size(im)) ||
-	    sim_image_for_each_page(im, write_page, &m) || close(m.fd)) {
-		snprintf(c->err, sizeof(c->err), "checker: cannot write the image %.300s: %s", path,
-			 strerror(m.err ? m.err : errno));
-		goto out;
+	if (sim_world(c->s) == SIM_WORLD_FILE) {
+		/* the recovered filesystem at DIR/fs; CMD runs at its root and
+		 * is given the root, or --checker-file's path under it */
+		snprintf(where, sizeof(where), "%s/fs", dir);
+		if (tree_write(c, where))
+			goto out;
+		snprintf(path, sizeof(path), "%s%s", where,
+			 c->cl->checker_file ? c->cl->checker_file : "");
+	} else {
+		snprintf(where, sizeof(where), "%s", dir);
+		snprintf(path, sizeof(path), "%s/%s", dir, image_name(c));
+		m.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (m.fd < 0 || ftruncate(m.fd, (off_t)sim_image_size(im)) ||
+		    sim_image_for_each_page(im, write_page, &m) || close(m.fd)) {
+			snprintf(c->err, sizeof(c->err), "checker: cannot write the image %.300s: %s",
+				 path, strerror(m.err ? m.err : errno));
+			goto out;
+		}
 	}
 	snprintf(script, sizeof(script), "%s \"$1\"", c->checker_cmd);
 	if (pipe(pipefd)) {
@@ -477,7 +704,7 @@ static int run_checker(struct check *c, const struct sim_image *im)
 		dup2(pipefd[1], 1);
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
-		if (chdir(dir))
+		if (chdir(where))
 			_exit(127);
 		execl("/bin/sh", "sh", "-c", script, "sh", path, (char *)NULL);
 		_exit(127);
@@ -617,7 +844,17 @@ static int judge_state(void *ctx, const struct sim_state *st)
 		/* K2: one run per distinct image; the verdict and the checker's
 		 * words are kept, so the report does not depend on which job or
 		 * point saw the image first */
-		sim_image_hash(st->image, full);
+		if (sim_world(c->s) != SIM_WORLD_FILE) {
+			sim_image_hash(st->image, full);
+		} else {
+			/* K6: the tree is all the checker sees, and tree_load
+			 * reads every byte it is made of, as one value */
+			unsigned was = sim_image_separable(st->image, 0);
+			int r = tree_load(c, st->image, full);
+			sim_image_separable(st->image, was);
+			if (r)
+				return -1;
+		}
 		verdict = hset_put(&c->checker_cache, full, 0, &cached);
 		v = *verdict;
 		if (!cached) {
@@ -636,7 +873,7 @@ static int judge_state(void *ctx, const struct sim_state *st)
 		}
 		if (v) {
 			struct sim_violation sv = { .invariant = SIM_INV_CHECKER };
-			snprintf(sv.path, sizeof(sv.path), "%s", image_name(c->cl));
+			snprintf(sv.path, sizeof(sv.path), "%s", image_name(c));
 			snprintf(sv.expected, sizeof(sv.expected), "checker exits 0");
 			snprintf(sv.actual, sizeof(sv.actual), "%.250s", c->bad_msg[v - 1]);
 			snprintf(sv.explanation, sizeof(sv.explanation),
@@ -696,11 +933,19 @@ static int check_judges(struct check *c)
 			 w == SIM_WORLD_CPU ? "CPU" : w == SIM_WORLD_BLOCK ? "block" : "file");
 		return -1;
 	}
-	if (c->cl->checker && w == SIM_WORLD_FILE) {
+	if (c->cl->checker && w == SIM_WORLD_FILE && !sim_model(c->s, SIM_ROLE_FS)) {
 		snprintf(c->err, sizeof(c->err), "--checker on a file trace needs the filesystem "
-			 "model's file listing, which this build does not have");
+			 "model, to recover the files it writes out");
 		return -1;
 	}
+	if (c->cl->checker_file && w == SIM_WORLD_FILE && c->cl->checker_file[0] != '/') {
+		snprintf(c->err, sizeof(c->err), "--checker-file on a file trace names a file of "
+			 "the recovered filesystem: an absolute path, not '%.200s'",
+			 c->cl->checker_file);
+		return -1;
+	}
+	if (c->cl->checker && w == SIM_WORLD_FILE)
+		c->cl->states.reduce = true;	/* K6: its reads are seen (tree_load) */
 	return 0;
 }
 
@@ -1182,6 +1427,11 @@ static void check_free(struct check *c)
 	hset_free(&c->seen);
 	hset_free(&c->reported);
 	hset_free(&c->checker_cache);
+	if (c->tree_view)
+		jfs_view_destroy(c->tree_view);
+	tree_clear(&c->tree);
+	free(c->tree.e);
+	free(c->tree.first_of);
 	sim_promises_destroy(c->promises);
 	sim_fs_promises_destroy(c->fs_promises);
 	sim_explorer_destroy(c->x);
@@ -1219,8 +1469,12 @@ void sim_check_help(FILE *out)
 		"                          fresh directory, passed as the last argument): exit 0\n"
 		"                          consistent, anything else inconsistent.  CMD runs in\n"
 		"                          that directory; a relative program name is taken from\n"
-		"                          where powercut started, which $POWERCUT_CWD names\n"
-		"  --checker-file PATH     name the materialized image after PATH\n"
+		"                          where powercut started, which $POWERCUT_CWD names.\n"
+		"                          A file trace's image is the filesystem recovered\n"
+		"                          from it, written out as a directory tree; CMD runs\n"
+		"                          at its root, given the root (or --checker-file)\n"
+		"  --checker-file PATH     name the materialized image after PATH; on a file\n"
+		"                          trace, the file under the tree's root CMD is given\n"
 		"  --base-image FILE       a block trace's device starts from FILE, not zeros\n"
 		"\n%s", cli_config_help);
 }
@@ -1243,7 +1497,11 @@ int sim_check_main(int argc, char **argv)
 	c.jobs = 1;
 	c.total_known = true;
 	c.exhaustive = cl.states.mode == SIM_STATES_EXHAUSTIVE;
-	/* K6: reduce when every judge is ours (a checker's reads are unseen) */
+	/* K6: reduce when every judge's reads are seen: ours, and a checker
+	 * on a file trace, which sees only the tree the model recovers
+	 * (tree_load reads it through the image); a checker of a CPU or block
+	 * trace reads the whole image unseen.  The trace's world is known
+	 * only at its first point: check_judges. */
 	cl.states.reduce = !cl.checker;
 	/* S2: a judgement costs what a state of plain enumeration does, but
 	 * the reduced count is known only by judging, so where a point has

@@ -17,6 +17,9 @@ Runs, in order:
   check    check's reports, -j, shards, merge, replay (an application checker)
   reduce   the reduced exhaustive enumeration finds what judging every
            state finds; -j, shards and replay on a file trace
+  checker-fs  an application checker on a file trace: the recovered tree it
+           is given, its verdicts (reduced = one by one, -j 2 = -j 1), one
+           run per distinct tree
   streaming    a generated 1,000,000-event trace replays in bounded memory
   mutation     mutated example traces never crash powercut (exit 0 or 2)
 
@@ -48,9 +51,9 @@ def ok(cond, what, detail=""):
         print("FAIL %s%s" % (what, ("\n  " + detail.replace("\n", "\n  ")) if detail else ""))
 
 
-def run(args, stdin=None, timeout=120):
+def run(args, stdin=None, timeout=120, env=None):
     p = subprocess.run(args, cwd=ROOT, capture_output=True, timeout=timeout,
-                       input=stdin)
+                       input=stdin, env=None if env is None else dict(os.environ, **env))
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
@@ -699,6 +702,68 @@ def test_progress(pc):
     ok(rc == 0 and err == "", "progress: --no-progress draws nothing", err)
 
 
+def test_checker_fs(pc):
+    """--checker on a file trace: the model's recovered filesystem, written
+    out as a tree (sim/check.c tree_write), judged by the application."""
+    import hashlib
+    import json
+    man = "tests/checkers/tree-manifest.sh"
+    with tempfile.TemporaryDirectory() as d:
+        def j(name):
+            return os.path.join(d, name)
+        # every kind of object, as the trace left it (all durable by sync)
+        rc, out, err = run([pc, "check", "tests/checkers/tree.trace", "--checker", man,
+                            "--points", "mark:end"], env={"MANIFEST": j("m.txt")})
+        f = bytes(b"a" * 5000 + bytes(15000) + b"b" * 10)
+        want = ("== cwd: fs\n./d/\n./d/e/\n./d/e/g 20010 2 %s\n./d/f 20010 2 %s\n"
+                "./empty 0 1 %s\n./s -> /d/f\n" % (hashlib.md5(f).hexdigest(),
+                                                   hashlib.md5(f).hexdigest(),
+                                                   hashlib.md5(b"").hexdigest()))
+        got = open(j("m.txt")).read() if os.path.exists(j("m.txt")) else ""
+        ok(rc == 0 and got == want, "checker-fs: the tree holds every object as recovered",
+           "status %d %s\ngot  %r\nwant %r" % (rc, err, got, want))
+        # one checker run per distinct tree, across every point and state
+        rc, out, err = run([pc, "check", "tests/checkers/tree.trace", "--checker", man],
+                           env={"MANIFEST": j("all.txt")})
+        runs = open(j("all.txt")).read().split("== ")[1:] if os.path.exists(j("all.txt")) else []
+        ok(rc == 0 and len(runs) > 5 and len(runs) == len(set(runs)) and
+           ("cwd: fs\n" + want.split("\n", 1)[1]) in runs,
+           "checker-fs: one run per distinct recovered tree",
+           "status %d, %d runs, %d distinct %s" % (rc, len(runs), len(set(runs)), err))
+        # the application's verdicts: replace-by-rename without fsync is
+        # safe under auto_da_alloc (F12), leaves an empty file without it
+        t = "tests/checkers/replace.trace"
+        args = ["--checker", "tests/checkers/replace-never-empty.sh", "--checker-file", "/f",
+                "--no-progress"]
+        rc, out, err = run([pc, "check", t] + args)
+        ok(rc == 0 and "violations: 0" in out, "checker-fs: auto_da_alloc keeps /f whole",
+           out + err)
+        vs = {}
+        for name, extra in (("1", []), ("2", ["-j", "2"]), ("plain", ["--no-reduce"])):
+            rc, out, err = run([pc, "check", t, "--fs-opts", "noauto_da_alloc",
+                                "--json", j(name + ".json")] + args + extra)
+            vs[name] = (rc, json.load(open(j(name + ".json")))["violations"]
+                        if os.path.exists(j(name + ".json")) else None)
+        rc, v = vs["1"]
+        ok(rc == 1 and v and all(x["invariant"] == "checker" and x["path"] == "/f" and
+                                 "size 0" in x["actual"] and x["line"] in (20, 21) for x in v),
+           "checker-fs: noauto_da_alloc can leave /f empty after the rename", str(vs["1"])[:600])
+        ok(vs["1"] == vs["2"], "checker-fs: -j 2 equals -j 1")
+        strip = [dict(x, replay="") for x in v or []]
+        ok([dict(x, replay="") for x in vs["plain"][1] or []] == strip,
+           "checker-fs: the reduced run finds what judging every state finds",
+           "%s\n%s" % (str(vs["plain"])[:400], str(strip)[:400]))
+        # a replay reproduces the state, and the checker's words
+        if v:
+            rc, out, err = run([pc] + shlex.split(v[0]["replay"])[1:])
+            ok(rc == 1 and "size 0, byte values: none" in out,
+               "checker-fs: the replay command reproduces the violation", out + err)
+        rc, out, err = run([pc, "check", t, "--checker", "true", "--checker-file", "f"])
+        ok(rc == 2 and err == "powercut: tests/checkers/replace.trace: --checker-file on a "
+           "file trace names a file of the recovered filesystem: an absolute path, not 'f'\n",
+           "checker-fs: a relative --checker-file is refused", err)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--powercut", default="./powercut")
@@ -714,6 +779,7 @@ def main():
               ("determinism", lambda: test_determinism(pc)),
               ("check", lambda: test_check(pc)),
               ("reduce", lambda: test_reduce(pc)),
+              ("checker-fs", lambda: test_checker_fs(pc)),
               ("unexplored", lambda: test_unexplored(pc)),
               ("import", lambda: test_import(pc)),
               ("streaming", lambda: test_streaming(pc, a.build)),
