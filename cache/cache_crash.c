@@ -302,9 +302,32 @@ static int crash_describe(const void *self, size_t g, uint32_t c, char *buf, siz
 	return (int)o;
 }
 
+/* What the choices of group G emit between them (crash.h): each entry of
+ * the line's history and each non-temporal piece, whole.  Exact: a choice
+ * only replays entries (whole, or chunks of one, C3), so each byte and
+ * value it emits is an entry's; and each entry is emitted whole, last, by
+ * the choice that persists the history up to it (or the NT pieces of its
+ * chunk up to it, C8). */
+static void crash_footprint(const void *self, size_t g, sim_emit_fn *emit, void *ctx)
+{
+	const struct cache_model *m = self;
+	const struct cache_view *v = view(m);
+	const struct cache_rec *r;
+	uint64_t base;
+
+	assert(g < v->n);
+	r = &m->rec[v->rec[g]];
+	base = cache_rec_line(r) << m->line_shift;
+	for (uint32_t j = 0; j < r->nwr; j++)
+		emit(ctx, base + r->wr[j].off, cache_wr_data(r, &r->wr[j]), r->wr[j].len);
+	for (uint32_t i = 0; i < r->nnt; i++)
+		emit(ctx, base + r->nt[i].off, cache_wr_data(r, &r->nt[i]), r->nt[i].len);
+}
+
 const struct sim_crash_ops cache_crash_ops = {
 	.ngroups = crash_ngroups,
 	.nchoices = crash_nchoices,
 	.apply = crash_apply,
 	.describe = crash_describe,
+	.footprint = crash_footprint,
 };

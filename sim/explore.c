@@ -748,8 +748,11 @@ static void footprints(struct sim_explorer *x)
 		struct slot *sl = &x->slot[g];
 		struct fp_ctx f = { x, sl };
 		sl->nfp = 0;
-		for (uint32_t c = 1; c < sl->n; c++)
-			sl->ops->apply(sl->self, sl->local, c, fp_emit, &f);
+		if (sl->ops->footprint && sl->n > 1)
+			sl->ops->footprint(sl->self, sl->local, fp_emit, &f);
+		else
+			for (uint32_t c = 1; c < sl->n; c++)
+				sl->ops->apply(sl->self, sl->local, c, fp_emit, &f);
 		sl->nfp = merge_ranges(x, sl->fp, sl->nfp);
 		x->wfp = grow(x->wfp, &x->wfp_cap, x->nwfp + sl->nfp, sizeof(*x->wfp));
 		if (sl->nfp)

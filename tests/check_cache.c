@@ -777,6 +777,71 @@ START_TEST(crash_describe_and_apply_runs)
 }
 END_TEST
 
+/* footprint_matches_choices: the (byte, value) pairs a group's choices
+ * emit between them, from apply() over every choice or from footprint() */
+struct fp_pairs {
+	uint64_t line;
+	uint8_t seen[128][256];
+};
+
+static void emit_pairs(void *ctx, uint64_t off, const void *bytes, size_t n)
+{
+	struct fp_pairs *p = ctx;
+	const uint8_t *b = bytes;
+
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_ge(off + i, p->line);
+		ck_assert_uint_lt(off + i, p->line + 128);
+		p->seen[off + i - p->line][b[i]] = 1;
+	}
+}
+
+START_TEST(footprint_matches_choices)
+{
+	/* every kind of history C2-C8 and C13 can leave in a line: narrow and
+	 * wide (torn) stores, rewrites of the same bytes, rmw, NT stores over
+	 * and beside cached data, a flushed-then-rewritten line; on a
+	 * 64-byte and a 128-byte line (its own model) */
+	for (int pass = 0; pass < 2; pass++) {
+		struct h *h = mk(pass ? "cpus=2 cache.line=128 cache.history=3" : "cpus=2");
+		const struct sim_crash_ops *ops = cache_model_ops.crash;
+		size_t ng;
+
+		st(h, 0, 0x40, 8, 1);
+		st(h, 0, 0x40, 32, 0x22);
+		st(h, 0, 0x48, 8, 3);
+		rmw(h, 0, 0x50, 8, 4);
+		st(h, 0, 0x1000, 64, 0x55);
+		st(h, 1, 0x1010, 8, 6);
+		nt(h, 0, 0x2000, 8, 7);
+		nt(h, 0, 0x2000, 8, 8);
+		nt(h, 1, 0x2018, 16, 0x99);
+		st(h, 0, 0x3000, 8, 9);
+		op(h, TRACE_CLWB, 0, 0x3000);
+		st(h, 0, 0x3000, 16, 0x0a);
+		st(h, 0, 0x3008, 8, 0x0b);
+		nt(h, 0, 0x3020, 8, 0x0c);
+		ng = ops->ngroups(h->m);
+		ck_assert_uint_ge(ng, 4);
+		for (size_t g = 0; g < ng; g++) {
+			static struct fp_pairs a, b;
+			char d[256];
+			ops->describe(h->m, g, 0, d, sizeof(d));
+			memset(&a, 0, sizeof(a));
+			memset(&b, 0, sizeof(b));
+			a.line = b.line = strtoull(d + 5, NULL, 16);	/* "line 0x..." */
+			for (uint32_t c = 1; c < ops->nchoices(h->m, g); c++)
+				ops->apply(h->m, g, c, emit_pairs, &a);
+			ck_assert_ptr_nonnull(ops->footprint);
+			ops->footprint(h->m, g, emit_pairs, &b);
+			if (memcmp(&a, &b, sizeof(a)))
+				ck_abort_msg("pass %d, %s: footprint() differs from the choices", pass, d);
+		}
+		done(h);
+	}
+}
+END_TEST
+
 START_TEST(groups_sorted_by_address)
 {
 	struct h *h = mk(NULL);
@@ -1028,6 +1093,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(rules, c16_rmw_is_a_fence);
 	tcase_add_test(rules, coherence_store_moves_line);
 	tcase_add_test(rules, crash_describe_and_apply_runs);
+	tcase_add_test(rules, footprint_matches_choices);
 	tcase_add_test(rules, groups_sorted_by_address);
 	tcase_add_test(rules, many_lines_and_reuse);
 	tcase_set_timeout(rules, 60);
