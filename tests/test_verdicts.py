@@ -32,8 +32,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PC = os.environ.get("POWERCUT", os.path.join(ROOT, "powercut"))
-CORPUS = os.environ.get("POWERCUT_CORPUS",
-                        os.path.join(ROOT, "..", "shared", "corpus", "crashmonkey-seq1"))
+CORPUS = os.environ.get("POWERCUT_CORPUS", os.path.normpath(
+    os.path.join(ROOT, "..", "shared", "corpus", "crashmonkey-seq1")))
 EX = os.path.join(ROOT, "traces", "examples")
 
 # The example traces the table is judged on (each says in its comments
@@ -153,7 +153,9 @@ def table(verbose):
 def corpus(verbose):
     files = sorted(glob.glob(os.path.join(CORPUS, "j-lang*")))
     if not files:
-        print("FAIL corpus: no j-lang workloads in %s" % CORPUS)
+        print("FAIL corpus: no j-lang workloads in %s (the CrashMonkey seq-1 corpus "
+              "belongs in ../shared/corpus beside the tree; POWERCUT_CORPUS=DIR names "
+              "another place)" % CORPUS)
         return 0, 1
     passed = failed = 0
     t0 = time.time()
