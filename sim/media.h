@@ -43,6 +43,11 @@ uint64_t media_stamp(const struct media *m, uint64_t off);
  * O(1).  For comparing bytes against the media without copying them. */
 const uint8_t *media_page(const struct media *m, uint64_t off);
 
+/* A hint: start fetching the bytes at OFF into the host's caches, for a
+ * media_write or media_read soon after.  No effect on the contents.
+ * O(1). */
+void media_prefetch(const struct media *m, uint64_t off);
+
 /* Bytes that reached the media through media_write (statistics). */
 uint64_t media_bytes_written(const struct media *m);
 
