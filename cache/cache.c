@@ -868,6 +868,31 @@ static bool private_dirty(struct cache_model *m, uint64_t line)
 
 static void insert_into(struct cache_model *m, uint32_t cpu, int id, uint64_t word);
 
+/* The word an insertion into LINE's set of LV would replace, if LV is
+ * LRU (the way ranked last), else CACHE_INVALID: a prediction for
+ * prefetching, no side effects.  O(ways). */
+static inline uint64_t lru_victim(const struct cache_level *lv, uint64_t line)
+{
+	uint64_t set = line & lv->set_mask;
+
+	if (lv->pol != &cache_policy_lru)
+		return CACHE_INVALID;
+	return lv->word[set * lv->ways + cache_rank_last(lv->rank + set * lv->ways, lv->ways)];
+}
+
+/* Start fetching LINE's set of LV (its words and ranks) into the host's
+ * caches.  No side effects. */
+static inline void level_prefetch(const struct cache_level *lv, uint64_t line)
+{
+	uint64_t set = line & lv->set_mask;
+	const uint64_t *w = lv->word + set * lv->ways;
+
+	for (uint32_t k = 0; k < lv->ways; k += 8)
+		__builtin_prefetch(w + k);
+	if (lv->rank)
+		__builtin_prefetch(lv->rank + set * lv->ways);
+}
+
 /* WORD was evicted from level ID of CPU: pass it down (write-back) or
  * out of the hierarchy. */
 static void evicted(struct cache_model *m, uint32_t cpu, int id, uint64_t word)
@@ -948,6 +973,14 @@ static __attribute__((noinline)) uint32_t access_miss(struct cache_model *m, uin
 		if (l2->present) {
 			l2->misses++;
 			l2->wmisses += dirty;
+			/* the L2's victim, if dirty, will be marked in (or put
+			 * into) its LLC set: start fetching that set now, while
+			 * this line's LLC set is searched */
+			if (m->llc.present) {
+				uint64_t v = lru_victim(l2, line);
+				if (v != CACHE_INVALID && (v & 1))
+					level_prefetch(&m->llc, v >> 1);
+			}
 		}
 		if (m->llc.present && level_touch(&m->llc, line, 0)) {
 			m->llc.hits++;
@@ -955,6 +988,14 @@ static __attribute__((noinline)) uint32_t access_miss(struct cache_model *m, uin
 			lat = m->llc.latency;
 		} else {
 			if (m->llc.present) {
+				uint64_t v = lru_victim(&m->llc, line);
+				/* a dirty victim leaves the hierarchy: its record
+				 * and its media line are fetched in parallel,
+				 * not one after the other */
+				if (v != CACHE_INVALID && (v & 1)) {
+					__builtin_prefetch(&m->rec[rec_hash_of(m, v >> 1)]);
+					media_prefetch(m->media, (v >> 1) << m->line_shift);
+				}
 				m->llc.misses++;
 				m->llc.wmisses += dirty;
 				c->llc_misses++;
@@ -1502,33 +1543,134 @@ static __attribute__((noinline)) int cache_event_slow(struct cache_model *m,
 	return 0;
 }
 
-/* The fast path: a load or a store that passes the edge checks of
- * cache_event_slow() (one compound test: len - 1 wraps for len=0) goes
- * straight to its handler; everything else, bad input included, takes
- * the slow path.  Measured (callgrind, cache_bench() of 2 M): the checks,
- * the switch and the prologue saving registers for the inlined rare
- * cases were ~50 Ir per event; see level_touch() for the step. */
-static int cache_event(void *self, const struct trace_event *ev)
+/* A store's part in its one line, after the line's access: the record
+ * side of do_store() for a store within one line (nearly every store). */
+static inline void store_one_line(struct cache_model *m, const struct trace_event *ev,
+				  uint64_t line)
 {
-	struct cache_model *m = self;
-	const uint32_t need = TRACE_F_ADDR | TRACE_F_LEN;
-	uint64_t cost;
+	uint64_t seq = m->seq++;
 
-	if ((ev->op == TRACE_LOAD || ev->op == TRACE_STORE) &&
-	    (ev->fields & need) == need && ev->cpu < m->ncpu &&
-	    ev->addr < m->pmem_size && ev->len - 1 < m->pmem_size - ev->addr) {
-		if (ev->op == TRACE_LOAD) {
-			m->st.loads++;
-			cost = do_load(m, ev);
-		} else {
+	store_piece(m, ev, seq, line, (uint32_t)(ev->addr & (m->line_size - 1)),
+		    (uint32_t)ev->len, 0, rec_find(m, line));
+}
+
+/* The rest of a one-line load or store whose L1D access is done (COST
+ * its latency, MISSED whether the L1D missed): the miss path, a store's
+ * record, the counts and the clock. */
+static __attribute__((noinline)) int access_rest(struct cache_model *m,
+						 const struct trace_event *ev,
+						 uint64_t line, uint64_t dirty,
+						 uint64_t cost, bool missed)
+{
+	if (missed) {
+		struct cache_level *l1 = &m->cpu[ev->cpu].lv[CACHE_L1D];
+		l1->misses++;
+		l1->wmisses += dirty;
+		cost = access_miss(m, (uint32_t)ev->cpu, line, dirty);
+	}
+	if (dirty) {
+		m->st.stores++;
+		store_one_line(m, ev, line);
+	} else {
+		m->st.loads++;
+	}
+	m->env->clock->now += cost;
+	m->st.cycles += cost;
+	return 0;
+}
+
+/* Every load and store the fast path does not finish itself. */
+static __attribute__((noinline)) int access_full(struct cache_model *m,
+						 const struct trace_event *ev)
+{
+	const uint32_t need = TRACE_F_ADDR | TRACE_F_LEN;
+	uint64_t cost, line, dirty;
+
+	if (!((ev->op == TRACE_LOAD || ev->op == TRACE_STORE) &&
+	      (ev->fields & need) == need && ev->cpu < m->ncpu &&
+	      ev->addr < m->pmem_size && ev->len - 1 < m->pmem_size - ev->addr))
+		return cache_event_slow(m, ev);
+	dirty = ev->op == TRACE_STORE;
+	line = ev->addr >> m->line_shift;
+	if (((ev->addr + ev->len - 1) >> m->line_shift) != line) {
+		if (dirty) {
 			m->st.stores++;
 			cost = do_store(m, ev);
+		} else {
+			m->st.loads++;
+			cost = do_load(m, ev);
 		}
 		m->env->clock->now += cost;
 		m->st.cycles += cost;
 		return 0;
 	}
-	return cache_event_slow(m, ev);
+	if (dirty) {
+		/* as in do_store(): fetch the record's home slot while the
+		 * caches are searched */
+		__builtin_prefetch(&m->rec[rec_hash_of(m, line)]);
+		if (m->ncpu > 1)
+			invalidate_others(m, ev->cpu, line);
+	}
+	{
+		struct cache_level *l1 = &m->cpu[ev->cpu].lv[CACHE_L1D];
+		if (level_touch(l1, line, dirty)) {
+			l1->hits++;
+			return access_rest(m, ev, line, dirty, l1->latency, false);
+		}
+	}
+	return access_rest(m, ev, line, dirty, 0, true);
+}
+
+/*
+ * The fast path: a load or a store within one line, on a one-CPU machine
+ * with an LRU L1D, that passes the edge checks of cache_event_slow() (one
+ * compound test: len - 1 wraps for len=0), does its L1D search right
+ * here; a load that hits is done here too, with nothing kept in
+ * callee-saved registers (no prologue).  The rest goes on in
+ * access_rest(): the miss path, a store's record; everything else
+ * (wider accesses, more CPUs, other policies, other events, bad input)
+ * in access_full() and cache_event_slow().  Measured (callgrind,
+ * cache_bench() of 2 M): the checks, the switch and the prologue saving
+ * registers for the inlined rare cases were ~50 Ir per event; the
+ * prologue this path still had, 18 Ir per access (docs/performance.md,
+ * helper-27).
+ */
+static int cache_event(void *self, const struct trace_event *ev)
+{
+	struct cache_model *m = self;
+	const uint32_t need = TRACE_F_ADDR | TRACE_F_LEN;
+	struct cache_level *l1;
+	uint64_t line, dirty, set;
+	uint64_t *w;
+	int i;
+
+	if (__builtin_expect(!((ev->op == TRACE_LOAD || ev->op == TRACE_STORE) &&
+			       (ev->fields & need) == need && m->ncpu == 1 && ev->cpu == 0 &&
+			       ev->addr < m->pmem_size &&
+			       ev->len - 1 < m->pmem_size - ev->addr), 0))
+		return access_full(m, ev);
+	line = ev->addr >> m->line_shift;
+	l1 = &m->cpu[0].lv[CACHE_L1D];
+	if (__builtin_expect(((ev->addr + ev->len - 1) >> m->line_shift) != line ||
+			     l1->pol != &cache_policy_lru, 0))
+		return access_full(m, ev);
+	dirty = ev->op == TRACE_STORE;
+	if (dirty)	/* as in do_store(): fetch the record's home slot */
+		__builtin_prefetch(&m->rec[rec_hash_of(m, line)]);
+	set = line & l1->set_mask;
+	w = l1->word + set * l1->ways;
+	i = cache_way_find(w, l1->ways, line << 1);
+	if (i < 0)
+		return access_rest(m, ev, line, dirty, 0, true);
+	w[i] |= dirty;
+	cache_rank_use(l1->rank + set * l1->ways, l1->ways, (uint32_t)i, l1->lane_in);
+	l1->hits++;
+	if (dirty)
+		return access_rest(m, ev, line, dirty, l1->latency, false);
+	m->st.loads++;
+	m->env->clock->now += l1->latency;
+	m->st.cycles += l1->latency;
+	return 0;
 }
 
 /* ---------------------------------------------------------------------
