@@ -803,27 +803,27 @@ static inline uint64_t level_insert(struct cache_level *lv, uint64_t word)
  * Returns false if LINE is absent.  O(ways). */
 static bool level_mark(struct cache_level *lv, uint64_t line, uint64_t dirty)
 {
-	uint64_t *w = lv->word + (line & lv->set_mask) * lv->ways;
-	int i = cache_way_find(w, lv->ways, line << 1);	/* any policy */
+	uint64_t set = line & lv->set_mask;
+	int i = cache_set_find(lv, set, line);	/* any policy */
 
 	if (i < 0)
 		return false;
-	w[i] |= dirty;
+	cache_word_or(lv, set, (uint32_t)i, dirty);
 	return true;
 }
 
 /* Clear LINE's dirty bit; return whether it was dirty.  O(ways). */
 static bool level_clean(struct cache_level *lv, uint64_t line)
 {
-	uint64_t *w = lv->word + (line & lv->set_mask) * lv->ways;
-	int i = cache_way_find(w, lv->ways, line << 1);	/* any policy */
-	bool d;
+	uint64_t set = line & lv->set_mask;
+	int i = cache_set_find(lv, set, line);	/* any policy */
+	uint64_t w;
 
 	if (i < 0)
 		return false;
-	d = w[i] & 1;
-	w[i] &= ~(uint64_t)1;
-	return d;
+	w = cache_word_at(lv, set, (uint32_t)i);
+	cache_word_put(lv, set, (uint32_t)i, w & ~(uint64_t)1);
+	return w & 1;
 }
 
 static inline uint64_t level_remove(struct cache_level *lv, uint64_t line)
@@ -854,13 +854,12 @@ static bool private_dirty(struct cache_model *m, uint64_t line)
 	for (uint32_t c = 0; c < m->ncpu; c++)
 		for (int l = CACHE_L1D; l <= CACHE_L2; l++) {
 			struct cache_level *lv = &m->cpu[c].lv[l];
-			uint64_t *w;
+			uint64_t set = line & lv->set_mask;
 			int i;
 			if (!lv->present)
 				continue;
-			w = lv->word + (line & lv->set_mask) * lv->ways;
-			i = cache_way_find(w, lv->ways, line << 1);
-			if (i >= 0 && (w[i] & 1))
+			i = cache_set_find(lv, set, line);
+			if (i >= 0 && (cache_word_at(lv, set, (uint32_t)i) & 1))
 				return true;
 		}
 	return false;
@@ -877,7 +876,7 @@ static inline uint64_t lru_victim(const struct cache_level *lv, uint64_t line)
 
 	if (lv->pol != &cache_policy_lru)
 		return CACHE_INVALID;
-	return lv->word[set * lv->ways + cache_rank_last(lv->rank + set * lv->ways, lv->ways)];
+	return cache_word_at(lv, set, cache_rank_last(lv->rank + set * lv->ways, lv->ways));
 }
 
 /* Start fetching LINE's set of LV (its words and ranks) into the host's
@@ -885,10 +884,14 @@ static inline uint64_t lru_victim(const struct cache_level *lv, uint64_t line)
 static inline void level_prefetch(const struct cache_level *lv, uint64_t line)
 {
 	uint64_t set = line & lv->set_mask;
-	const uint64_t *w = lv->word + set * lv->ways;
 
-	for (uint32_t k = 0; k < lv->ways; k += 8)
-		__builtin_prefetch(w + k);
+	if (lv->tag) {
+		for (uint32_t k = 0; k < lv->ways; k += 16)
+			__builtin_prefetch(lv->tag + set * lv->ways + k);
+	} else {
+		for (uint32_t k = 0; k < lv->ways; k += 8)
+			__builtin_prefetch(lv->word + set * lv->ways + k);
+	}
 	if (lv->rank)
 		__builtin_prefetch(lv->rank + set * lv->ways);
 }
@@ -1420,7 +1423,7 @@ static uint64_t do_wbinvd(struct cache_model *m, uint32_t cpu)
 				 * words had when they moved, kept so that the
 				 * media's write order stays as it was) */
 				uint64_t k = lv->rank ? level_by_rank(lv, i) : i;
-				uint64_t w = lv->word[k];
+				uint64_t w = cache_word_at(lv, k / lv->ways, (uint32_t)(k % lv->ways));
 				if (w != CACHE_INVALID && (w & 1)) {
 					struct cache_rec *r = rec_find(m, w >> 1);
 					m->st.writebacks++;
@@ -1432,7 +1435,10 @@ static uint64_t do_wbinvd(struct cache_model *m, uint32_t cpu)
 				}
 			}
 			/* every way free; the ranks stay a permutation (I6) */
-			memset(lv->word, 0xff, n * sizeof(*lv->word));
+			if (lv->tag)
+				memset(lv->tag, 0xff, n * sizeof(*lv->tag));
+			else
+				memset(lv->word, 0xff, n * sizeof(*lv->word));
 			if (lv->plru)
 				memset(lv->plru, 0, (lv->set_mask + 1) * sizeof(*lv->plru));
 		}
@@ -1641,7 +1647,6 @@ static int cache_event(void *self, const struct trace_event *ev)
 	const uint32_t need = TRACE_F_ADDR | TRACE_F_LEN;
 	struct cache_level *l1;
 	uint64_t line, dirty, set;
-	uint64_t *w;
 	int i;
 
 	if (__builtin_expect(!((ev->op == TRACE_LOAD || ev->op == TRACE_STORE) &&
@@ -1658,11 +1663,10 @@ static int cache_event(void *self, const struct trace_event *ev)
 	if (dirty)	/* as in do_store(): fetch the record's home slot */
 		__builtin_prefetch(&m->rec[rec_hash_of(m, line)]);
 	set = line & l1->set_mask;
-	w = l1->word + set * l1->ways;
-	i = cache_way_find(w, l1->ways, line << 1);
+	i = cache_set_find(l1, set, line);
 	if (i < 0)
 		return access_rest(m, ev, line, dirty, 0, true);
-	w[i] |= dirty;
+	cache_word_or(l1, set, (uint32_t)i, dirty);
 	cache_rank_use(l1->rank + set * l1->ways, l1->ways, (uint32_t)i, l1->lane_in);
 	l1->hits++;
 	if (dirty)
@@ -1812,11 +1816,11 @@ static int level_geometry(struct cache_model *m, int id, uint64_t *sets,
 	return 0;
 }
 
-/* A level's word or rank array: 64-byte aligned, so that an 8-way set
- * is one host line and a 16-way set two (malloc's 16-byte alignment
+/* A level's tag, word or rank array: 64-byte aligned, so that a 16-way
+ * set of tags is one host line (of words two: malloc's 16-byte alignment
  * made a 16-way set straddle three host lines half the time), and on
- * huge pages where the kernel allows them (the LLC's 2 MiB of words
- * are searched at random).  NULL on out of memory. */
+ * huge pages where the kernel allows them (the LLC's 1 MiB of tags, 2 MiB
+ * of words, are searched at random).  NULL on out of memory. */
 static void *level_array(size_t bytes)
 {
 	void *p = NULL;
@@ -1832,7 +1836,7 @@ static void *level_array(size_t bytes)
 
 static int level_init(struct cache_model *m, struct cache_level *lv, int id, uint64_t seed)
 {
-	uint64_t sets;
+	uint64_t sets, n;
 	enum cache_policy_id pol = (enum cache_policy_id)sim_param(m->env->cfg, "cache.policy");
 
 	memset(lv, 0, sizeof(*lv));
@@ -1845,19 +1849,26 @@ static int level_init(struct cache_model *m, struct cache_level *lv, int id, uin
 	lv->rng = seed * 0x9e3779b97f4a7c15ULL + 0x2545f4914f6cdd1dULL;
 	if (!lv->rng)
 		lv->rng = 1;
-	lv->word = level_array((sets * lv->ways + CACHE_WORD_PAD) * sizeof(*lv->word));
+	lv->set_shift = (uint32_t)__builtin_ctzll(sets);
+	/* I7: compact when the highest line's tag fits (all ones: free) */
+	n = sets * lv->ways + CACHE_WORD_PAD;
+	if (((m->pmem_size - 1) >> m->line_shift >> lv->set_shift) <= CACHE_TAG_MAX) {
+		if ((lv->tag = level_array(n * sizeof(*lv->tag))))
+			memset(lv->tag, 0xff, n * sizeof(*lv->tag));
+	} else if ((lv->word = level_array(n * sizeof(*lv->word)))) {
+		memset(lv->word, 0xff, n * sizeof(*lv->word));
+	}
 	lv->hint = calloc(sets, 1);
 	if (pol == CACHE_POLICY_LRU)
 		lv->rank = level_array(sets * lv->ways + CACHE_RANK_PAD);
 	if (pol == CACHE_POLICY_PLRU)
 		lv->plru = calloc(sets, sizeof(*lv->plru));
-	if (!lv->word || !lv->hint || (pol == CACHE_POLICY_LRU && !lv->rank) ||
+	if ((!lv->word && !lv->tag) || !lv->hint || (pol == CACHE_POLICY_LRU && !lv->rank) ||
 	    (pol == CACHE_POLICY_PLRU && !lv->plru)) {
 		snprintf(m->env->err->msg, sizeof(m->env->err->msg),
 			 "%s: out of memory for %" PRIu64 " sets", level_name[id], sets);
 		return -1;
 	}
-	memset(lv->word, 0xff, (sets * lv->ways + CACHE_WORD_PAD) * sizeof(*lv->word));
 	for (uint32_t i = 0; i < sizeof(lv->lane_in); i++)
 		lv->lane_in[i] = i < lv->ways ? 0xff : 0;
 	if (lv->rank) {			/* I6: any permutation of a free set */
@@ -1870,6 +1881,7 @@ static int level_init(struct cache_model *m, struct cache_level *lv, int id, uin
 
 static void level_free(struct cache_level *lv)
 {
+	free(lv->tag);
 	free(lv->word);
 	free(lv->hint);
 	free(lv->rank);
@@ -2085,7 +2097,6 @@ static bool lru_ranks_ok(const struct cache_level *lv)
 	if (!lv->present || lv->pol != &cache_policy_lru)
 		return true;
 	for (uint64_t set = 0; set <= lv->set_mask; set++) {
-		const uint64_t *w = lv->word + set * lv->ways;
 		const uint8_t *rk = lv->rank + set * lv->ways;
 		uint64_t seen = 0;
 		uint32_t valid = 0;
@@ -2093,10 +2104,10 @@ static bool lru_ranks_ok(const struct cache_level *lv)
 			if (rk[i] >= lv->ways || (seen >> rk[i] & 1))
 				return false;
 			seen |= 1ull << rk[i];
-			valid += w[i] != CACHE_INVALID;
+			valid += cache_word_at(lv, set, i) != CACHE_INVALID;
 		}
 		for (uint32_t i = 0; i < lv->ways; i++)
-			if ((w[i] != CACHE_INVALID) != (rk[i] < valid))
+			if ((cache_word_at(lv, set, i) != CACHE_INVALID) != (rk[i] < valid))
 				return false;
 	}
 	return true;

@@ -25,6 +25,13 @@
  *       0..ways-1, the valid words ranked in recency order (0 the most
  *       recent) and the free ways (CACHE_INVALID) ranked after all of
  *       them, so an insertion fills a free way before it evicts.
+ *   I7  A level is compact when every line's tag (line >> set_shift)
+ *       fits in 31 bits below all ones (decided when the model is made,
+ *       from pmem.size, cache.line and the level's sets): it keeps a
+ *       32-bit tag per way, (line >> set_shift) << 1 | dirty or
+ *       CACHE_TAG_INVALID, in lv->tag, and lv->word is NULL.  Otherwise
+ *       it is wide: 64-bit words in lv->word, lv->tag NULL.  Both say
+ *       the same thing; cache_word_at() and cache_word_put() convert.
  */
 #ifndef POWERCUT_CACHE_INT_H
 #define POWERCUT_CACHE_INT_H
@@ -38,6 +45,8 @@
 #include "../sim/crash.h"
 
 #define CACHE_INVALID	UINT64_MAX
+#define CACHE_TAG_INVALID UINT32_MAX
+#define CACHE_TAG_MAX	0x7ffffffeu	/* tag << 1 | 1 stays below all ones */
 #define CACHE_MAX_WAYS	32
 #define CACHE_MAX_LINE	128		/* 16 tear units: 2^16-2 tears */
 #define CACHE_CHUNK	8		/* C7: the failure-atomic unit */
@@ -70,8 +79,11 @@ extern const struct cache_policy cache_policy_random;
 
 struct cache_level {
 	const struct cache_policy *pol;
-	uint64_t *word;		/* sets * ways words, set-major, then
+	uint32_t *tag;		/* compact (I7): sets * ways tags, set-major,
+				   then CACHE_WORD_PAD CACHE_TAG_INVALID */
+	uint64_t *word;		/* wide (tag NULL): sets * ways words, then
 				   CACHE_WORD_PAD words CACHE_INVALID */
+	uint32_t set_shift;	/* log2(sets) */
 	uint8_t *rank;		/* LRU: sets * ways recency ranks, then
 				   CACHE_RANK_PAD bytes (I6) */
 	uint8_t lane_in[32];	/* 0xff in [0, ways), 0 after */
@@ -154,6 +166,80 @@ static inline int cache_way_find(const uint64_t *w, uint32_t ways, uint64_t key)
 #endif
 }
 
+/* The way of a compact set (tags T) holding KEY = tag << 1, dirty or not,
+ * or -1.  As cache_way_find(), half the bytes: 8 ways in 2 compares, a
+ * 16-way set one host line (the wide LLC's 16-way set was two, its 2 MiB
+ * of words 1 MiB as tags; docs/performance.md, helper-27).  Reads
+ * T[0, ways rounded up to 8). */
+static inline int cache_tag_find(const uint32_t *t, uint32_t ways, uint32_t key)
+{
+#if defined(__SSE2__)
+	const __m128i k = _mm_set1_epi32((int)(key | 1));
+	const __m128i one = _mm_set1_epi32(1);
+	uint32_t j = 0;
+
+	do {
+		const __m128i *p = (const __m128i *)(const void *)(t + j);
+		__m128i a = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p), one), k);
+		__m128i b = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 1), one), k);
+		uint32_t bits = (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(a)) |
+				(uint32_t)_mm_movemask_ps(_mm_castsi128_ps(b)) << 4;
+		if (bits) {
+			uint32_t i = j + (uint32_t)__builtin_ctz(bits);
+			return i < ways ? (int)i : -1;
+		}
+		j += 8;
+	} while (j < ways);
+	return -1;
+#else
+	uint32_t found = ways;
+
+	for (uint32_t i = 0; i < ways; i++)
+		found = (t[i] | 1) == (key | 1) ? i : found;
+	return found < ways ? (int)found : -1;
+#endif
+}
+
+/* The way of SET in LV holding LINE, or -1 (I7: either layout). */
+static inline int cache_set_find(const struct cache_level *lv, uint64_t set, uint64_t line)
+{
+	if (lv->tag)
+		return cache_tag_find(lv->tag + set * lv->ways, lv->ways,
+				      (uint32_t)(line >> lv->set_shift) << 1);
+	return cache_way_find(lv->word + set * lv->ways, lv->ways, line << 1);
+}
+
+/* Way I of SET as a word, (line << 1) | dirty or CACHE_INVALID. */
+static inline uint64_t cache_word_at(const struct cache_level *lv, uint64_t set, uint32_t i)
+{
+	if (lv->tag) {
+		uint32_t t = lv->tag[set * lv->ways + i];
+		if (t == CACHE_TAG_INVALID)
+			return CACHE_INVALID;
+		return ((uint64_t)(t >> 1) << lv->set_shift | set) << 1 | (t & 1);
+	}
+	return lv->word[set * lv->ways + i];
+}
+
+/* Way I of SET := WORD (a line of SET, or CACHE_INVALID). */
+static inline void cache_word_put(struct cache_level *lv, uint64_t set, uint32_t i, uint64_t word)
+{
+	if (lv->tag)
+		lv->tag[set * lv->ways + i] = word == CACHE_INVALID ? CACHE_TAG_INVALID :
+			(uint32_t)((word >> 1 >> lv->set_shift) << 1 | (word & 1));
+	else
+		lv->word[set * lv->ways + i] = word;
+}
+
+/* OR DIRTY (0 or 1) into way I of SET, a valid way. */
+static inline void cache_word_or(struct cache_level *lv, uint64_t set, uint32_t i, uint64_t dirty)
+{
+	if (lv->tag)
+		lv->tag[set * lv->ways + i] |= (uint32_t)dirty;
+	else
+		lv->word[set * lv->ways + i] |= dirty;
+}
+
 /* Make way I of the set with ranks RK the most recent: every rank below
  * its rank goes up one.  Branch-free; reads and writes RK[0, ways rounded
  * up to 16) but changes only RK[0, ways) (LANE_IN: the level's
@@ -229,12 +315,11 @@ static inline uint32_t cache_rank_last(const uint8_t *rk, uint32_t ways)
 static inline bool cache_lru_touch(struct cache_level *lv, uint64_t set,
 				   uint64_t line, uint64_t dirty)
 {
-	uint64_t *w = lv->word + set * lv->ways;
-	int i = cache_way_find(w, lv->ways, line << 1);
+	int i = cache_set_find(lv, set, line);
 
 	if (i < 0)
 		return false;
-	w[i] |= dirty;
+	cache_word_or(lv, set, (uint32_t)i, dirty);
 	cache_rank_use(lv->rank + set * lv->ways, lv->ways, (uint32_t)i, lv->lane_in);
 	return true;
 }
@@ -247,12 +332,11 @@ static inline bool cache_lru_touch(struct cache_level *lv, uint64_t set,
 static inline uint64_t cache_lru_insert(struct cache_level *lv, uint64_t set,
 					uint64_t word)
 {
-	uint64_t *w = lv->word + set * lv->ways;
 	uint8_t *rk = lv->rank + set * lv->ways;
 	uint32_t v = cache_rank_last(rk, lv->ways);
-	uint64_t victim = w[v];
+	uint64_t victim = cache_word_at(lv, set, v);
 
-	w[v] = word;
+	cache_word_put(lv, set, v, word);
 	cache_rank_use(rk, lv->ways, v, lv->lane_in);
 	return victim;
 }
@@ -264,14 +348,13 @@ static inline uint64_t cache_lru_insert(struct cache_level *lv, uint64_t set,
 static inline uint64_t cache_lru_remove(struct cache_level *lv, uint64_t set,
 					uint64_t line)
 {
-	uint64_t *w = lv->word + set * lv->ways;
-	int i = cache_way_find(w, lv->ways, line << 1);
+	int i = cache_set_find(lv, set, line);
 	uint64_t old;
 
 	if (i < 0)
 		return CACHE_INVALID;
-	old = w[i];
-	w[i] = CACHE_INVALID;
+	old = cache_word_at(lv, set, (uint32_t)i);
+	cache_word_put(lv, set, (uint32_t)i, CACHE_INVALID);
 	cache_rank_drop(lv->rank + set * lv->ways, lv->ways, (uint32_t)i);
 	return old;
 }

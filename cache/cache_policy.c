@@ -2,7 +2,9 @@
  * cache_policy.c — replacement policies: LRU, tree-PLRU, seeded random.
  *
  * A set is `ways` consecutive words, each (line << 1) | dirty or
- * CACHE_INVALID.  The policies differ in where a word lives:
+ * CACHE_INVALID (kept as 32-bit tags in a compact level, cache_int.h I7;
+ * cache_word_at() and cache_word_put() read and write either layout).
+ * The policies differ in where a word lives:
  *
  *   LRU     words stay in their way; a rank per way (cache_int.h, I6)
  *           orders them by recency, 0 the most recent, free ways
@@ -29,11 +31,6 @@
 #include "cache_int.h"
 
 #include <assert.h>
-
-static inline uint64_t *set_words(struct cache_level *lv, uint64_t set)
-{
-	return lv->word + set * lv->ways;
-}
 
 /* ---- LRU ---- */
 
@@ -64,20 +61,18 @@ const struct cache_policy cache_policy_lru = {
 
 static inline int fixed_find(struct cache_level *lv, uint64_t set, uint64_t line)
 {
-	uint64_t *w = set_words(lv, set);
 	uint32_t h = lv->hint[set];
+	uint64_t w = cache_word_at(lv, set, h);
 
-	if ((w[h] >> 1) == line && w[h] != CACHE_INVALID)
+	if ((w >> 1) == line && w != CACHE_INVALID)
 		return (int)h;
-	return cache_way_find(w, lv->ways, line << 1);
+	return cache_set_find(lv, set, line);
 }
 
 static inline int fixed_free_way(struct cache_level *lv, uint64_t set)
 {
-	uint64_t *w = set_words(lv, set);
-
 	for (uint32_t i = 0; i < lv->ways; i++)
-		if (w[i] == CACHE_INVALID)
+		if (cache_word_at(lv, set, i) == CACHE_INVALID)
 			return (int)i;
 	return -1;
 }
@@ -89,8 +84,8 @@ static uint64_t fixed_remove(struct cache_level *lv, uint64_t set, uint64_t line
 
 	if (i < 0)
 		return CACHE_INVALID;
-	old = set_words(lv, set)[i];
-	set_words(lv, set)[i] = CACHE_INVALID;
+	old = cache_word_at(lv, set, (uint32_t)i);
+	cache_word_put(lv, set, (uint32_t)i, CACHE_INVALID);
 	return old;
 }
 
@@ -139,7 +134,7 @@ static bool plru_touch(struct cache_level *lv, uint64_t set, uint64_t line,
 
 	if (i < 0)
 		return false;
-	set_words(lv, set)[i] |= dirty;
+	cache_word_or(lv, set, (uint32_t)i, dirty);
 	lv->hint[set] = (uint8_t)i;
 	plru_point_away(lv, set, (uint32_t)i);
 	return true;
@@ -149,9 +144,9 @@ static uint64_t plru_insert(struct cache_level *lv, uint64_t set, uint64_t word)
 {
 	int f = fixed_free_way(lv, set);
 	uint32_t way = f >= 0 ? (uint32_t)f : plru_victim(lv, set);
-	uint64_t victim = set_words(lv, set)[way];
+	uint64_t victim = cache_word_at(lv, set, way);
 
-	set_words(lv, set)[way] = word;
+	cache_word_put(lv, set, way, word);
 	lv->hint[set] = (uint8_t)way;
 	plru_point_away(lv, set, way);
 	return victim;
@@ -173,7 +168,7 @@ static bool random_touch(struct cache_level *lv, uint64_t set, uint64_t line,
 
 	if (i < 0)
 		return false;
-	set_words(lv, set)[i] |= dirty;
+	cache_word_or(lv, set, (uint32_t)i, dirty);
 	lv->hint[set] = (uint8_t)i;
 	return true;
 }
@@ -194,8 +189,8 @@ static uint64_t random_insert(struct cache_level *lv, uint64_t set, uint64_t wor
 		lv->rng = x;
 		way = (uint32_t)(x % lv->ways);
 	}
-	victim = set_words(lv, set)[way];
-	set_words(lv, set)[way] = word;
+	victim = cache_word_at(lv, set, way);
+	cache_word_put(lv, set, way, word);
 	lv->hint[set] = (uint8_t)way;
 	return victim;
 }
