@@ -125,88 +125,93 @@ struct cache_level {
 #include <emmintrin.h>
 #endif
 
-/* The way of SET (words W) holding KEY = line << 1, dirty or not, or -1.
- * Reads W[0, ways rounded up to 8): the level's pad keeps that in
- * bounds, and a word past the set (another set's line, or the pad's
- * CACHE_INVALID) cannot match.  O(ways), branch-free per group of 8. */
-static inline int cache_way_find(const uint64_t *w, uint32_t ways, uint64_t key)
+/* Which of the 8 words W[0, 8) hold KEY = line << 1, dirty or not: bit
+ * 2i (and 2i+1) for word i.  (w | 1) == (key | 1) as two 32-bit halves
+ * (SSE2: 8 ways in 4 compares and 3 packs); CACHE_INVALID | 1 is all
+ * ones, which no key | 1 is (a line number has < 63 bits). */
+static inline uint32_t cache_match8_words(const uint64_t *w, uint64_t key)
 {
 #if defined(__SSE2__)
-	/* (w | 1) == (key | 1) as two 32-bit halves; CACHE_INVALID | 1 is
-	 * all ones, which no key | 1 is (a line number has < 63 bits) */
 	const __m128i k = _mm_set1_epi64x((long long)(key | 1));
 	const __m128i one = _mm_set1_epi64x(1);
-	uint32_t j = 0;
+	const __m128i *p = (const __m128i *)(const void *)w;
+	__m128i a = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p), one), k);
+	__m128i b = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 1), one), k);
+	__m128i c = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 2), one), k);
+	__m128i d = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 3), one), k);
+	/* two bytes per way, then bit 2i set iff both halves of way i
+	 * matched */
+	uint32_t bits = (uint32_t)_mm_movemask_epi8(
+		_mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d)));
 
-	do {
-		const __m128i *p = (const __m128i *)(const void *)(w + j);
-		__m128i a = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p), one), k);
-		__m128i b = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 1), one), k);
-		__m128i c = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 2), one), k);
-		__m128i d = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 3), one), k);
-		/* two bytes per way, then bit 2i set iff both halves of way
-		 * j + i matched */
-		uint32_t bits = (uint32_t)_mm_movemask_epi8(
-			_mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d)));
-		bits &= bits >> 1;
-		bits &= 0x5555;
-		if (bits) {
-			uint32_t i = j + (uint32_t)__builtin_ctz(bits) / 2;
-			return i < ways ? (int)i : -1;
-		}
-		j += 8;
-	} while (j < ways);
-	return -1;
+	return bits & bits >> 1 & 0x5555;
 #else
-	uint32_t found = ways;
+	uint32_t bits = 0;
 
-	for (uint32_t i = 0; i < ways; i++)
-		found = (w[i] ^ key) < 2 ? i : found;
-	return found < ways ? (int)found : -1;
+	for (uint32_t i = 0; i < 8; i++)
+		bits |= (uint32_t)((w[i] ^ key) < 2) << 2 * i;
+	return bits;
 #endif
 }
 
-/* The way of a compact set (tags T) holding KEY = tag << 1, dirty or not,
- * or -1.  As cache_way_find(), half the bytes: 8 ways in 2 compares, a
- * 16-way set one host line (the wide LLC's 16-way set was two, its 2 MiB
- * of words 1 MiB as tags; docs/performance.md, helper-27).  Reads
- * T[0, ways rounded up to 8). */
-static inline int cache_tag_find(const uint32_t *t, uint32_t ways, uint32_t key)
+/* The same for 8 tags T[0, 8) of a compact level (I7) and KEY = tag << 1,
+ * one bit per way (bit i): half the bytes, 8 ways in 2 compares. */
+static inline uint32_t cache_match8_tags(const uint32_t *t, uint32_t key)
 {
 #if defined(__SSE2__)
 	const __m128i k = _mm_set1_epi32((int)(key | 1));
 	const __m128i one = _mm_set1_epi32(1);
+	const __m128i *p = (const __m128i *)(const void *)t;
+	__m128i a = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p), one), k);
+	__m128i b = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 1), one), k);
+
+	return (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(a)) |
+	       (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(b)) << 4;
+#else
+	uint32_t bits = 0;
+
+	for (uint32_t i = 0; i < 8; i++)
+		bits |= (uint32_t)((t[i] | 1) == (key | 1)) << i;
+	return bits;
+#endif
+}
+
+/* The way of a set holding KEY, or -1: words W (TAGS false, KEY = line
+ * << 1) or tags (TAGS true, KEY = tag << 1).  Reads the set's entries
+ * [0, ways rounded up to 8): the level's pad keeps that in bounds, and
+ * an entry past the set (another set's line, or the pad's invalid ones)
+ * cannot match below WAYS.  O(ways), branch-free per group of 8. */
+static inline __attribute__((always_inline)) int
+cache_set_search(const void *w, bool tags, uint32_t ways, uint64_t key)
+{
 	uint32_t j = 0;
 
 	do {
-		const __m128i *p = (const __m128i *)(const void *)(t + j);
-		__m128i a = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p), one), k);
-		__m128i b = _mm_cmpeq_epi32(_mm_or_si128(_mm_loadu_si128(p + 1), one), k);
-		uint32_t bits = (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(a)) |
-				(uint32_t)_mm_movemask_ps(_mm_castsi128_ps(b)) << 4;
+		uint32_t bits = tags ? cache_match8_tags((const uint32_t *)w + j, (uint32_t)key)
+				     : cache_match8_words((const uint64_t *)w + j, key);
 		if (bits) {
-			uint32_t i = j + (uint32_t)__builtin_ctz(bits);
+			uint32_t i = j + (uint32_t)__builtin_ctz(bits) / (tags ? 1 : 2);
 			return i < ways ? (int)i : -1;
 		}
 		j += 8;
 	} while (j < ways);
 	return -1;
-#else
-	uint32_t found = ways;
-
-	for (uint32_t i = 0; i < ways; i++)
-		found = (t[i] | 1) == (key | 1) ? i : found;
-	return found < ways ? (int)found : -1;
-#endif
 }
 
-/* The way of SET in LV holding LINE, or -1 (I7: either layout). */
-static inline int cache_set_find(const struct cache_level *lv, uint64_t set, uint64_t line)
+/* cache_set_find() in a wide level (cache_policy.c): out of line, so
+ * that the compact search inlined everywhere stays small. */
+int cache_wide_find(const struct cache_level *lv, uint64_t set, uint64_t line);
+
+/* The way of SET in LV holding LINE, or -1 (I7: either layout).  Forced
+ * inline: as a call it cost 17 Ir per access of the hot region, with the
+ * wide search inline too 6-19 (callgrind, cache_bench()'s regions). */
+static inline __attribute__((always_inline)) int
+cache_set_find(const struct cache_level *lv, uint64_t set, uint64_t line)
 {
-	if (lv->tag)
-		return cache_tag_find(lv->tag + set * lv->ways, lv->ways,
-				      (uint32_t)(line >> lv->set_shift) << 1);
-	return cache_way_find(lv->word + set * lv->ways, lv->ways, line << 1);
+	if (__builtin_expect(!lv->tag, 0))
+		return cache_wide_find(lv, set, line);
+	return cache_set_search(lv->tag + set * lv->ways, true, lv->ways,
+				(uint32_t)(line >> lv->set_shift) << 1);
 }
 
 /* Way I of SET as a word, (line << 1) | dirty or CACHE_INVALID. */

@@ -32,6 +32,11 @@
 
 #include <assert.h>
 
+int cache_wide_find(const struct cache_level *lv, uint64_t set, uint64_t line)
+{
+	return cache_set_search(lv->word + set * lv->ways, false, lv->ways, line << 1);
+}
+
 /* ---- LRU ---- */
 
 static bool lru_touch(struct cache_level *lv, uint64_t set, uint64_t line,
