@@ -26,12 +26,16 @@
  * that figures stay comparable; docs/performance.md sets a real
  * program's stream (cache_bench_trace()) beside it.
  *
- * Where its time goes, each region alone (5 M accesses, thread CPU time,
- * best of 3, 2-vCPU VM, 2026-11-24): the 16 KiB region 64 M/s with loads
- * only, 49 M/s with 30% stores; the 512 KiB one 38 and 19; the 64 MiB one
- * 24 and 3.7; the mix 22.  Weighted 80/15/5, the regions' figures give
- * 20 + 8 + 14 = 38 ns an access (the mix measures 46: the regions evict
- * each other's state from the host's caches); 50 M/s is 20 ns.  A store
+ * Where its time goes, each region alone (5 M accesses with 30% stores,
+ * thread CPU time, medians of 5 rounds, 2-vCPU VM at load ~3,
+ * 2026-11-24, after the 32-bit tags): the 16 KiB region 80 M/s, the 512
+ * KiB one 24, the 64 MiB one 5.9; the mix 26.7.  Weighted 80/15/5 the
+ * regions' figures give 10 + 6 + 8.5 = 25 ns an access (the mix measures
+ * 37: the regions evict each other's state from the host's caches); 50
+ * M/s is 20 ns.  Much of that is the histories: the 16 KiB and 512 KiB
+ * regions mixed 80/20 run at 51 M/s without them and 32 M/s with them,
+ * for 4% more instructions (a store to a line outside the host's caches
+ * appends to that line's history buffer, one of 16 MiB of them).  A store
  * to a line in no host cache missed on its record's hash slot, the
  * record and its history's tail, and a cold line about seven times over
  * its life (made, evicted from the 16 MiB LLC, written back to a media
