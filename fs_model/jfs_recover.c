@@ -838,6 +838,30 @@ static uint32_t vbmap(struct jfs_view *v, const uint8_t *inode, uint64_t l)
 	return jfs_get32(vblk(v, ind, v->b4) + 4 * l);
 }
 
+/*
+ * An inode's size as the view walks it: i_size, but no more than the block
+ * map can address (JFS_NDIRECT + P + P*P blocks, P pointers a block).
+ * Recovery can leave garbage in an inode -- a log block replayed with
+ * another transaction's bytes, a data block taken for an inode block
+ * under data=journal without barriers -- and a size of 2^60 walked block
+ * by block was a hang (found by tests/fuzz_sim.c).  Past the map every
+ * block is a hole, so reading stops there; fsck reports such a size
+ * (F14), and lookups, walks and the oracle see the clamped size.
+ */
+static uint64_t vmax_bytes(const struct jfs_view *v)
+{
+	uint64_t P = v->g.bsize / 4;
+
+	return (JFS_NDIRECT + P + P * P) * v->g.bsize;
+}
+
+static uint64_t vsize(const struct jfs_view *v, const uint8_t *inode)
+{
+	uint64_t size = jfs_get64(inode + JFS_I_SIZE);
+
+	return size < vmax_bytes(v) ? size : vmax_bytes(v);
+}
+
 /* A walk over one inode's logical blocks that keeps the indirect blocks
  * it read, so a whole file's map reads each of them once: vbmap reads
  * one per logical block (a 200 KB file's map copied its indirect block
@@ -1102,7 +1126,7 @@ static uint32_t vdir_find(struct jfs_view *v, uint32_t dir, const char *name, si
 	uint32_t per = v->g.bsize / JFS_DIRENT;
 
 	memcpy(inode, vinode(v, dir, v->b2), JFS_INODE_SIZE);
-	size = jfs_get64(inode + JFS_I_SIZE);
+	size = vsize(v, inode);
 	for (uint64_t l = 0; l < size / v->g.bsize; l++) {
 		uint32_t b = vbmap(v, inode, l) & JFS_BLKMASK;
 		const uint8_t *d;
@@ -1163,7 +1187,7 @@ static uint64_t vcontent(struct jfs_view *v, uint32_t ino, uint32_t *crc, uint8_
 	struct bmap_cur cur;
 
 	memcpy(inode, vinode(v, ino, v->b2), JFS_INODE_SIZE);
-	size = jfs_get64(inode + JFS_I_SIZE);
+	size = vsize(v, inode);
 	if (jfs_get16(inode + JFS_I_MODE) == JFS_T_DIR)
 		size = 0;			/* a directory's content is not its data */
 	bmap_start(&cur, inode);
@@ -1237,7 +1261,7 @@ int64_t jfs_view_file_map(struct jfs_view *v, const char *path, uint8_t *mapped,
 	if (!jfs_get16(inode + JFS_I_MODE))
 		return -1;
 	*bsize = v->g.bsize;
-	nb = (jfs_get64(inode + JFS_I_SIZE) + v->g.bsize - 1) / v->g.bsize;
+	nb = (vsize(v, inode) + v->g.bsize - 1) / v->g.bsize;
 	bmap_start(&cur, inode);
 	for (uint64_t l = 0; l < nb && l < n; l++) {
 		uint32_t b = bmap_next(v, &cur, l);
@@ -1260,7 +1284,7 @@ int64_t jfs_view_file_blocks(struct jfs_view *v, const char *path, uint32_t *blk
 		return -1;
 	*bsize = bs;
 	memcpy(inode, vinode(v, ino, v->b2), JFS_INODE_SIZE);
-	size = jfs_get64(inode + JFS_I_SIZE);
+	size = vsize(v, inode);
 	if (jfs_get16(inode + JFS_I_MODE) == JFS_T_DIR)
 		size = 0;			/* as vcontent */
 	bmap_start(&cur, inode);
@@ -1318,7 +1342,7 @@ int jfs_view_stat(struct jfs_view *v, const char *path, unsigned *type, uint64_t
 	if (!jfs_get16(in + JFS_I_MODE) || jfs_get16(in + JFS_I_MODE) > JFS_T_LNK)
 		return -1;
 	*type = jfs_get16(in + JFS_I_MODE);
-	*size = jfs_get64(in + JFS_I_SIZE);
+	*size = vsize(v, in);
 	return 0;
 }
 
@@ -1333,7 +1357,7 @@ static void walk_dir(struct jfs_view *v, uint32_t dir, char *path, size_t len,
 	if (depth > 64)
 		return;
 	memcpy(inode, vinode(v, dir, v->b2), JFS_INODE_SIZE);
-	size = jfs_get64(inode + JFS_I_SIZE);
+	size = vsize(v, inode);
 	d = malloc(v->g.bsize);
 	if (!d)
 		abort();
@@ -1355,7 +1379,7 @@ static void walk_dir(struct jfs_view *v, uint32_t dir, char *path, size_t len,
 			path[len] = '/';
 			memcpy(path + len + 1, e + 8, nl);
 			path[len + 1 + nl] = '\0';
-			fn(ctx, path, mode, jfs_get64(ci + JFS_I_SIZE));
+			fn(ctx, path, mode, vsize(v, ci));
 			if (mode == JFS_T_DIR && !v->walk_seen[t]) {
 				v->walk_seen[t] = 1;
 				walk_dir(v, t, path, len + 1 + nl, fn, ctx, depth + 1);
@@ -1509,7 +1533,11 @@ unsigned jfs_view_fsck(struct jfs_view *v, jfs_problem_fn *fn, void *ctx)
 		}
 		c.ino = i;
 		c.type = mode;
-		c.size = jfs_get64(inode + JFS_I_SIZE);
+		c.size = vsize(v, inode);
+		if (jfs_get64(inode + JFS_I_SIZE) > c.size)
+			problem(&c, "inode %" PRIu32 ": size %" PRIu64 " is beyond the largest its "
+				"block map can address (%" PRIu64 ")", i,
+				jfs_get64(inode + JFS_I_SIZE), c.size);
 		for_each_block(v, inode, ref_one, &c);
 		if (mode == JFS_T_DIR) {
 			if (c.size % v->g.bsize)

@@ -769,6 +769,79 @@ START_TEST(fsck_finds_problems)
 }
 END_TEST
 
+/* A size recovery left as garbage (2^60 on a file, on the root
+ * directory) is walked only as far as the block map reaches: fsck says
+ * so, and lookups, the walk, reading and fsck return at once (they walked
+ * 2^48 blocks: a hang found by tests/fuzz_sim.c). */
+struct walk_count {
+	unsigned n;
+	uint64_t size;
+};
+
+static void walk_count(void *ctx, const char *path, unsigned type, uint64_t size)
+{
+	struct walk_count *w = ctx;
+
+	(void)path;
+	(void)type;
+	w->n++;
+	w->size = size;
+}
+
+static void problem_has(void *ctx, const char *problem)
+{
+	if (strstr(problem, "is beyond the largest its block map can address"))
+		(*(unsigned *)ctx)++;
+}
+
+START_TEST(garbage_size_walked_to_the_map)
+{
+	struct mach m;
+	struct jfs_fs *fs;
+	uint8_t b[4096];
+	const uint64_t P = 1024, most = (JFS_NDIRECT + P + P * P) * 4096;
+	struct walk_count w = { 0 };
+	unsigned beyond = 0;
+	char out[64];
+	uint64_t sz = 0;
+	unsigned type = 0;
+
+	mach_init(&m);
+	m.use_bq = false;
+	mach_set(&m, "fs-opts", "nodelalloc");
+	ck_assert_int_eq(mach_run(&m, "t",
+				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+				  "write fd=3 len=4096 data=fill:1\n"
+				  "sync\n"), 0);
+	fs = m.fs;
+	jfs_checkpoint(fs);
+	media_read(m.media, (uint64_t)fs->g.it_start * 4096, b, sizeof(b));
+	jfs_put64(b + 2 * JFS_INODE_SIZE + JFS_I_SIZE, 1ull << 60);		/* /a */
+	media_write(m.media, (uint64_t)fs->g.it_start * 4096, b, sizeof(b));
+	view_base(&m);
+	jfs_view_walk(m.view, walk_count, &w);
+	ck_assert_uint_eq(w.n, 1);
+	ck_assert_uint_eq(w.size, most);
+	ck_assert_int_eq(jfs_view_stat(m.view, "/a", &type, &sz), 0);
+	ck_assert_uint_eq(sz, most);
+	ck_assert_int_gt(jfs_view_lookup(m.view, "/a", out, sizeof(out)), 0);
+	ck_assert_uint_ge(jfs_view_fsck(m.view, problem_has, &beyond), 1);
+	ck_assert_uint_eq(beyond, 1);
+	/* the root directory's size too: its entries are still found */
+	jfs_put64(b + JFS_ROOT_INO * JFS_INODE_SIZE + JFS_I_SIZE, (1ull << 60) + 4096);
+	media_write(m.media, (uint64_t)fs->g.it_start * 4096, b, sizeof(b));
+	view_base(&m);
+	w.n = 0;
+	jfs_view_walk(m.view, walk_count, &w);
+	ck_assert_uint_eq(w.n, 1);
+	ck_assert_uint_eq(jfs_view_inode(m.view, "/a"), 2);
+	beyond = 0;
+	jfs_view_fsck(m.view, problem_has, &beyond);
+	ck_assert_uint_eq(beyond, 2);
+	mach_fini(&m);
+}
+END_TEST
+
 /* The background groups at a point: a commit choice per subset of files
  * needing allocation, and one group per dirty allocated page. */
 START_TEST(background_groups)
@@ -1647,6 +1720,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, scan_memo_follows_changed_transactions);
 	tcase_add_test(tc, txn_logged_by_tid);
 	tcase_add_test(tc, fsck_finds_problems);
+	tcase_add_test(tc, garbage_size_walked_to_the_map);
 	tcase_add_test(tc, background_groups);
 	tcase_add_test(tc, page_history_versions);
 	tcase_add_test(tc, page_groups_per_unit);
