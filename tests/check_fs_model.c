@@ -736,34 +736,49 @@ START_TEST(txn_logged_by_tid)
 }
 END_TEST
 
+/* Run TRACE (nodelalloc, no block queue: it must end with sync), write
+ * every inode-table block home as the model holds it, and read the first
+ * one into B (4 KiB), for a test to corrupt and write back (it_put). */
+static uint64_t it_off(const struct mach *m)
+{
+	const struct jfs_fs *fs = m->fs;
+
+	return (uint64_t)fs->g.it_start * 4096;
+}
+
+static void it_get(struct mach *m, const char *trace, uint8_t *b)
+{
+	mach_init(m);
+	m->use_bq = false;
+	mach_set(m, "fs-opts", "nodelalloc");
+	ck_assert_int_eq(mach_run(m, "t", trace), 0);
+	jfs_checkpoint(m->fs);
+	media_read(m->media, it_off(m), b, 4096);
+}
+
+/* Write B back as the first inode-table block, and recover the media. */
+static void it_put(struct mach *m, const uint8_t *b)
+{
+	media_write(m->media, it_off(m), b, 4096);
+	view_base(m);
+}
+
 /* fsck finds a block referenced twice and a bitmap disagreement. */
 START_TEST(fsck_finds_problems)
 {
 	struct mach m;
-	struct jfs_fs *fs;
 	uint8_t b[4096];
-	uint32_t ia, ib;
+	uint32_t ia = 2, ib = 3;
 
-	mach_init(&m);
-	m.use_bq = false;
-	mach_set(&m, "fs-opts", "nodelalloc");
-	ck_assert_int_eq(mach_run(&m, "t",
-				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
-				  "write fd=3 len=4096 data=fill:1\n"
-				  "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"
-				  "write fd=4 len=4096 data=fill:2\n"
-				  "sync\n"), 0);
-	fs = m.fs;
-	/* write home every inode-table block as the model holds it, then make
-	 * /b's first block pointer equal /a's */
-	jfs_checkpoint(fs);
-	ia = 2;
-	ib = 3;
-	media_read(m.media, (uint64_t)fs->g.it_start * 4096, b, sizeof(b));
+	it_get(&m, "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+		   "write fd=3 len=4096 data=fill:1\n"
+		   "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"
+		   "write fd=4 len=4096 data=fill:2\n"
+		   "sync\n", b);
+	/* make /b's first block pointer equal /a's */
 	jfs_put32(b + ib * JFS_INODE_SIZE + JFS_I_BLOCK,
 		  jfs_get32(b + ia * JFS_INODE_SIZE + JFS_I_BLOCK));
-	media_write(m.media, (uint64_t)fs->g.it_start * 4096, b, sizeof(b));
-	view_base(&m);
+	it_put(&m, b);
 	ck_assert_uint_ge(jfs_view_fsck(m.view, NULL, NULL), 2);	/* twice + leak */
 	mach_fini(&m);
 }
@@ -797,7 +812,6 @@ static void problem_has(void *ctx, const char *problem)
 START_TEST(garbage_size_walked_to_the_map)
 {
 	struct mach m;
-	struct jfs_fs *fs;
 	uint8_t b[4096];
 	const uint64_t P = 1024, most = (JFS_NDIRECT + P + P * P) * 4096;
 	struct walk_count w = { 0 };
@@ -806,19 +820,11 @@ START_TEST(garbage_size_walked_to_the_map)
 	uint64_t sz = 0;
 	unsigned type = 0;
 
-	mach_init(&m);
-	m.use_bq = false;
-	mach_set(&m, "fs-opts", "nodelalloc");
-	ck_assert_int_eq(mach_run(&m, "t",
-				  "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
-				  "write fd=3 len=4096 data=fill:1\n"
-				  "sync\n"), 0);
-	fs = m.fs;
-	jfs_checkpoint(fs);
-	media_read(m.media, (uint64_t)fs->g.it_start * 4096, b, sizeof(b));
+	it_get(&m, "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+		   "write fd=3 len=4096 data=fill:1\n"
+		   "sync\n", b);
 	jfs_put64(b + 2 * JFS_INODE_SIZE + JFS_I_SIZE, 1ull << 60);		/* /a */
-	media_write(m.media, (uint64_t)fs->g.it_start * 4096, b, sizeof(b));
-	view_base(&m);
+	it_put(&m, b);
 	jfs_view_walk(m.view, walk_count, &w);
 	ck_assert_uint_eq(w.n, 1);
 	ck_assert_uint_eq(w.size, most);
@@ -829,8 +835,7 @@ START_TEST(garbage_size_walked_to_the_map)
 	ck_assert_uint_eq(beyond, 1);
 	/* the root directory's size too: its entries are still found */
 	jfs_put64(b + JFS_ROOT_INO * JFS_INODE_SIZE + JFS_I_SIZE, (1ull << 60) + 4096);
-	media_write(m.media, (uint64_t)fs->g.it_start * 4096, b, sizeof(b));
-	view_base(&m);
+	it_put(&m, b);
 	w.n = 0;
 	jfs_view_walk(m.view, walk_count, &w);
 	ck_assert_uint_eq(w.n, 1);
