@@ -274,6 +274,24 @@ def test_bad(pc, tmp):
         ok("%s: exit 2" % f, r.returncode == 2, str(r.returncode))
         ok("%s: one-line error" % f, len(lines) == 1 and re.search(want, lines[0]), r.stderr)
         ok("%s: no output file" % f, not os.path.exists(out))
+    # a flush over 2^40 bytes around two small files: their lines only,
+    # in address order, the rest counted as dropped -- at once (one turn
+    # per line was 2^34 turns: a hang found by tests/fuzz_import.c)
+    p = os.path.join(tmp, "wide-flush.log")
+    open(p, "w").write("START|REGISTER_FILE;/mnt/a;0x10000;0x80;0x0|"
+                       "REGISTER_FILE;/mnt/b;0x20020;0x40;0x0|"
+                       "FLUSH;0x0;0x10000000000|FLUSH;0xffffffffffffff00;0xff|STOP\n")
+    out = os.path.join(tmp, "wide-flush.trace")
+    r = run([pc, "import", "pmemcheck", p, "-o", out])
+    ev = events(out) if r.returncode == 0 else []
+    ok("pmemcheck: a flush of 2^40 bytes keeps the files' lines, in order",
+       [x["addr"] for o, x in ev if o == "clwb"] == ["0x0", "0x40", "0x1040"],
+       r.stderr + str(ev))
+    # 2^34 lines less the 3 kept, and the 4 lines of the flush that ends at
+    # 2^64 - 1 (it wrapped to address 0 and went on: another hang)
+    ok("pmemcheck: ... and counts every other line as dropped",
+       r.returncode == 0 and "# %d flushed cache lines outside every file were dropped"
+       % ((1 << 34) - 3 + 4) in open(out).read(), r.stderr)
     # an empty pmemcheck log, a log with no START
     p = os.path.join(tmp, "nostart.log")
     open(p, "w").write("==1== hello\n")

@@ -51,7 +51,8 @@
  *   P4  FLUSH becomes one `clwb addr=` per 64-byte line of [ADDR,
  *       ADDR+SIZE) inside a registered file, in address order; lines
  *       outside every file are dropped (pmemcheck logs every cache flush
- *       instruction, whatever memory it names).  The log does not say
+ *       instruction, whatever memory it names) and counted, a run of them
+ *       at once; a range past 2^64 is an error.  The log does not say
  *       which instruction flushed; clwb is the weakest one pmemcheck's
  *       own rule (a store is persistent after a flush and a fence) makes
  *       durable, and a clflush's stronger ordering is already in the log
@@ -315,17 +316,39 @@ static int flush(struct pc *p, char **f, int nf)
 	if (size > (1ull << 40))
 		return pfail(p, "flush of 0x%" PRIx64 " bytes", size);
 	end = addr + (size ? size : 1);
-	for (a = addr & ~(LINE - 1); a < end; a += LINE) {
+	if (end <= addr)
+		return pfail(p, "flush 0x%" PRIx64 "+0x%" PRIx64 " wraps", addr, size);
+	for (a = addr & ~(LINE - 1);;) {	/* a < end; a line's end may be 2^64 */
 		const struct pmap *m = find(p, a < addr ? addr : a, 1);
 		if (!m) {
-			p->dropped_lines++;
-			continue;
+			/* no file holds line A: nor any line before the one that
+			 * holds the next file's base, so they are dropped at once
+			 * (one by one, a flush of 2^40 bytes was 2^34 turns) */
+			uint64_t next = end;
+			for (size_t i = 0; i < p->nmap; i++)
+				if (p->map[i].base > a && p->map[i].base < next)
+					next = p->map[i].base;
+			if (next == end) {
+				p->dropped_lines += (end - a - 1) / LINE + 1;
+				break;
+			}
+			next &= ~(LINE - 1);
+			if (next > a) {
+				p->dropped_lines += (next - a) / LINE;
+				a = next;
+				continue;
+			}
+			p->dropped_lines++;	/* the next base is inside line A */
+		} else {
+			ev_init(&ev, TRACE_CLWB);
+			ev.addr = m->ns + ((a < m->base ? m->base : a) - m->base);
+			ev.fields = TRACE_F_ADDR;
+			if (emit(p, &ev))
+				return -1;
 		}
-		ev_init(&ev, TRACE_CLWB);
-		ev.addr = m->ns + ((a < m->base ? m->base : a) - m->base);
-		ev.fields = TRACE_F_ADDR;
-		if (emit(p, &ev))
-			return -1;
+		if (end - a <= LINE)
+			break;
+		a += LINE;
 	}
 	p->nflush++;
 	return 0;
