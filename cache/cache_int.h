@@ -488,10 +488,16 @@ struct cache_cpu {
 
 /* The crash view: volatile records sorted by line, rebuilt lazily when
  * the model changed (gen) since it was built. */
+struct cache_view_key {
+	uint64_t line;
+	uint32_t rec;
+};
+
 struct cache_view {
 	uint64_t gen;
 	uint32_t *rec;		/* record indices, by line */
 	uint32_t *nchoices;
+	struct cache_view_key *key, *tmp;	/* view()'s radix sort */
 	size_t n, cap;
 };
 
