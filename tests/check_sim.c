@@ -447,15 +447,16 @@ static void rw_apply(const void *self, size_t g, uint32_t c, sim_emit_fn *emit, 
 	emit(ctx, 4096 + 1, other, 4095);
 }
 
-static int rw_describe(const void *self, size_t g, uint32_t c, char *buf, size_t len)
+/* describe() of every test group source here: the group and choice */
+static int test_describe(const void *self, size_t g, uint32_t c, char *buf, size_t len)
 {
 	(void)self;
-	return snprintf(buf, len, "rewrite group %zu choice %u", g, c);
+	return snprintf(buf, len, "test group %zu choice %u", g, c);
 }
 
 static const struct sim_crash_ops rw_ops = {
 	.ngroups = rw_ngroups, .nchoices = rw_nchoices,
-	.apply = rw_apply, .describe = rw_describe,
+	.apply = rw_apply, .describe = test_describe,
 };
 
 struct rw_seen {
@@ -888,7 +889,8 @@ static void memo_check(struct memo_run *r, struct sim_explorer *x, const struct 
 /* One group: choice 1 writes byte 0x5a at poke_at. */
 static uint64_t poke_at;
 
-static size_t poke_ngroups(const void *self)
+/* ngroups() of the sources of one group (poke_ops, rb_ops) */
+static size_t one_group(const void *self)
 {
 	(void)self;
 	return 1;
@@ -911,15 +913,9 @@ static void poke_apply(const void *self, size_t g, uint32_t c, sim_emit_fn *emit
 		emit(ctx, poke_at, &b, 1);
 }
 
-static int poke_describe(const void *self, size_t g, uint32_t c, char *buf, size_t len)
-{
-	(void)self;
-	return snprintf(buf, len, "poke group %zu choice %u", g, c);
-}
-
 static const struct sim_crash_ops poke_ops = {
-	.ngroups = poke_ngroups, .nchoices = poke_nchoices,
-	.apply = poke_apply, .describe = poke_describe,
+	.ngroups = one_group, .nchoices = poke_nchoices,
+	.apply = poke_apply, .describe = test_describe,
 };
 
 /*
@@ -1046,12 +1042,6 @@ static uint64_t rb_at;
 static uint8_t rb_same[4096];
 static uint32_t rb_n;
 
-static size_t rb_ngroups(const void *self)
-{
-	(void)self;
-	return 1;
-}
-
 static uint32_t rb_nchoices(const void *self, size_t g)
 {
 	(void)self;
@@ -1074,15 +1064,9 @@ static void rb_apply(const void *self, size_t g, uint32_t c, sim_emit_fn *emit, 
 	}
 }
 
-static int rb_describe(const void *self, size_t g, uint32_t c, char *buf, size_t len)
-{
-	(void)self;
-	return snprintf(buf, len, "rewrite group %zu choice %u", g, c);
-}
-
 static const struct sim_crash_ops rb_ops = {
-	.ngroups = rb_ngroups, .nchoices = rb_nchoices,
-	.apply = rb_apply, .describe = rb_describe,
+	.ngroups = one_group, .nchoices = rb_nchoices,
+	.apply = rb_apply, .describe = test_describe,
 };
 
 /*
