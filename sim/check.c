@@ -65,7 +65,6 @@
 #include "fs_promise.h"
 #include "json.h"
 #include "media.h"
-#include "observe.h"
 #include "oracle.h"
 #include "promise.h"
 #include "sim.h"
@@ -143,9 +142,8 @@ struct check {
 	struct sim_fs_promises *fs_promises;	/* a file trace's reference */
 	/* the checker */
 	char checker_cmd[8192];		/* CMD, its first word made absolute */
-	struct jfs_view *tree_view;	/* file traces: the image recovered for
-					   the checker, and its tree (tree_load) */
-	struct tree tree;
+	struct tree tree;		/* file traces: the recovered tree the
+					   checker is given (tree_load) */
 	char checker_out[512];
 	/* progress */
 	bool progress;
@@ -511,23 +509,20 @@ static void tree_clear(struct tree *t)
 	t->n = 0;
 }
 
-/* Recover IM into c->tree_view and list its tree in c->tree, with the
- * tree's hash in KEY.  0, or -1 (c->err). */
-static int tree_load(struct check *c, const struct sim_image *im, uint64_t key[2])
+/* List in c->tree the tree of the image the file oracle has just
+ * recovered and judged (sim_fs_promises_view), with the tree's hash in
+ * KEY.  Its reads go through the image, as the oracle's do (K6). */
+static void tree_load(struct check *c, uint64_t key[2])
 {
+	struct jfs_view *v = sim_fs_promises_view(c->fs_promises);
 	struct tree *t = &c->tree;
 
-	if (!c->tree_view && jfs_view_create(&c->tree_view)) {
-		snprintf(c->err, sizeof(c->err), "checker: out of memory");
-		return -1;
-	}
 	tree_clear(t);
 	t->h[0] = 0x243f6a8885a308d3ULL;
 	t->h[1] = 0x13198a2e03707344ULL;
-	if (!jfs_view_load(c->tree_view, sim_obs_read_image, im, sim_image_size(im)))
-		/* the list first: reading content uses the view's buffers,
-		 * which the walk is using */
-		jfs_view_walk(c->tree_view, tree_note, t);
+	/* the list first: reading content uses the view's buffers, which the
+	 * walk is using (no filesystem: an empty list) */
+	jfs_view_walk(v, tree_note, t);
 	if (t->nfirst)
 		memset(t->first_of, 0, t->nfirst * sizeof(*t->first_of));
 	for (size_t i = 0; i < t->n; i++) {
@@ -537,7 +532,7 @@ static int tree_load(struct check *c, const struct sim_image *im, uint64_t key[2
 		tree_mix(t, e->type);
 		tree_mix(t, e->size);
 		if (e->type == JFS_VIEW_REG) {
-			uint32_t ino = jfs_view_inode(c->tree_view, e->path);
+			uint32_t ino = jfs_view_inode(v, e->path);
 			if (ino >= t->nfirst) {
 				size_t nn = (size_t)ino + 64;
 				t->first_of = realloc(t->first_of, nn * sizeof(*t->first_of));
@@ -554,11 +549,10 @@ static int tree_load(struct check *c, const struct sim_image *im, uint64_t key[2
 				continue;
 		}
 		if (e->type != JFS_VIEW_DIR)	/* a file's content, a symlink's target */
-			jfs_view_stream_file(c->tree_view, e->path, tree_hash_data, t);
+			jfs_view_stream_file(v, e->path, tree_hash_data, t);
 	}
 	key[0] = t->h[0];
 	key[1] = t->h[1];
-	return 0;
 }
 
 struct tree_file {
@@ -592,6 +586,7 @@ static void tree_data(void *ctx, uint64_t size, uint64_t off, const uint8_t *d, 
  * ROOT.  0, or -1 (c->err). */
 static int tree_write(struct check *c, const char *root)
 {
+	struct jfs_view *v = sim_fs_promises_view(c->fs_promises);
 	const struct tree *t = &c->tree;
 	char full[4200], first[4200], target[4096];
 
@@ -615,7 +610,7 @@ static int tree_write(struct check *c, const char *root)
 				goto sys;
 			break;
 		case JFS_VIEW_LNK:
-			got = jfs_view_read_file(c->tree_view, e->path, target, sizeof(target) - 1);
+			got = jfs_view_read_file(v, e->path, target, sizeof(target) - 1);
 			if (got < 0 || got >= (int64_t)sizeof(target))
 				got = 0;
 			target[got] = '\0';
@@ -632,7 +627,7 @@ static int tree_write(struct check *c, const char *root)
 			f.fd = open(full, O_WRONLY | O_CREAT | O_EXCL, 0644);
 			if (f.fd < 0)
 				goto sys;
-			if (jfs_view_stream_file(c->tree_view, e->path, tree_data, &f) < 0 && !f.err)
+			if (jfs_view_stream_file(v, e->path, tree_data, &f) < 0 && !f.err)
 				f.err = EIO;
 			if (!f.err && ftruncate(f.fd, (off_t)e->size))
 				f.err = errno;
@@ -850,10 +845,8 @@ static int judge_state(void *ctx, const struct sim_state *st)
 			/* K6: the tree is all the checker sees, and tree_load
 			 * reads every byte it is made of, as one value */
 			unsigned was = sim_image_separable(st->image, 0);
-			int r = tree_load(c, st->image, full);
+			tree_load(c, full);
 			sim_image_separable(st->image, was);
-			if (r)
-				return -1;
 		}
 		verdict = hset_put(&c->checker_cache, full, 0, &cached);
 		v = *verdict;
@@ -1427,8 +1420,6 @@ static void check_free(struct check *c)
 	hset_free(&c->seen);
 	hset_free(&c->reported);
 	hset_free(&c->checker_cache);
-	if (c->tree_view)
-		jfs_view_destroy(c->tree_view);
 	tree_clear(&c->tree);
 	free(c->tree.e);
 	free(c->tree.first_of);

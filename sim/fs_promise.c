@@ -2387,6 +2387,11 @@ static void fsck_note(void *ctx, const char *problem)
 		snprintf(w->text + l, sizeof(w->text) - l, "%s%s", l ? "; " : "", problem);
 }
 
+struct jfs_view *sim_fs_promises_view(const struct sim_fs_promises *p)
+{
+	return p->view;
+}
+
 int sim_fs_promises_judge(struct sim_fs_promises *p, const struct sim_image *im,
 			  sim_violation_fn *report, void *ctx)
 {

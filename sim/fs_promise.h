@@ -58,6 +58,11 @@ int sim_fs_promises_event_early(struct sim_fs_promises *p, const struct trace_ev
 int sim_fs_promises_judge(struct sim_fs_promises *p, const struct sim_image *im,
 			  sim_violation_fn *report, void *ctx);
 
+/* The image sim_fs_promises_judge() judged last, as recovery left it
+ * (valid until the next judgement): what an application checker is given
+ * (sim/check.c), without recovering it a second time. */
+struct jfs_view *sim_fs_promises_view(const struct sim_fs_promises *p);
+
 /* Promises standing now (tests, reports). */
 size_t sim_fs_promises_standing(const struct sim_fs_promises *p);
 
