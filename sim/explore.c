@@ -51,6 +51,10 @@ struct sim_image {
 	const struct media *base;
 	const struct slot *slot;
 	size_t nslot;
+	/* bit g set iff slot g emits something (npatch > 0): reads walk
+	 * these, in slot order, not every slot (a point with 4,096 page
+	 * groups per 8-byte unit has one or two emitting in most states) */
+	uint64_t *live;
 	uint64_t sum[2];		/* the slots' h, added up: the diff hash */
 	/* reduced enumeration, for sim_image_block_stamps (sorted, merged):
 	 * every byte some choice of some group can emit, and every byte
@@ -75,6 +79,7 @@ struct sim_explorer {
 	size_t *active;			/* bounded: which groups are non-zero */
 	size_t active_cap;
 	struct sim_image image;
+	size_t live_cap;		/* image.live's words */
 	/* reduced enumeration */
 	struct rlog log;
 	struct gset *gs;		/* per group: the choices still open */
@@ -88,6 +93,10 @@ struct sim_explorer {
 	size_t sbuf_cap;
 	size_t *cand, *uf, *oidx;
 	size_t cand_cap, uf_cap, oidx_cap;
+	size_t *open;			/* a leaf's other groups with open choices */
+	size_t open_cap;
+	uint8_t *iscand;		/* per group: a candidate of the leaf */
+	size_t iscand_cap;
 	struct word { uint64_t lo, hi; size_t c; } *words;
 	size_t words_cap;
 	size_t *member;
@@ -162,6 +171,9 @@ void sim_explorer_destroy(struct sim_explorer *x)
 	free(x->wfp);
 	free(x->cfp);
 	free(x->cand);
+	free(x->image.live);
+	free(x->open);
+	free(x->iscand);
 	free(x->uf);
 	free(x->words);
 	free(x->member);
@@ -237,14 +249,19 @@ static void slot_set_in(struct sim_image *im, struct slot *sl, uint32_t c)
 {
 	uint8_t base[256];
 
+	size_t g = (size_t)(sl - im->slot);
+
 	im->sum[0] -= sl->h[0];
 	im->sum[1] -= sl->h[1];
 	sl->npatch = 0;
 	sl->nbytes = 0;
 	sl->h[0] = sl->h[1] = 0;
+	im->live[g / 64] &= ~(1ull << (g % 64));
 	if (!c)
 		return;
 	sl->ops->apply(sl->self, sl->local, c, slot_emit, sl);
+	if (sl->npatch)
+		im->live[g / 64] |= 1ull << (g % 64);
 	sl->h[0] = 0xcbf29ce484222325ULL;
 	sl->h[1] = 0x6a09e667f3bcc909ULL;
 	/* Word by word: each aligned 8-byte word the patch touches, as the
@@ -313,6 +330,27 @@ unsigned sim_image_separable(const struct sim_image *im, unsigned unit)
 	return was;
 }
 
+/* The next slot at or after G that emits something, in slot order; NSLOT
+ * if none. */
+static size_t live_next(const struct sim_image *im, size_t g)
+{
+	size_t w = g / 64, nw = (im->nslot + 63) / 64;
+	uint64_t bits;
+
+	if (g >= im->nslot)
+		return im->nslot;
+	bits = im->live[w] & (~0ull << (g % 64));
+	while (!bits) {
+		if (++w >= nw)
+			return im->nslot;
+		bits = im->live[w];
+	}
+	return w * 64 + (size_t)__builtin_ctzll(bits);
+}
+
+#define FOR_EACH_LIVE(im, g) \
+	for (size_t g = live_next(im, 0); g < (im)->nslot; g = live_next(im, g + 1))
+
 void sim_image_read(const struct sim_image *im, uint64_t off, void *dst, size_t n)
 {
 	uint8_t *d = dst;
@@ -321,7 +359,7 @@ void sim_image_read(const struct sim_image *im, uint64_t off, void *dst, size_t 
 		log_add(im->log, off, n);
 
 	media_read(im->base, off, dst, n);
-	for (size_t g = 0; g < im->nslot; g++) {
+	FOR_EACH_LIVE(im, g) {
 		const struct slot *sl = &im->slot[g];
 		for (size_t i = 0; i < sl->npatch; i++) {
 			const struct patch *p = &sl->patch[i];
@@ -340,7 +378,7 @@ uint64_t sim_image_stamp(const struct sim_image *im, uint64_t off, size_t n)
 		log_add(im->log, off, n);
 	if (!n || off >> MEDIA_PAGE_SHIFT != (off + n - 1) >> MEDIA_PAGE_SHIFT)
 		return 0;
-	for (size_t g = 0; g < im->nslot; g++) {
+	FOR_EACH_LIVE(im, g) {
 		const struct slot *sl = &im->slot[g];
 		for (size_t i = 0; i < sl->npatch; i++) {
 			const struct patch *p = &sl->patch[i];
@@ -354,7 +392,7 @@ uint64_t sim_image_stamp(const struct sim_image *im, uint64_t off, size_t n)
 /* Does a patch of the current state meet [OFF, OFF+N)? */
 static bool patches_meet(const struct sim_image *im, uint64_t off, uint64_t n)
 {
-	for (size_t g = 0; g < im->nslot; g++) {
+	FOR_EACH_LIVE(im, g) {
 		const struct slot *sl = &im->slot[g];
 		for (size_t i = 0; i < sl->npatch; i++) {
 			const struct patch *p = &sl->patch[i];
@@ -480,6 +518,8 @@ static void gather(struct sim_explorer *x, const struct media *base,
 	x->image.base = base;
 	x->image.slot = x->slot;
 	x->image.nslot = n;
+	x->image.live = grow(x->image.live, &x->live_cap, n / 64 + 1, sizeof(*x->image.live));
+	memset(x->image.live, 0, (n / 64 + 1) * sizeof(*x->image.live));
 	x->image.sum[0] = x->image.sum[1] = 0;
 }
 
@@ -1031,7 +1071,7 @@ static bool pairs_new(struct sim_explorer *x, size_t nm, uint64_t unit)
  */
 static int lazy_leaf(struct sim_explorer *x, struct lazy *lz, int *rc)
 {
-	size_t ncand = 0, nw = 0;
+	size_t ncand = 0, nw = 0, nopen = 0;
 	uint64_t unit = x->log.unit > 8 ? x->log.unit : 8;
 
 	for (size_t g = 0; g < x->nslot; g++) {
@@ -1043,6 +1083,19 @@ static int lazy_leaf(struct sim_explorer *x, struct lazy *lz, int *rc)
 	}
 	if (!ncand)
 		return 0;
+	/* the other groups with open choices, listed once: each judgement
+	 * below checks them (a search of the candidates per group made that
+	 * check groups x candidates, 4,096 x 4,096 a judgement for a 32 KiB
+	 * file on pmem, whose page groups are per 8-byte unit) */
+	x->iscand = grow(x->iscand, &x->iscand_cap, x->nslot, sizeof(*x->iscand));
+	memset(x->iscand, 0, x->nslot);
+	for (size_t i = 0; i < ncand; i++)
+		x->iscand[x->cand[i]] = 1;
+	for (size_t g = 0; g < x->nslot; g++)
+		if (x->gs[g].n > 1 && !x->iscand[g]) {
+			x->open = grow(x->open, &x->open_cap, nopen + 1, sizeof(*x->open));
+			x->open[nopen++] = g;
+		}
 	x->leafr = grow(x->leafr, &x->leafr_cap, x->log.nr, sizeof(*x->leafr));
 	if (x->log.nr)
 		memcpy(x->leafr, x->log.r, x->log.nr * sizeof(*x->leafr));
@@ -1122,19 +1175,20 @@ static int lazy_leaf(struct sim_explorer *x, struct lazy *lz, int *rc)
 				continue;	/* every word's value judged already */
 			if ((*rc = lazy_judge(x, lz)))
 				goto reset;
-			/* the promise of separability, checked: nothing new read */
+			/* the promise of separability, checked: nothing new read
+			 * (not separably by any group with open choices, nor
+			 * separably by one outside the clusters) */
 			bool same_r = x->log.nr == x->nleafr &&
 				(!x->nleafr || !memcmp(x->log.r, x->leafr, x->nleafr * sizeof(*x->leafr)));
-			for (size_t g = 0; g < x->nslot; g++) {
-				const struct slot *sl = &x->slot[g];
-				bool is_cand = false;
-				if (x->gs[g].n < 2)
-					continue;
-				if (!same_r && meets(sl->fp, sl->nfp, x->log.r, x->log.nr))
+			for (size_t i = 0; !same_r && i < ncand; i++) {
+				const struct slot *sl = &x->slot[x->cand[i]];
+				if (meets(sl->fp, sl->nfp, x->log.r, x->log.nr))
 					goto fallback;
-				for (size_t i = 0; i < ncand && !is_cand; i++)
-					is_cand = x->cand[i] == g;
-				if (!is_cand && meets(sl->fp, sl->nfp, x->log.s, x->log.ns))
+			}
+			for (size_t i = 0; i < nopen; i++) {
+				const struct slot *sl = &x->slot[x->open[i]];
+				if ((!same_r && meets(sl->fp, sl->nfp, x->log.r, x->log.nr)) ||
+				    meets(sl->fp, sl->nfp, x->log.s, x->log.ns))
 					goto fallback;
 			}
 		}
@@ -1469,7 +1523,7 @@ int sim_image_for_each_page(const struct sim_image *im,
 	int rc = 0;
 
 	media_for_each_page(im->base, collect_base_page, &l);
-	for (size_t g = 0; g < im->nslot; g++) {
+	FOR_EACH_LIVE(im, g) {
 		const struct slot *sl = &im->slot[g];
 		for (size_t i = 0; i < sl->npatch; i++) {
 			uint64_t first = sl->patch[i].off & ~(uint64_t)(MEDIA_PAGE_SIZE - 1);
