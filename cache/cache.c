@@ -1739,9 +1739,6 @@ static __attribute__((noinline)) int store_fast(struct cache_model *m,
 	struct cache_level *l1 = &m->cpu[0].lv[CACHE_L1D];
 	uint64_t cost;
 
-	/* as in do_store(): fetch the record's home slot while the levels
-	 * below are searched */
-	__builtin_prefetch(&m->rec[rec_hash_of(m, line)]);
 	if (way >= 0) {
 		uint64_t set = line & l1->set_mask;
 		l1->tag[set * l1->ways + (uint32_t)way] |= 1;
@@ -1749,6 +1746,10 @@ static __attribute__((noinline)) int store_fast(struct cache_model *m,
 		l1->hits++;
 		cost = l1->latency;
 	} else {
+		/* as in do_store(): fetch the record's home slot while the
+		 * levels below are searched (after an L1D hit the lookup
+		 * comes too soon for a prefetch to help: 6 Ir a store) */
+		__builtin_prefetch(&m->rec[rec_hash_of(m, line)]);
 		l1->misses++;
 		l1->wmisses++;
 		cost = access_miss(m, 0, line, 1);
@@ -1785,7 +1786,7 @@ static int cache_event(void *self, const struct trace_event *ev)
 	const uint32_t need = TRACE_F_ADDR | TRACE_F_LEN;
 	struct cache_level *l1 = &m->cpu[0].lv[CACHE_L1D];
 	uint64_t addr = ev->addr, off = addr & (m->line_size - 1);
-	uint64_t line, set;
+	uint64_t line, set, lat;
 	int i;
 
 	if (__builtin_expect(!(m->fast && (ev->op == TRACE_LOAD || ev->op == TRACE_STORE) &&
@@ -1803,8 +1804,9 @@ static int cache_event(void *self, const struct trace_event *ev)
 	cache_rank_use(l1->rank + set * l1->ways, l1->ways, (uint32_t)i, l1->lane_in);
 	l1->hits++;
 	m->st.loads++;
-	m->clock->now += l1->latency;
-	m->st.cycles += l1->latency;
+	lat = l1->latency;
+	m->clock->now += lat;
+	m->st.cycles += lat;
 	return 0;
 }
 
