@@ -1017,11 +1017,12 @@ static inline void l1_fill(struct cache_model *m, uint64_t line, uint64_t dirty)
 }
 
 /* The slow path of an access: L1D missed.  Returns the latency.  Kept
- * out of line so that the L1D-hit path of its callers stays small (no
- * spills of the registers the miss path needs): with do_load()'s one-line
- * case, 286 -> 281 Ir per access (callgrind, cache_bench() of 2 M). */
-static __attribute__((noinline)) uint32_t access_miss(struct cache_model *m, uint32_t cpu, uint64_t line,
-			    uint64_t dirty)
+ * out of the L1D-hit path of its callers (no spills of the registers the
+ * miss path needs): with do_load()'s one-line case, 286 -> 281 Ir per
+ * access (callgrind, cache_bench() of 2 M).  Inline in the fast paths'
+ * out-of-line parts, a call elsewhere (access_miss()). */
+static inline __attribute__((always_inline)) uint32_t
+access_miss_in(struct cache_model *m, uint32_t cpu, uint64_t line, uint64_t dirty)
 {
 	struct cache_cpu *c = &m->cpu[cpu];
 	struct cache_level *l2 = &c->lv[CACHE_L2];
@@ -1072,6 +1073,16 @@ static __attribute__((noinline)) uint32_t access_miss(struct cache_model *m, uin
 	else
 		insert_into(m, cpu, CACHE_L1D, line << 1 | dirty);
 	return lat;
+}
+
+/* access_miss_in() as a call, for the general paths (cache_access());
+ * the fast paths, access_rest() and store_fast(), have it inline: a
+ * frame less per L1D miss, 370.7 -> 362.0 Ir per access of the 512 KiB
+ * region, 855 -> 847 of the 64 MiB one (callgrind, 500 K accesses). */
+static __attribute__((noinline)) uint32_t access_miss(struct cache_model *m, uint32_t cpu,
+						      uint64_t line, uint64_t dirty)
+{
+	return access_miss_in(m, cpu, line, dirty);
 }
 
 /* One access to LINE by CPU: the hot path.  Returns the latency.  LRU's
@@ -1673,7 +1684,7 @@ static __attribute__((noinline)) int access_rest(struct cache_model *m,
 		struct cache_level *l1 = &m->cpu[ev->cpu].lv[CACHE_L1D];
 		l1->misses++;
 		l1->wmisses += dirty;
-		cost = access_miss(m, (uint32_t)ev->cpu, line, dirty);
+		cost = access_miss_in(m, (uint32_t)ev->cpu, line, dirty);
 	}
 	if (dirty) {
 		m->st.stores++;
@@ -1752,7 +1763,7 @@ static __attribute__((noinline)) int store_fast(struct cache_model *m,
 		__builtin_prefetch(&m->rec[rec_hash_of(m, line)]);
 		l1->misses++;
 		l1->wmisses++;
-		cost = access_miss(m, 0, line, 1);
+		cost = access_miss_in(m, 0, line, 1);
 	}
 	m->st.stores++;
 	store_one_line(m, ev, line);
