@@ -1297,8 +1297,8 @@ static inline void hist_fill(struct cache_model *m, struct cache_rec *r, struct 
  * appended to the history of R, a record with no NT pieces and room
  * under C15's limits, on a machine that keeps histories of cached stores
  * (not eadr, C12; not the no-history mode).  Returns false, having done
- * nothing, when the piece is not such a case.  Measured (callgrind, the
- * synthetic stream's 16 KiB region, with store_fast()): see there. */
+ * nothing, when the piece is not such a case.  Measured with
+ * store_fast(): cache_event() has the figure. */
 static inline bool hist_append(struct cache_model *m, struct cache_rec *r,
 			       const struct trace_event *ev, uint64_t seq,
 			       uint32_t off, uint32_t len)

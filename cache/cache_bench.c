@@ -27,22 +27,22 @@
  * program's stream (cache_bench_trace()) beside it.
  *
  * Where its time goes, each region alone (5 M accesses with 30% stores,
- * thread CPU time, medians of 5 rounds, 2-vCPU VM at load ~3,
- * 2026-11-24, after the 32-bit tags): the 16 KiB region 80 M/s, the 512
- * KiB one 24, the 64 MiB one 5.9; the mix 26.7.  Weighted 80/15/5 the
- * regions' figures give 10 + 6 + 8.5 = 25 ns an access (the mix measures
- * 37: the regions evict each other's state from the host's caches); 50
- * M/s is 20 ns.  Much of that is the histories: the 16 KiB and 512 KiB
- * regions mixed 80/20 run at 51 M/s without them and 32 M/s with them,
- * for 4% more instructions (a store to a line outside the host's caches
- * appends to that line's history buffer, one of 16 MiB of them).  A store
- * to a line in no host cache missed on its record's hash slot, the
- * record and its history's tail, and a cold line about seven times over
- * its life (made, evicted from the 16 MiB LLC, written back to a media
- * page touched for the first time); since the record table (cache.c,
- * "Line records") a store touches one record, two adjacent host lines,
- * and a cold line its record and its media page.  The outer regions are
- * bound by the host's memory latency, not by instructions.
+ * thread CPU time, medians of 5 rounds, 2-vCPU VM at load ~5,
+ * 2026-11-24, after helper-29's leaner entry, store and fill path): the
+ * 16 KiB region 94.6 M/s, the 512 KiB one 25.3, the 64 MiB one 5.6; the
+ * mix 28.7.  Weighted 80/15/5 the regions' figures give 8.5 + 5.9 + 8.9
+ * = 23.3 ns an access; the mix measures 35 (50 M/s is 20): the regions
+ * evict each other's state from the host's caches, the 64 MiB region
+ * most (it touches some 9 host lines an access over ~100 MiB: its LLC
+ * set, the victim's record and media line, the stored line's record),
+ * and the hot lines' history buffers (512 KiB, each written through once
+ * per 64 stores) do not survive it.  Histories themselves: the 16 KiB
+ * and 512 KiB regions mixed 84/16 run at 65 M/s without them and 47
+ * with them (a store to a line outside the host's caches appends to that
+ * line's history buffer, one of 16 MiB of them).  Instructions (callgrind,
+ * cache_bench() of 2 M): 265 an access; the hot region's load hit ~100,
+ * a store ~150, the 64 MiB region ~850.  docs/performance.md has the
+ * measurements and what was tried.
  */
 #include "cache_int.h"
 
