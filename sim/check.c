@@ -130,6 +130,8 @@ struct check {
 	uint64_t points_total, points_checked;
 	uint64_t points_named;		/* points --points names, in every shard */
 	uint64_t points_unexplored;	/* K7: points with histories not tried */
+	struct cli_ranges unx;		/* K7: where, over every named point (the
+					 * same in every job and shard) */
 	uint64_t states_checked, states_total, images_judged;
 	bool total_known, exhaustive;
 	bool reduced;			/* K6 ran at some point */
@@ -957,8 +959,11 @@ static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
 		if (sim_fs_promises_event_early(c->fs_promises, p->ev))
 			return 1;
 	}
-	if (point_named(c, p))
+	if (point_named(c, p)) {
 		c->points_named++;
+		if (c->cl->at != CLI_AT_POINT && sim_media(s) && sim_point_unexplored(s))
+			cli_ranges_add(&c->unx, p->index, p->index);	/* K7 */
+	}
 	if (!point_selected(c, p) || !sim_media(s))
 		return 0;
 	c->pt = p;
@@ -1096,6 +1101,37 @@ static uint64_t jnum(const struct json *o, const char *k)
 }
 
 /* Read a job's result file back into c. */
+/* K7's ranges as a JSON list of [first, last] pairs: on one line (a job's
+ * results, read a line at a time), or laid out as json_write() lays out a
+ * value at INDENT, so that a merged report equals the whole run's. */
+static void put_ranges_json(FILE *f, const struct cli_ranges *rs, int indent)
+{
+	if (indent < 0 || !rs->n) {
+		fputc('[', f);
+		for (size_t i = 0; i < rs->n; i++)
+			fprintf(f, "%s[%" PRIu64 ", %" PRIu64 "]", i ? ", " : "", rs->r[i][0],
+				rs->r[i][1]);
+		fputc(']', f);
+		return;
+	}
+	fputc('[', f);
+	for (size_t i = 0; i < rs->n; i++)
+		fprintf(f, "%s\n%*s[\n%*s%" PRIu64 ",\n%*s%" PRIu64 "\n%*s]", i ? "," : "",
+			indent + 2, "", indent + 4, "", rs->r[i][0], indent + 4, "", rs->r[i][1],
+			indent + 2, "");
+	fprintf(f, "\n%*s]", indent, "");
+}
+
+static void read_ranges_json(const struct json *a, struct cli_ranges *rs)
+{
+	for (size_t i = 0; a && a->type == JSON_ARR && i < a->n; i++) {
+		const struct json *e = &a->kids[i];
+		if (e->type == JSON_ARR && e->n == 2 && e->kids[0].raw && e->kids[1].raw)
+			cli_ranges_add(rs, strtoull(e->kids[0].raw, NULL, 10),
+				       strtoull(e->kids[1].raw, NULL, 10));
+	}
+}
+
 static int absorb(struct check *c, const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -1116,6 +1152,8 @@ static int absorb(struct check *c, const char *path)
 			c->points_named = jnum(s, "points_named");
 			c->points_checked += jnum(s, "points_checked");
 			c->points_unexplored += jnum(s, "points_unexplored");
+			if (!c->unx.n)		/* every job's is the same */
+				read_ranges_json(json_get(s, "unexplored_ranges"), &c->unx);
 			c->states_checked = sat_add64(c->states_checked, jnum(s, "states_checked"));
 			c->states_total = sat_add64(c->states_total, jnum(s, "states_total"));
 			if (json_get(s, "reduced") && json_get(s, "reduced")->b)
@@ -1167,10 +1205,12 @@ static int write_job_results(struct check *c, const char *path)
 		", \"states_checked\": %" PRIu64 ", \"states_total\": %" PRIu64
 		", \"images_judged\": %" PRIu64 ", \"violating\": %" PRIu64
 		", \"total_known\": %s, \"reduced\": %s, \"points_unexplored\": %" PRIu64
-		", \"points_named\": %" PRIu64 "}}\n",
+		", \"points_named\": %" PRIu64 ", \"unexplored_ranges\": ",
 		c->points_total, c->points_checked, c->states_checked, c->states_total,
 		c->images_judged, c->violating_states, c->total_known ? "true" : "false",
 		c->reduced ? "true" : "false", c->points_unexplored, c->points_named);
+	put_ranges_json(f, &c->unx, -1);
+	fputs("}}\n", f);
 	return fclose(f) ? -1 : 0;
 }
 
@@ -1248,8 +1288,10 @@ static int write_json(struct check *c, double elapsed)
 		json_put_str(f, pol);
 	}
 	fprintf(f, ",\n    \"images_judged\": %" PRIu64 ",\n    \"violating\": %" PRIu64
-		",\n    \"unexplored_points\": %" PRIu64 "\n  },\n  \"violations\": [",
+		",\n    \"unexplored_points\": %" PRIu64 ",\n    \"unexplored_ranges\": ",
 		c->images_judged, c->violating_states, c->points_unexplored);
+	put_ranges_json(f, &c->unx, 4);
+	fputs("\n  },\n  \"violations\": [", f);
 	for (size_t i = 0; i < c->nv; i++) {
 		fputs(i ? ",\n    " : "\n    ", f);
 		put_viol_json(f, &c->v[i], false);
@@ -1346,15 +1388,16 @@ static int write_junit(struct check *c, double elapsed)
 /* K7: the crash points with histories the explorer did not try. */
 static void put_unexplored(FILE *f, const struct check *c, bool xml)
 {
-	char line[800];
+	char line[1000], where[160];
 
+	cli_ranges_format(&c->unx, where, sizeof(where), 6);
 	snprintf(line, sizeof(line), "not explored: at %" PRIu64 " of %" PRIu64 " crash points "
-		 "checked, histories in which the commit timer fired at an earlier event "
+		 "checked (%s of the trace), histories in which the commit timer fired at an earlier event "
 		 "and file data was then written in place, or (where the device may lose "
 		 "a completed commit's writes: nobarrier or a flush fault on a volatile "
 		 "cache, early completion) fired at all (docs/semantics.md, F15, \"Not "
 		 "explored\"); their states are not among those counted\n",
-		 c->points_unexplored, c->points_checked);
+		 c->points_unexplored, c->points_checked, where);
 	if (xml)
 		xml_put(f, line);
 	else
@@ -1419,6 +1462,7 @@ static void check_free(struct check *c)
 	free(c->bad_msg);
 	hset_free(&c->seen);
 	hset_free(&c->reported);
+	cli_ranges_free(&c->unx);
 	hset_free(&c->checker_cache);
 	tree_clear(&c->tree);
 	free(c->tree.e);

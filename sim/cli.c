@@ -84,6 +84,48 @@ const char cli_config_help[] =
 	"  --background on|off       background commits and write-back (default on)\n"
 	"  --set KEY=VALUE           any model parameter (listed by `powercut run --help`)\n";
 
+void cli_ranges_add(struct cli_ranges *rs, uint64_t first, uint64_t last)
+{
+	if (rs->n && first <= rs->r[rs->n - 1][1] + 1) {
+		if (last > rs->r[rs->n - 1][1])
+			rs->r[rs->n - 1][1] = last;
+		return;
+	}
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? 2 * rs->cap : 8;
+		rs->r = realloc(rs->r, rs->cap * sizeof(*rs->r));
+		if (!rs->r)
+			abort();
+	}
+	rs->r[rs->n][0] = first;
+	rs->r[rs->n][1] = last;
+	rs->n++;
+}
+
+void cli_ranges_free(struct cli_ranges *rs)
+{
+	free(rs->r);
+	*rs = (struct cli_ranges){ 0 };
+}
+
+void cli_ranges_format(const struct cli_ranges *rs, char *buf, size_t len, size_t max)
+{
+	size_t o;
+
+	o = (size_t)snprintf(buf, len, "point%s ",
+			     rs->n == 1 && rs->r[0][0] == rs->r[0][1] ? "" : "s");
+	for (size_t i = 0; i < rs->n && i < max && o < len; i++) {
+		if (rs->r[i][0] == rs->r[i][1])
+			o += (size_t)snprintf(buf + o, len - o, "%s%" PRIu64, i ? ", " : "",
+					      rs->r[i][0]);
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%s%" PRIu64 "-%" PRIu64,
+					      i ? ", " : "", rs->r[i][0], rs->r[i][1]);
+	}
+	if (rs->n > max && o < len)
+		snprintf(buf + o, len - o, " and %zu more", rs->n - max);
+}
+
 void cli_shell_quote(char *buf, size_t len, const char *arg)
 {
 	size_t o = strlen(buf);

@@ -79,6 +79,21 @@ int cli_read_trace_config(struct sim_config *cfg, const char *path);
 /* Append ARG to BUF shell-quoted (with a leading space). */
 void cli_shell_quote(char *buf, size_t len, const char *arg);
 
+/* K7: crash point indices, added in ascending order, kept as runs of
+ * consecutive points (where check and outcomes say histories were not
+ * tried). */
+struct cli_ranges {
+	uint64_t (*r)[2];		/* first, last */
+	size_t n, cap;
+};
+
+void cli_ranges_add(struct cli_ranges *rs, uint64_t first, uint64_t last);
+void cli_ranges_free(struct cli_ranges *rs);
+
+/* "points 5-9, 12, 20-31" or "point 7" into BUF (at most MAX runs, then
+ * "and N more"). */
+void cli_ranges_format(const struct cli_ranges *rs, char *buf, size_t len, size_t max);
+
 extern const char cli_config_help[];
 
 #endif

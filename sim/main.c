@@ -174,6 +174,7 @@ struct outcomes_ctx {
 	uint64_t points, states;
 	uint64_t held;			/* groups held at 0 (explore.h `only`) */
 	uint64_t unexplored;		/* points with histories not tried (crash.h) */
+	struct cli_ranges unx;		/* which (K7) */
 	bool exhaustive, total_known;
 	struct sim_range *ranges;
 	bool checked_obs;
@@ -222,8 +223,10 @@ static int outcome_point(void *ctx, struct sim *s, const struct sim_point *p)
 				return 1;
 		o->checked_obs = true;
 	}
-	if (sim_point_unexplored(s))
+	if (sim_point_unexplored(s)) {
 		o->unexplored++;
+		cli_ranges_add(&o->unx, p->index, p->index);
+	}
 	rc = sim_explore_point(o->x, s, &o->cl->states, p->index, outcome_state, o,
 			       &res, err, sizeof(err));
 	o->held += res.held;
@@ -348,15 +351,19 @@ static int cmd_outcomes(int argc, char **argv)
 		cl.states.mode == SIM_STATES_BOUNDED ? "bounded: at most K volatile groups "
 		"off their base choice" : "sampled",
 		o.held ? " over the volatile groups that can change the observed bytes" : "");
-	if (o.unexplored)
-		fprintf(stderr, "outcomes: not explored: at %" PRIu64 " of %" PRIu64 " crash points, "
-			"histories in which the commit timer fired at an earlier event and file "
+	if (o.unexplored) {
+		char where[160];
+		cli_ranges_format(&o.unx, where, sizeof(where), 6);
+		fprintf(stderr, "outcomes: not explored: at %" PRIu64 " of %" PRIu64 " crash points "
+			"(%s of the trace), histories in which the commit timer fired at an earlier event and file "
 			"data was then written in place, or (where the device may lose a completed "
 			"commit's writes: nobarrier or a flush fault on a volatile cache, early "
 			"completion) fired at all (docs/semantics.md, F15, \"Not explored\"); "
-			"their outcomes may be missing\n", o.unexplored, o.points);
+			"their outcomes may be missing\n", o.unexplored, o.points, where);
+	}
 	rc = fflush(stdout) ? cli_usage_error("writing the output: %s", strerror(errno)) : EXIT_OK;
 out:
+	cli_ranges_free(&o.unx);
 	for (size_t i = 0; i < o.set.cap; i++)
 		free(o.set.slot[i]);
 	free(o.set.slot);

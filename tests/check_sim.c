@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sim/cli.h"
 #include "sim/config.h"
 #include "sim/crc32.h"
 #include "sim/explore.h"
@@ -1119,6 +1120,36 @@ START_TEST(fs_oracle_memo_follows_rewritten_blocks)
 }
 END_TEST
 
+/* K7's point ranges: consecutive points join, one point is singular, and
+ * a long list is cut with a count. */
+START_TEST(cli_point_ranges)
+{
+	struct cli_ranges rs = { 0 };
+	char buf[160];
+
+	cli_ranges_add(&rs, 7, 7);
+	cli_ranges_format(&rs, buf, sizeof(buf), 6);
+	ck_assert_str_eq(buf, "point 7");
+	cli_ranges_add(&rs, 8, 8);
+	cli_ranges_add(&rs, 9, 9);
+	cli_ranges_add(&rs, 12, 12);
+	cli_ranges_add(&rs, 20, 31);
+	cli_ranges_add(&rs, 25, 33);	/* an overlap extends the last run */
+	ck_assert_uint_eq(rs.n, 3);
+	cli_ranges_format(&rs, buf, sizeof(buf), 6);
+	ck_assert_str_eq(buf, "points 7-9, 12, 20-33");
+	for (uint64_t k = 40; k < 60; k += 2)
+		cli_ranges_add(&rs, k, k);
+	ck_assert_uint_eq(rs.n, 13);
+	cli_ranges_format(&rs, buf, sizeof(buf), 6);
+	ck_assert_str_eq(buf, "points 7-9, 12, 20-33, 40, 42, 44 and 7 more");
+	cli_ranges_format(&rs, buf, 12, 6);	/* cut, still a string */
+	ck_assert_uint_eq(strlen(buf), 11);
+	cli_ranges_free(&rs);
+	ck_assert_uint_eq(rs.n, 0);
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
 	Suite *s = suite_create("sim");
@@ -1153,6 +1184,7 @@ static Suite *sim_suite(void)
 	tc = tcase_create("loop");
 	tcase_add_test(tc, loop_points_and_marks);
 	tcase_add_test(tc, loop_world_errors);
+	tcase_add_test(tc, cli_point_ranges);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("oracle");

@@ -625,19 +625,24 @@ def test_unexplored(pc):
        + line, out + err)
     rc, out, err = run([pc, "outcomes", gap] + obs + ["--at", "all"])
     ok(rc == 0 and line not in out.splitlines() and
-       "not explored: at 5 of 10 crash points" in err,
+       "not explored: at 5 of 10 crash points (points 5-9 of the trace)" in err,
        "unexplored: without the think the line is missing and outcomes says where", out + err)
     with tempfile.TemporaryDirectory() as d:
         def j(name):
             return os.path.join(d, name)
         rc, out, err = run([pc, "check", gap, "--no-progress", "--json", j("1.json"),
                             "--junit", j("1.xml")])
-        ok(rc == 0 and "not explored: at 5 of 10 crash points checked" in out
-           and "docs/semantics.md, F15" in out,
+        ok(rc == 0 and "not explored: at 5 of 10 crash points checked (points 5-9 of the "
+           "trace)" in out and "docs/semantics.md, F15" in out,
            "unexplored: check names the 5 points of the O_DIRECT write", out + err)
         rep = json.load(open(j("1.json")))
-        ok(rep["states"]["unexplored_points"] == 5, "unexplored: --json states.unexplored_points",
+        ok(rep["states"]["unexplored_points"] == 5 and
+           rep["states"]["unexplored_ranges"] == [[5, 9]],
+           "unexplored: --json states.unexplored_points and unexplored_ranges",
            json.dumps(rep["states"]))
+        ok("(points 5-9 of the trace)" in
+           " ".join(x.text or "" for x in ET.parse(j("1.xml")).getroot().iter("system-out")),
+           "unexplored: --junit system-out names the points")
         props = ET.parse(j("1.xml")).getroot().findall(".//property")
         ok([(p.get("name"), p.get("value")) for p in props] ==
            [("powercut.unexplored_points", "5")], "unexplored: --junit property")
@@ -653,12 +658,23 @@ def test_unexplored(pc):
         run([pc, "merge", j("s1.json"), j("s2.json"), "-o", j("m.json")])
         ok(strip(j("1.json")) == strip(j("2.json")) == strip(j("m.json")),
            "unexplored: -j 2 and merged shards count the same points")
+        rep = json.load(open(j("s1.json")))
+        ok(rep["states"]["unexplored_points"] == 2 and
+           rep["states"]["unexplored_ranges"] == [[5, 9]],
+           "unexplored: a shard counts its own points and names the trace's",
+           json.dumps(rep["states"]))
+        rc, out, err = run([pc, "check", gap, "--no-progress", "--points", "7-9", "--json",
+                            j("p.json")])
+        ok("not explored: at 3 of 3 crash points checked (points 7-9 of the trace)" in out
+           and json.load(open(j("p.json")))["states"]["unexplored_ranges"] == [[7, 9]],
+           "unexplored: --points names only the selected points", out)
         # no in-place write after the boundaries: covered (F15 item 2)
         t = "tests/litmus/fs/f20-background-commit-earlier-covered.trace"
         rc, out, err = run([pc, "check", t, "--no-progress", "--json", j("c.json"),
                             "--junit", j("c.xml")])
         rep = json.load(open(j("c.json")))
         ok(rc == 0 and "not explored" not in out and rep["states"]["unexplored_points"] == 0
+           and rep["states"]["unexplored_ranges"] == []
            and not ET.parse(j("c.xml")).getroot().findall(".//property"),
            "unexplored: nothing said when every history is covered", out)
     rc, out, err = run([pc, "check", gap, "--no-progress", "--background", "off"])
@@ -688,11 +704,12 @@ def test_unexplored(pc):
        out + err)
     rc, out, err = run([pc, "outcomes", lossy] + obs)
     ok(rc == 0 and line not in out.splitlines() and
-       "not explored: at 1 of 1 crash points" in err and "nobarrier" in err,
+       "not explored: at 1 of 1 crash points (point 29 of the trace)" in err
+       and "nobarrier" in err,
        "unexplored: nobarrier, without the think the line is missing and outcomes says so",
        out + err)
     rc, out, err = run([pc, "check", lossy, "--no-progress"])
-    ok("not explored: at 27 of 29 crash points checked" in out,
+    ok("not explored: at 27 of 29 crash points checked (points 2-28 of the trace)" in out,
        "unexplored: nobarrier on disk-wc, every point from the first commit choice", out + err)
     for cfg in (["--device", "disk-wt"], ["--fs-opts", "nodelalloc"]):
         rc, out, err = run([pc, "check", lossy, "--no-progress"] + cfg)
