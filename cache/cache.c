@@ -272,7 +272,6 @@ static void rec_grow(struct cache_model *m)
 		rec_free_spares(m, &old[i]);	/* a moved record's: none */
 	}
 	rec_table_free(old, oldn);
-	m->gen++;
 }
 
 /* The record of LINE, made if absent.  May move every record (the table
@@ -319,7 +318,6 @@ static void rec_put(struct cache_model *m, struct cache_rec *r)
 		}
 	}
 	m->nlive--;
-	m->gen++;
 }
 
 static inline uint32_t tears_of(uint32_t nchunk)
@@ -548,7 +546,7 @@ static void nh_persist(struct cache_model *m, struct cache_rec *r, uint32_t n, b
 	r->nwr -= k;
 	r->hchoices -= hc;
 	m->history_total -= k;
-	m->gen++;
+	cache_rec_changed(m, r);
 	m->durable_gen++;
 }
 
@@ -668,7 +666,7 @@ static void rec_persist_prefix(struct cache_model *m, struct cache_rec *r, uint3
 	m->history_total -= k;
 	if (!r->nwr && !r->nnt && r->x)
 		r->x->nbytes = 0;
-	m->gen++;
+	cache_rec_changed(m, r);
 	m->durable_gen++;
 }
 
@@ -691,7 +689,7 @@ static bool rec_write_back(struct cache_model *m, struct cache_rec *r)
 		return false;
 	if (m->machine == SIM_MACHINE_PCOMMIT) {
 		r->nwpq = r->nwr;
-		m->gen++;
+		cache_rec_changed(m, r);
 		return false;
 	}
 	rec_persist_prefix(m, r, r->nwr);
@@ -777,7 +775,7 @@ static void rec_drain_nt(struct cache_model *m, struct cache_rec *r, uint32_t k)
 	wpq_accept(m, now(m));
 	if (!r->nwr && !r->nnt && r->x)
 		r->x->nbytes = 0;
-	m->gen++;
+	cache_rec_changed(m, r);
 }
 
 /* Per-chunk NT piece counts of R into CNT; returns the choices they
@@ -1183,7 +1181,7 @@ static uint64_t fence(struct cache_model *m, uint32_t cpu)
 			if (m->machine == SIM_MACHINE_PCOMMIT) {
 				if (k > r->nwpq) {
 					r->nwpq = k;
-					m->gen++;
+					cache_rec_changed(m, r);
 				}
 			} else {
 				rec_persist_prefix(m, r, k);
@@ -1290,7 +1288,7 @@ static inline void hist_fill(struct cache_model *m, struct cache_rec *r, struct 
 	wr_set(w, ev, seq, off, len);
 	r->hchoices += 1 + tears_of(w->nchunk);
 	m->history_total++;
-	m->gen++;
+	cache_rec_changed(m, r);
 }
 
 /* store_piece()'s common case inline: a piece of at most 8 bytes
@@ -1347,7 +1345,7 @@ static void store_piece(struct cache_model *m, const struct trace_event *ev,
 		r->nwr++;
 		r->hchoices += 1 + tears_of(nchunk);
 		m->history_total++;
-		m->gen++;
+		cache_rec_changed(m, r);
 		return;
 	}
 	if (len <= CACHE_CHUNK) {
@@ -1454,7 +1452,7 @@ static uint64_t do_ntstore(struct cache_model *m, const struct trace_event *ev)
 			done += len;
 			addr += len;
 		}
-		m->gen++;
+		cache_rec_changed(m, r);
 		pend_push(m, ev->cpu, CACHE_PEND_NT, line, 0);
 		{
 			uint64_t t = wpq_accept(m, now(m) + cost);
@@ -2095,7 +2093,7 @@ int cache_model_create(void **self, const struct sim_env *env)
 		snprintf(env->err->msg, sizeof(env->err->msg), "cache: out of memory");
 		goto out_free;
 	}
-	m->view->gen = UINT64_MAX;
+	m->view->stale = true;
 	for (uint32_t c = 0; c < m->ncpu; c++)
 		if (level_init(m, &m->cpu[c].lv[CACHE_L1D], CACHE_L1D, seed + 3 * c) ||
 		    level_init(m, &m->cpu[c].lv[CACHE_L2], CACHE_L2, seed + 3 * c + 1))

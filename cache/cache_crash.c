@@ -26,12 +26,28 @@
  * or eadr machine a line with NT pieces has no history (I4, I5).
  *
  * Groups are the records with something volatile, sorted by line: the
- * same trace gives the same group numbers.  The sorted view is rebuilt
- * lazily, the first time a crash query comes after the model changed
- * (O(V log V) for V volatile lines); between changes the explorer's
- * queries cost O(1) (ngroups, nchoices) and O(history of the line)
- * (apply): a replay into a line-sized stack buffer, then one emit per
- * run of touched bytes.  No allocation per state.
+ * same trace gives the same group numbers.  The sorted view (struct
+ * cache_view, cache_int.h: each group's line and nchoices, and its slot
+ * as a hint) is kept across crash points and brought up to date by the
+ * first crash query after a change, from the lines cache.c marked as
+ * their records changed (cache_rec_changed: a record became volatile,
+ * gained or lost history entries or NT pieces, moved entries to the WPQ,
+ * or stopped being volatile).  The update sorts the C marked lines, finds
+ * each one's group by binary search and its record by line (records move
+ * in the table, lines do not): a line still volatile gets its nchoices
+ * anew in place; the lines that came or went are merged in by one pass
+ * over the groups from the first of them on.  So a point costs O(C log V)
+ * for V groups, plus that pass when a line came or went (a copy of the
+ * groups above it: none when the new line is the highest, as in a forward
+ * copy), where rebuilding and sorting every volatile record at every
+ * point cost O(slots + V) (docs/performance.md, "The crash view kept
+ * across points").  The view is rebuilt from the record table only at the
+ * first query, and when more lines were marked than twice the live
+ * records (a run that asks for no crash states keeps O(records) of marks,
+ * not O(events)).  Between changes the explorer's queries cost O(1)
+ * (ngroups, nchoices) and O(history of the line) (apply): a replay into a
+ * line-sized stack buffer, then one emit per run of touched bytes.  No
+ * allocation per state.
  */
 #include "cache_int.h"
 
@@ -45,43 +61,107 @@ void cache_view_free(struct cache_view *v)
 {
 	if (!v)
 		return;
-	free(v->rec);
+	free(v->line);
 	free(v->nchoices);
-	free(v->key);
-	free(v->tmp);
+	free(v->rec);
+	free(v->dirty);
+	free(v->ksort);
+	free(v->ktmp);
+	free(v->kidx);
+	free(v->mline);
+	free(v->mnc);
+	free(v->mrec);
 	free(v);
 }
 
+/* CAP grown (doubled, from 256) to hold at least N. */
+static size_t view_cap(size_t cap, size_t n)
+{
+	size_t ncap = cap ? cap : 256;
+
+	while (ncap < n)
+		ncap *= 2;
+	return ncap;
+}
+
+/* *P reallocated to N elements of SIZE bytes; aborts on out of memory (the
+ * view is part of the model's volatile state, as in rec_grow). */
+static void *view_realloc(void *p, size_t n, size_t size)
+{
+	if (!(p = realloc(p, n * size)))
+		abort();
+	return p;
+}
+
 /*
- * Sort K[0, N) by line (distinct keys), using T as scratch: a radix sort,
- * 11 bits a pass, as many passes as the largest line needs.  The view is
- * rebuilt at every crash point whose model changed, and a qsort through
- * the records (an indirect comparison, a host cache miss each) was half
- * of a point's time with 16,000 volatile lines (a pcommit machine's WPQ
- * after a 1 MiB copy; tests/fuzz_sim.c).  Returns K or T, whichever holds
- * the result.
+ * The dirty list is full (cache_rec_changed): grow it while it is shorter
+ * than twice the live records, else give it up and mark the view stale:
+ * past that, rebuilding from the record table at the next query costs
+ * less than sorting the list, and a run that asks for no crash states
+ * keeps O(records) of list, not O(events).
  */
-static struct cache_view_key *sort_keys(struct cache_view_key *k, struct cache_view_key *t,
-					size_t n)
+void cache_view_overflow(struct cache_model *m, uint64_t line)
+{
+	struct cache_view *v = m->view;
+	size_t cap;
+
+	if (v->ndirty >= 4096 && v->ndirty >= 2 * (size_t)m->nlive) {
+		v->stale = true;
+		v->ndirty = 0;
+		return;
+	}
+	cap = view_cap(v->dirty_cap, v->ndirty + 1);
+	v->dirty = view_realloc(v->dirty, cap, sizeof(*v->dirty));
+	v->dirty_cap = cap;
+	v->dirty[v->ndirty++] = line;
+}
+
+void cache_view_forget(struct cache_model *m)
+{
+	m->view->stale = true;
+	m->view->ndirty = 0;
+}
+
+/*
+ * Sort the lines K[0, N), each with its slot in I[0, N) when I is not
+ * NULL, using T (and, with I, J) as scratch: a radix sort, 11 bits a
+ * pass, as many passes as the largest line needs.  A rebuild sorts every
+ * volatile line, and a qsort through the records (an indirect
+ * comparison, a host cache miss each) was half of a point's time with
+ * 16,000 volatile lines (a pcommit machine's WPQ after a 1 MiB copy;
+ * tests/fuzz_sim.c).  Returns which of the pair (K, I) or (T, J) holds
+ * the result: false for the first.
+ */
+static bool sort_lines(uint64_t *k, uint32_t *i, uint64_t *t, uint32_t *j, size_t n)
 {
 	uint64_t max = 0;
+	bool swapped = false;
 
-	for (size_t i = 0; i < n; i++)
-		max |= k[i].line;
+	for (size_t x = 0; x < n; x++)
+		max |= k[x];
 	for (unsigned shift = 0; shift < 64 && max >> shift; shift += 11) {
 		size_t count[2048 + 1] = { 0 };
-		struct cache_view_key *x;
-		for (size_t i = 0; i < n; i++)
-			count[(k[i].line >> shift & 2047) + 1]++;
+		uint64_t *xk;
+		uint32_t *xi;
+		for (size_t x = 0; x < n; x++)
+			count[(k[x] >> shift & 2047) + 1]++;
 		for (size_t d = 1; d <= 2048; d++)
 			count[d] += count[d - 1];
-		for (size_t i = 0; i < n; i++)
-			t[count[k[i].line >> shift & 2047]++] = k[i];
-		x = k;
+		for (size_t x = 0; x < n; x++) {
+			size_t to = count[k[x] >> shift & 2047]++;
+			t[to] = k[x];
+			if (i)
+				j[to] = i[x];
+		}
+		xk = k;
 		k = t;
-		t = x;
+		t = xk;
+		xi = i;
+		i = j;
+		j = xi;
+		swapped = !swapped;
 	}
-	return k;
+	return swapped;
 }
 
 /* Per-chunk NT piece counts of R. */
@@ -104,10 +184,161 @@ static uint32_t rec_nchoices(const struct cache_rec *r)
 	return (uint32_t)(r->hchoices + p - 1);
 }
 
-static const struct cache_view *view(const struct cache_model *m)
+static inline bool rec_volatile(const struct cache_rec *r)
+{
+	return r && (r->nwr || r->nnt);
+}
+
+/* Room for N groups in the view's arrays and in the merge's. */
+static void view_groups_room(struct cache_view *v, size_t n)
+{
+	size_t cap;
+
+	if (n <= v->cap)
+		return;
+	cap = view_cap(v->cap, n);
+	v->line = view_realloc(v->line, cap, sizeof(*v->line));
+	v->nchoices = view_realloc(v->nchoices, cap, sizeof(*v->nchoices));
+	v->rec = view_realloc(v->rec, cap, sizeof(*v->rec));
+	v->mline = view_realloc(v->mline, cap, sizeof(*v->mline));
+	v->mnc = view_realloc(v->mnc, cap, sizeof(*v->mnc));
+	v->mrec = view_realloc(v->mrec, cap, sizeof(*v->mrec));
+	v->cap = cap;
+}
+
+/* Room for N lines to sort: ksort, ktmp, and kidx twice over (the slots
+ * and their scratch, kidx + kcap). */
+static void view_keys_room(struct cache_view *v, size_t n)
+{
+	size_t cap;
+
+	if (n <= v->kcap)
+		return;
+	cap = view_cap(v->kcap, n);
+	v->ksort = view_realloc(v->ksort, cap, sizeof(*v->ksort));
+	v->ktmp = view_realloc(v->ktmp, cap, sizeof(*v->ktmp));
+	v->kidx = view_realloc(v->kidx, 2 * cap, sizeof(*v->kidx));
+	v->kcap = cap;
+}
+
+/* From scratch: every volatile record of the table, sorted by line.
+ * O(slots + V). */
+static void view_rebuild(const struct cache_model *m, struct cache_view *v)
+{
+	size_t n = 0;
+	uint64_t *k;
+	uint32_t *ix;
+
+	view_keys_room(v, m->nlive);
+	for (uint32_t i = 0; i < m->nrec; i++)
+		if (rec_volatile(&m->rec[i])) {
+			v->ksort[n] = cache_rec_line(&m->rec[i]);
+			v->kidx[n++] = i;
+		}
+	k = v->ksort;
+	ix = v->kidx;
+	if (sort_lines(v->ksort, v->kidx, v->ktmp, v->kidx + v->kcap, n)) {
+		k = v->ktmp;
+		ix = v->kidx + v->kcap;
+	}
+	view_groups_room(v, n);
+	for (size_t g = 0; g < n; g++) {
+		v->line[g] = k[g];
+		v->rec[g] = ix[g];
+		v->nchoices[g] = rec_nchoices(&m->rec[ix[g]]);
+	}
+	v->n = n;
+}
+
+/* The first group whose line is at least LINE, searching from FROM. */
+static size_t view_lower_bound(const struct cache_view *v, size_t from, uint64_t line)
+{
+	size_t a = from, b = v->n;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (v->line[mid] < line)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a;
+}
+
+/*
+ * Bring the view up to date from the dirty lines: sort them (C of them,
+ * repeats dropped), then for each find its group by binary search and its
+ * record by line.  A line still volatile and still a group only gets its
+ * nchoices anew; the lines that became volatile or stopped being so are
+ * merged in, in one pass over the groups from the first of them on.
+ * O(C log V) plus that pass (none when no group came or went; short when
+ * the new lines are the highest, as a forward copy makes them).
+ */
+static void view_update(struct cache_model *m, struct cache_view *v)
+{
+	size_t nd = v->ndirty, nedit = 0, first = v->n, at = 0;
+	uint64_t *d = v->dirty;
+
+	view_keys_room(v, nd);
+	memcpy(v->ksort, d, nd * sizeof(*d));
+	d = sort_lines(v->ksort, NULL, v->ktmp, NULL, nd) ? v->ktmp : v->ksort;
+	v->ndirty = 0;
+	/* pass 1: update in place; compact the edits (lines that came or
+	 * went) to the front of d[], ascending, each once */
+	for (size_t i = 0; i < nd; i++) {
+		const struct cache_rec *r;
+		bool live, had;
+		if (i && d[i] == d[i - 1])
+			continue;
+		r = cache_rec_find(m, d[i]);
+		live = rec_volatile(r);
+		at = view_lower_bound(v, at, d[i]);
+		had = at < v->n && v->line[at] == d[i];
+		if (live && had) {
+			v->nchoices[at] = rec_nchoices(r);
+			v->rec[at] = (uint32_t)(r - m->rec);
+		} else if (live != had) {
+			if (!nedit)
+				first = at;
+			d[nedit++] = d[i];
+		}
+	}
+	if (!nedit)
+		return;
+	/* pass 2: merge groups [first, n) with the edits into the scratch,
+	 * then copy it back over them */
+	view_groups_room(v, v->n + nedit);
+	{
+		size_t o = 0, g = first, e = 0;
+		while (g < v->n || e < nedit) {
+			if (e < nedit && (g == v->n || d[e] <= v->line[g])) {
+				const struct cache_rec *r;
+				if (g < v->n && d[e] == v->line[g]) {
+					g++;		/* gone */
+					e++;
+					continue;
+				}
+				r = cache_rec_find(m, d[e]);	/* came */
+				v->mline[o] = d[e];
+				v->mnc[o] = rec_nchoices(r);
+				v->mrec[o++] = (uint32_t)(r - m->rec);
+				e++;
+			} else {
+				v->mline[o] = v->line[g];
+				v->mnc[o] = v->nchoices[g];
+				v->mrec[o++] = v->rec[g++];
+			}
+		}
+		memcpy(v->line + first, v->mline, o * sizeof(*v->line));
+		memcpy(v->nchoices + first, v->mnc, o * sizeof(*v->nchoices));
+		memcpy(v->rec + first, v->mrec, o * sizeof(*v->rec));
+		v->n = first + o;
+	}
+}
+
+static struct cache_view *view(const struct cache_model *m)
 {
 	struct cache_view *v = m->view;
-	size_t n = 0;
 
 	if (m->nohist) {
 		/* cache_keep_history(false): the caller promised not to ask */
@@ -115,35 +346,29 @@ static const struct cache_view *view(const struct cache_model *m)
 			"that keeps no history\n");
 		abort();
 	}
-	if (v->gen == m->gen)
-		return v;
-	if (v->cap < m->nrec) {
-		size_t ncap = m->nrec;
-		uint32_t *a = realloc(v->rec, ncap * sizeof(*a));
-		uint32_t *b = a ? realloc(v->nchoices, ncap * sizeof(*b)) : NULL;
-		struct cache_view_key *k = b ? realloc(v->key, ncap * sizeof(*k)) : NULL;
-		struct cache_view_key *t = k ? realloc(v->tmp, ncap * sizeof(*t)) : NULL;
-		if (!a || !b || !k || !t)
-			abort();
-		v->rec = a;
-		v->nchoices = b;
-		v->key = k;
-		v->tmp = t;
-		v->cap = ncap;
+	if (v->stale) {
+		view_rebuild(m, v);
+		v->stale = false;
+		v->ndirty = 0;
+	} else if (v->ndirty) {
+		view_update((struct cache_model *)m, v);
 	}
-	for (uint32_t i = 0; i < m->nrec; i++)
-		if (m->rec[i].nwr || m->rec[i].nnt)
-			v->key[n++] = (struct cache_view_key){ cache_rec_line(&m->rec[i]), i };
-	if (n) {
-		const struct cache_view_key *k = sort_keys(v->key, v->tmp, n);
-		for (size_t g = 0; g < n; g++)
-			v->rec[g] = k[g].rec;
-	}
-	for (size_t g = 0; g < n; g++)
-		v->nchoices[g] = rec_nchoices(&m->rec[v->rec[g]]);
-	v->n = n;
-	v->gen = m->gen;
 	return v;
+}
+
+/* The record of group G.  The slot remembered is checked: records move
+ * (rec_grow, rec_put's backward shift), lines do not. */
+static const struct cache_rec *group_rec(const struct cache_model *m, struct cache_view *v,
+					 size_t g)
+{
+	const struct cache_rec *r = &m->rec[v->rec[g] & (m->nrec - 1)];
+
+	if (r->nline != ~v->line[g]) {
+		r = cache_rec_find((struct cache_model *)m, v->line[g]);
+		assert(r);		/* a group's line has its record */
+		v->rec[g] = (uint32_t)(r - m->rec);
+	}
+	return r;
 }
 
 static size_t crash_ngroups(const void *self)
@@ -235,7 +460,7 @@ static void crash_apply(const void *self, size_t g, uint32_t c,
 			sim_emit_fn *emit, void *ctx)
 {
 	const struct cache_model *m = self;
-	const struct cache_view *v = view(m);
+	struct cache_view *v = view(m);
 	const struct cache_rec *r;
 	struct cache_choice ch;
 	uint8_t buf[CACHE_MAX_LINE], touched[CACHE_MAX_LINE];
@@ -244,7 +469,7 @@ static void crash_apply(const void *self, size_t g, uint32_t c,
 	assert(g < v->n && c < v->nchoices[g]);
 	if (!c)
 		return;
-	r = &m->rec[v->rec[g]];
+	r = group_rec(m, v, g);
 	base = cache_rec_line(r) << m->line_shift;
 	decode(r, c, &ch);
 	memset(touched, 0, m->line_size);
@@ -282,14 +507,14 @@ static size_t lines_of(char *buf, size_t len, const struct cache_wr *a, uint32_t
 static int crash_describe(const void *self, size_t g, uint32_t c, char *buf, size_t len)
 {
 	const struct cache_model *m = self;
-	const struct cache_view *v = view(m);
+	struct cache_view *v = view(m);
 	const struct cache_rec *r;
 	struct cache_choice ch;
 	size_t o = 0;
 	char tl[128];
 
 	assert(g < v->n && c < v->nchoices[g]);
-	r = &m->rec[v->rec[g]];
+	r = group_rec(m, v, g);
 	decode(r, c, &ch);
 #define PUT(...) do { if (o < len) o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__); } while (0)
 	PUT("line 0x%" PRIx64 ": ", cache_rec_line(r) << m->line_shift);
@@ -341,12 +566,12 @@ static int crash_describe(const void *self, size_t g, uint32_t c, char *buf, siz
 static void crash_footprint(const void *self, size_t g, sim_emit_fn *emit, void *ctx)
 {
 	const struct cache_model *m = self;
-	const struct cache_view *v = view(m);
+	struct cache_view *v = view(m);
 	const struct cache_rec *r;
 	uint64_t base;
 
 	assert(g < v->n);
-	r = &m->rec[v->rec[g]];
+	r = group_rec(m, v, g);
 	base = cache_rec_line(r) << m->line_shift;
 	for (uint32_t j = 0; j < r->nwr; j++)
 		emit(ctx, base + r->wr[j].off, cache_wr_data(r, &r->wr[j]), r->wr[j].len);

@@ -489,19 +489,29 @@ struct cache_cpu {
 	uint64_t llc_hits, llc_misses;	/* this CPU's lookups in the shared LLC */
 };
 
-/* The crash view: volatile records sorted by line, rebuilt lazily when
- * the model changed (gen) since it was built. */
-struct cache_view_key {
-	uint64_t line;
-	uint32_t rec;
-};
-
+/* The crash view (cache_crash.c): the groups, one per volatile record,
+ * sorted by line, kept up to date from the lines marked when their
+ * records change (cache_rec_changed).  Invariant, whenever a crash query
+ * has just brought it up to date: line[0, n) are exactly the lines whose
+ * records hold something volatile (I2), ascending, and nchoices[g] is
+ * line[g]'s choice count. */
 struct cache_view {
-	uint64_t gen;
-	uint32_t *rec;		/* record indices, by line */
-	uint32_t *nchoices;
-	struct cache_view_key *key, *tmp;	/* view()'s radix sort */
+	uint64_t *line;		/* group g's line, ascending */
+	uint32_t *nchoices;	/* group g's choices */
+	uint32_t *rec;		/* group g's slot when last seen (a hint: a
+				   record moves when the table grows or a
+				   deletion shifts it back) */
 	size_t n, cap;
+	uint64_t *dirty;	/* lines changed since, in marking order,
+				   repeats allowed */
+	size_t ndirty, dirty_cap;
+	bool stale;		/* rebuild from the record table: at first,
+				   and when dirty outgrew the records */
+	uint64_t *ksort, *ktmp;	/* radix sort scratch, kcap each */
+	uint32_t *kidx;		/* the rebuild's slots, 2 * kcap */
+	size_t kcap;
+	uint64_t *mline;	/* the merge's scratch, cap of each */
+	uint32_t *mnc, *mrec;
 };
 
 struct cache_stats {
@@ -540,7 +550,6 @@ struct cache_model {
 	struct cache_rec *rec;		/* the record table: rec[0, nrec) */
 	uint32_t nrec;			/* slots, a power of two */
 	uint32_t nlive;			/* live records (at most nrec / 2) */
-	uint64_t gen;			/* bumped on every volatile change */
 	uint64_t durable_gen;		/* bumped when a store becomes durable
 					   (cache_durable_gen) */
 	struct cache_view *view;
@@ -560,6 +569,28 @@ void cache_rec_overlay(const struct cache_model *m, const struct cache_rec *r,
 /* cache_crash.c */
 extern const struct sim_crash_ops cache_crash_ops;
 void cache_view_free(struct cache_view *v);
+void cache_view_overflow(struct cache_model *m, uint64_t line);
+/* Test hook: the next crash query rebuilds the view from the record
+ * table (what the incremental view must equal). */
+void cache_view_forget(struct cache_model *m);
+
+/* R's volatile contents changed (it became volatile, gained or lost
+ * entries or NT pieces, or stopped being volatile): mark its line for the
+ * crash view.  O(1): consecutive marks of one line are one entry, and a
+ * full list hands over to cache_view_overflow(). */
+static inline void cache_rec_changed(struct cache_model *m, const struct cache_rec *r)
+{
+	struct cache_view *v = m->view;
+	uint64_t line = cache_rec_line(r);
+
+	if (m->nohist || v->stale || (v->ndirty && v->dirty[v->ndirty - 1] == line))
+		return;
+	if (__builtin_expect(v->ndirty == v->dirty_cap, 0)) {
+		cache_view_overflow(m, line);
+		return;
+	}
+	v->dirty[v->ndirty++] = line;
+}
 /* cache_policy.c */
 const struct cache_policy *cache_policy_by_id(enum cache_policy_id id);
 /* Test hook: check I1-I6; returns NULL or what is broken. */

@@ -888,6 +888,208 @@ START_TEST(groups_sorted_by_address)
 }
 END_TEST
 
+/*
+ * view_incremental_matches_rebuild: the crash view kept up to date from
+ * the lines marked as their records change (cache_crash.c) against the
+ * view rebuilt from the record table (cache_view_forget), over long
+ * random event sequences on adr, eadr and pcommit machines with tiny
+ * caches (evictions, WPQ entries, C15 write-backs, record table growth
+ * and backward-shift deletions).  At random crash points and between
+ * events the groups are compared: each one's line, nchoices, and the
+ * bytes each choice emits (every choice of a group of up to 600, else
+ * 600 spread over them) and its footprint.  Between comparisons the view
+ * is brought up to date at some points and not at others, so that the
+ * marks of many events meet in one update, and sometimes the list of
+ * marks overflows into a rebuild.
+ */
+struct view_digest {
+	uint64_t line;
+	uint32_t nchoices;
+	uint64_t h;
+};
+
+struct view_cmp {
+	struct h *h;
+	uint64_t rng;
+	struct view_digest *a, *b;
+	size_t cap;
+	unsigned compared, updated;
+};
+
+static void emit_digest(void *ctx, uint64_t off, const void *bytes, size_t n)
+{
+	uint64_t *d = ctx;
+	const uint8_t *b = bytes;
+
+	*d = (*d ^ off) * 0x100000001b3ULL;
+	for (size_t i = 0; i < n; i++)
+		*d = (*d ^ b[i]) * 0x100000001b3ULL;
+	*d ^= *d >> 29;
+}
+
+/* Every group of the view as it is now, into D; returns how many. */
+static size_t view_snapshot(struct view_cmp *vc, struct view_digest **d)
+{
+	const struct sim_crash_ops *ops = cache_model_ops.crash;
+	void *m = vc->h->m;
+	size_t ng = ops->ngroups(m);
+	char buf[256];
+
+	if (ng > vc->cap) {
+		vc->cap = ng * 2;
+		vc->a = realloc(vc->a, vc->cap * sizeof(*vc->a));
+		vc->b = realloc(vc->b, vc->cap * sizeof(*vc->b));
+		ck_assert(vc->a && vc->b);
+	}
+	for (size_t g = 0; g < ng; g++) {
+		uint32_t n = ops->nchoices(m, g), step = n > 600 ? n / 600 : 1;
+		uint64_t h = 0xcbf29ce484222325ULL;
+		ops->describe(m, g, 0, buf, sizeof(buf));
+		(*d)[g].line = strtoull(buf + 5, NULL, 16);	/* "line 0x..." */
+		(*d)[g].nchoices = n;
+		for (uint32_t c = 1; c < n; c += step) {
+			emit_digest(&h, c, NULL, 0);
+			ops->apply(m, g, c, emit_digest, &h);
+		}
+		emit_digest(&h, n - 1, NULL, 0);
+		ops->apply(m, g, n - 1, emit_digest, &h);
+		ops->footprint(m, g, emit_digest, &h);
+		(*d)[g].h = h;
+	}
+	return ng;
+}
+
+/* Compare the incremental view with a rebuilt one. */
+static void view_compare(struct view_cmp *vc)
+{
+	size_t na = view_snapshot(vc, &vc->a), nb;
+
+	cache_view_forget(vc->h->m);
+	nb = view_snapshot(vc, &vc->b);
+	if (na != nb)
+		ck_abort_msg("after %u comparisons: %zu groups kept, %zu rebuilt", vc->compared,
+			     na, nb);
+	for (size_t g = 0; g < na; g++)
+		if (vc->a[g].line != vc->b[g].line || vc->a[g].nchoices != vc->b[g].nchoices ||
+		    vc->a[g].h != vc->b[g].h)
+			ck_abort_msg("after %u comparisons, group %zu of %zu: line 0x%" PRIx64
+				     ", %u choices kept; line 0x%" PRIx64 ", %u choices rebuilt%s",
+				     vc->compared, g, na, vc->a[g].line, vc->a[g].nchoices,
+				     vc->b[g].line, vc->b[g].nchoices,
+				     vc->a[g].h != vc->b[g].h ? " (and other bytes)" : "");
+	vc->compared++;
+}
+
+/* A crash point or the end of an event: compare (1 in 8), bring the view
+ * up to date (3 in 8) or leave it be. */
+static void view_visit(struct view_cmp *vc)
+{
+	uint64_t r = trace_splitmix64(&vc->rng) % 8;
+
+	if (r == 0)
+		view_compare(vc);
+	else if (r < 4) {
+		cache_model_ops.crash->ngroups(vc->h->m);
+		vc->updated++;
+	}
+}
+
+static void view_step(void *ctx, const char *what)
+{
+	(void)what;
+	view_visit(ctx);
+}
+
+START_TEST(view_incremental_matches_rebuild)
+{
+	static const char *const machines[] = {
+		"machine=adr", "machine=eadr", "machine=pcommit",
+		"machine=pcommit cpus=2 cache.policy=random cache.history=3",
+		"machine=adr cpus=2 cache.line=128 cache.history-total=1024",
+	};
+	const char *tiny = "l1d.size=512 l1d.ways=2 l2.size=1K l2.ways=2 llc.size=4K "
+			   "llc.ways=4 wpq.entries=8";
+
+	for (size_t k = 0; k < sizeof(machines) / sizeof(machines[0]); k++) {
+		char settings[256];
+		struct view_cmp vc = { .rng = 0x5eed + k };
+		struct h *h;
+		uint32_t ncpu = strstr(machines[k], "cpus=2") ? 2 : 1;
+		uint64_t line = strstr(machines[k], "line=128") ? 128 : 64;
+
+		snprintf(settings, sizeof(settings), "%s %s", tiny, machines[k]);
+		h = mk(settings);
+		vc.h = h;
+		h->env.step = view_step;	/* every crash point in an event */
+		h->env.step_ctx = &vc;
+		for (int i = 0; i < (k == 2 ? 12000 : 6000); i++) {
+			uint64_t x = trace_splitmix64(&vc.rng);
+			uint32_t cpu = (uint32_t)(x >> 60) % ncpu;
+			/* 512 lines in three runs, most stores to the first */
+			uint64_t l = x % 4 ? x >> 8 & 127 : 128 + (x >> 8 & 383);
+			uint64_t a = l * line + (x >> 20 & (line - 1));
+			uint64_t len = x >> 32 & 1 ? 8 : 1 + (x >> 33 & 63);
+			int rc = 0;
+			/* no query for 500 events in 1,500, and on the third
+			 * machine for 4,500 more, which overflows the marks */
+			bool quiet = i % 1500 >= 1000 || (k == 2 && i >= 6000 && i < 10500);
+			if (quiet != (h->env.step == count_step)) {
+				if (!quiet && k == 2 && i == 10500)
+					ck_assert(((struct cache_model *)h->m)->view->stale);
+				h->env.step = quiet ? count_step : view_step;
+				h->env.step_ctx = quiet ? (void *)h : (void *)&vc;
+			}
+			if (a + len > (1u << 20))
+				len = 8;
+			switch (x >> 40 & 15) {
+			case 0: case 1: case 2: case 3: case 4: case 5:
+				rc = ev_full(h, TRACE_STORE, cpu, a, len,
+					     len <= 8 ? TRACE_PAYLOAD_VAL : TRACE_PAYLOAD_FILL, x);
+				break;
+			case 6: case 7:
+				rc = ev_full(h, TRACE_NTSTORE, cpu, a, len,
+					     len <= 8 ? TRACE_PAYLOAD_VAL : TRACE_PAYLOAD_FILL, x);
+				break;
+			case 8:
+				rc = ev_full(h, TRACE_RMW, cpu, a & ~7ull, 8, TRACE_PAYLOAD_VAL, x);
+				break;
+			case 9:
+				rc = ev_full(h, TRACE_LOAD, cpu, a, len, TRACE_PAYLOAD_NONE, 0);
+				break;
+			case 10:
+				rc = ev_full(h, TRACE_CLWB, cpu, a, 0, TRACE_PAYLOAD_NONE, 0);
+				break;
+			case 11:
+				rc = ev_full(h, x >> 45 & 1 ? TRACE_CLFLUSH : TRACE_CLFLUSHOPT, cpu, a,
+					     0, TRACE_PAYLOAD_NONE, 0);
+				break;
+			case 12: case 13:
+				rc = ev_full(h, x >> 45 & 1 ? TRACE_SFENCE : TRACE_MFENCE, cpu, 0, 0,
+					     TRACE_PAYLOAD_NONE, 0);
+				break;
+			case 14:
+				rc = ev_full(h, TRACE_PCOMMIT, cpu, 0, 0, TRACE_PAYLOAD_NONE, 0);
+				break;
+			default:
+				if ((x >> 50 & 15) == 0)
+					rc = ev_full(h, TRACE_WBINVD, cpu, 0, 0, TRACE_PAYLOAD_NONE, 0);
+				break;
+			}
+			if (rc)
+				ck_abort_msg("%s, event %d: %s", machines[k], i, h->err.msg);
+			if (h->env.step == view_step)
+				view_visit(&vc);
+		}
+		view_compare(&vc);
+		ck_assert_uint_gt(vc.compared, 100);
+		ck_assert_uint_gt(vc.updated, 300);
+		free(vc.a);
+		free(vc.b);
+		done(h);
+	}
+}
+END_TEST
+
 START_TEST(many_lines_and_reuse)
 {
 	/* thousands of lines through records, hash growth and deletion */
@@ -1125,6 +1327,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(rules, groups_sorted_many_lines);
 	tcase_add_test(rules, groups_sorted_by_address);
 	tcase_add_test(rules, many_lines_and_reuse);
+	tcase_add_test(rules, view_incremental_matches_rebuild);
 	tcase_set_timeout(rules, 60);
 	suite_add_tcase(s, rules);
 
