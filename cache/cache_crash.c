@@ -426,22 +426,44 @@ static void decode(const struct cache_rec *r, uint32_t c, struct cache_choice *c
 	}
 }
 
-/* Replay choice CH of R into BUF/TOUCHED (one line). */
+/* Mark bytes [OFF, OFF+N) of a line (N >= 1, OFF+N <= 128) in T. */
+static inline void touch(uint64_t t[2], uint32_t off, uint32_t n)
+{
+	uint32_t end = off + n;
+
+	if (off < 64)
+		t[0] |= (end >= 64 ? ~0ull : (1ull << end) - 1) & ~0ull << off;
+	if (end > 64)
+		t[1] |= (end >= 128 ? ~0ull : (1ull << (end - 64)) - 1) &
+			~0ull << (off > 64 ? off - 64 : 0);
+}
+
+/* Copy W's bytes [A, B) of the line (within W) into BUF and mark them. */
+static inline void replay_piece(const struct cache_rec *r, const struct cache_wr *w,
+				uint32_t a, uint32_t b, uint8_t *buf, uint64_t t[2])
+{
+	cache_copy_piece(buf + a, NULL, cache_wr_data(r, w) + (a - w->off), b - a);
+	touch(t, a, b - a);
+}
+
+/* Replay choice CH of R into BUF, marking the bytes it writes in T (one
+ * line).  Marks, not a byte per byte: an apply of a 64-byte line was a
+ * 64-byte memset and a byte-by-byte scan for runs. */
 static void replay(const struct cache_rec *r, const struct cache_choice *ch,
-		   uint8_t *buf, uint8_t *touched)
+		   uint8_t *buf, uint64_t t[2])
 {
 	for (uint32_t j = 0; j < ch->whole; j++) {
 		const struct cache_wr *w = &r->wr[j];
-		cache_copy_piece(buf + w->off, touched + w->off, cache_wr_data(r, w), w->len);
+		replay_piece(r, w, w->off, w->off + w->len, buf, t);
 	}
 	if (ch->torn_mask) {
 		const struct cache_wr *w = &r->wr[ch->whole];
-		for (uint32_t b = 0; b < w->len; b++) {
-			uint32_t k = (w->off + b) / CACHE_CHUNK - w->chunk0;
-			if (ch->torn_mask >> k & 1) {
-				buf[w->off + b] = cache_wr_data(r, w)[b];
-				touched[w->off + b] = 1;
-			}
+		for (uint32_t k = 0; k < w->nchunk; k++) {
+			uint32_t a = (w->chunk0 + k) * CACHE_CHUNK, b = a + CACHE_CHUNK;
+			if (!(ch->torn_mask >> k & 1))
+				continue;
+			replay_piece(r, w, a > w->off ? a : w->off,
+				     b < w->off + w->len ? b : w->off + w->len, buf, t);
 		}
 	}
 	if (ch->nt) {
@@ -450,10 +472,20 @@ static void replay(const struct cache_rec *r, const struct cache_choice *ch,
 			const struct cache_wr *w = &r->nt[i];
 			if (taken[w->chunk0]++ >= ch->digit[w->chunk0])
 				continue;
-			cache_copy_piece(buf + w->off, touched + w->off,
-					 cache_wr_data(r, w), w->len);
+			replay_piece(r, w, w->off, w->off + w->len, buf, t);
 		}
 	}
+}
+
+/* The first byte at or after I (< 128) whose mark in T is B, or 128. */
+static inline uint32_t next_mark(const uint64_t t[2], uint32_t i, bool b)
+{
+	for (; i < 128; i = (i | 63) + 1) {
+		uint64_t w = (b ? t[i >> 6] : ~t[i >> 6]) >> (i & 63);
+		if (w)
+			return i + (uint32_t)__builtin_ctzll(w);
+	}
+	return 128;
 }
 
 static void crash_apply(const void *self, size_t g, uint32_t c,
@@ -463,8 +495,8 @@ static void crash_apply(const void *self, size_t g, uint32_t c,
 	struct cache_view *v = view(m);
 	const struct cache_rec *r;
 	struct cache_choice ch;
-	uint8_t buf[CACHE_MAX_LINE], touched[CACHE_MAX_LINE];
-	uint64_t base;
+	uint8_t buf[CACHE_MAX_LINE];
+	uint64_t base, t[2] = { 0, 0 };
 
 	assert(g < v->n && c < v->nchoices[g]);
 	if (!c)
@@ -472,18 +504,13 @@ static void crash_apply(const void *self, size_t g, uint32_t c,
 	r = group_rec(m, v, g);
 	base = cache_rec_line(r) << m->line_shift;
 	decode(r, c, &ch);
-	memset(touched, 0, m->line_size);
-	replay(r, &ch, buf, touched);
-	for (uint32_t i = 0; i < m->line_size;) {
-		uint32_t j;
-		if (!touched[i]) {
-			i++;
-			continue;
-		}
-		for (j = i; j < m->line_size && touched[j]; j++)
-			;
+	replay(r, &ch, buf, t);
+	/* one emit per run of marked bytes, a run across the two words
+	 * included (the line's bytes past line_size are never marked) */
+	for (uint32_t i = next_mark(t, 0, true); i < m->line_size;) {
+		uint32_t j = next_mark(t, i, false);
 		emit(ctx, base + i, buf + i, j - i);
-		i = j;
+		i = next_mark(t, j, true);
 	}
 }
 
