@@ -194,7 +194,7 @@ static void view_groups_room(struct cache_view *v, size_t n)
 {
 	size_t cap;
 
-	if (n <= v->cap)
+	if (n <= v->cap && v->line)	/* allocated even for none */
 		return;
 	cap = view_cap(v->cap, n);
 	v->line = view_realloc(v->line, cap, sizeof(*v->line));
@@ -212,7 +212,7 @@ static void view_keys_room(struct cache_view *v, size_t n)
 {
 	size_t cap;
 
-	if (n <= v->kcap)
+	if (n <= v->kcap && v->ksort)	/* allocated even for none */
 		return;
 	cap = view_cap(v->kcap, n);
 	v->ksort = view_realloc(v->ksort, cap, sizeof(*v->ksort));
