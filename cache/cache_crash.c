@@ -277,7 +277,7 @@ static size_t view_lower_bound(const struct cache_view *v, size_t from, uint64_t
 static void view_update(struct cache_model *m, struct cache_view *v)
 {
 	size_t nd = v->ndirty, nedit = 0, first = v->n, at = 0;
-	uint64_t *d = v->dirty;
+	uint64_t *d = v->dirty, prev = 0;
 
 	view_keys_room(v, nd);
 	memcpy(v->ksort, d, nd * sizeof(*d));
@@ -288,8 +288,9 @@ static void view_update(struct cache_model *m, struct cache_view *v)
 	for (size_t i = 0; i < nd; i++) {
 		const struct cache_rec *r;
 		bool live, had;
-		if (i && d[i] == d[i - 1])
+		if (i && d[i] == prev)
 			continue;
+		prev = d[i];
 		r = cache_rec_find(m, d[i]);
 		live = rec_volatile(r);
 		at = view_lower_bound(v, at, d[i]);
