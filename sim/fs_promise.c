@@ -1968,11 +1968,20 @@ static int judge_file_promise(struct sim_fs_promises *p, const struct fp_prom *r
 		 * all.  Where every such path that exists names one recovered
 		 * inode (hard links), they read one content and the check is
 		 * per word again (separable); else "some path holds all of
-		 * them" is not separable. */
+		 * them" is not separable.  A path that is no regular file, or
+		 * whose recovered size the promise rules out, fails file_keeps
+		 * whatever its bytes, so it is left out of that count (the
+		 * size is read before the data, not separably). */
 		uint32_t one = 0, first = 0;
 		bool several = false;
 		for (uint32_t i = 0; i < in->npaths && !several; i++) {
-			uint32_t ino = jfs_view_inode(p->view, p->pt[in->paths[i]].s);
+			const char *path = p->pt[in->paths[i]].s;
+			uint32_t ino = jfs_view_inode(p->view, path);
+			unsigned t;
+			uint64_t sz;
+			if (ino && (jfs_view_stat(p->view, path, &t, &sz) || t != FT_REG ||
+				    (r->exact ? sz != r->size : sz < r->min_size)))
+				continue;
 			if (ino && !one) {
 				one = ino;
 				first = i;
@@ -2210,6 +2219,47 @@ static void explained_block(struct sim_fs_promises *p, void *ctx, uint64_t size,
 	}
 }
 
+/*
+ * O5 for PATH, which had the identities PE: can at most one of them
+ * explain its recovered data at all?  block_explained fails block K for an
+ * identity that has no version of K with a size reaching the block's end
+ * (the recovered size cut at the block), whatever the bytes, wherever
+ * metadata references K; so an identity that lacks one for some
+ * referenced block explains nothing, and "one identity explains every
+ * block" is then the one left's test alone: per referenced word, a
+ * conjunction (separable; with none left, false whatever the bytes).
+ * What decides it -- the size, the block map, the reference -- is read
+ * before the data, not separably.  Sizes tell a path's identities apart
+ * where a file was renamed over another of another size (a rename over
+ * a file on pmem, whose write-back tears per word, was 2^64 and more
+ * judgements a point before).
+ */
+static bool one_identity_left(struct sim_fs_promises *p, const char *path, const struct fp_path *pe)
+{
+	unsigned type;
+	uint64_t size;
+	uint32_t left = 0;
+
+	if (jfs_view_stat(p->view, path, &type, &size) || type != FT_REG)
+		return false;
+	load_map(p, path);
+	for (uint32_t c = 0; c < pe->n; c++) {
+		const struct fp_ino *in = &p->ino[pe->inos[c]];
+		bool can = true;
+		for (uint64_t k = 0; can && k * FP_BLK < size; k++) {
+			uint64_t a = k * FP_BLK, e = a + FP_BLK < size ? a + FP_BLK : size;
+			if (!referenced_any(p, a, e))
+				continue;
+			can = false;
+			for (uint32_t i = 0; k < in->nb && i < in->b[k].n && !can; i++)
+				can = in->b[k].v[i].size >= e;
+		}
+		if (can && ++left > 1)
+			return false;
+	}
+	return true;
+}
+
 static int judge_referenced(struct sim_fs_promises *p, const struct sim_image *im,
 			    sim_violation_fn *report, void *ctx)
 {
@@ -2220,8 +2270,9 @@ static int judge_referenced(struct sim_fs_promises *p, const struct sim_image *i
 		const struct fp_path *pe = path_find(p, path);
 		struct sim_violation v = { .invariant = SIM_INV_REFERENCED_DATA };
 		/* O5 per referenced word, when the path had one identity
-		 * (block_explained); "all from one identity": not separable */
-		bool sep = !pe || pe->n == 1;
+		 * (block_explained), or one that can explain it at all;
+		 * "all from one identity" of several: not separable */
+		bool sep = !pe || pe->n == 1 || one_identity_left(p, path, pe);
 		int64_t n;
 		uint64_t bad_k = 0, newest = 0;
 		uint32_t bad_ino = 0;

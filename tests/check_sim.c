@@ -340,6 +340,45 @@ START_TEST(explore_exhaustive)
 }
 END_TEST
 
+/* S2: the reduced enumeration's judgement limit applies only at a point of
+ * more states than max_states (there it is max_judgements); a point of
+ * fewer states may need more judgements than that and is spared.  The
+ * judge (record) reads every group's byte, so every state is a judgement
+ * of its own: 6 at a point of 6 states. */
+START_TEST(explore_judgement_limit)
+{
+	struct media *m;
+	struct sim_explorer *x;
+	struct fake f = { .ngroups = 3, .n = { 2, 3, 1 } };
+	struct sim_crash_source src = { &fake_ops, &f };
+	struct sim_states_policy pol = { .mode = SIM_STATES_EXHAUSTIVE, .reduce = true,
+					 .max_states = 6, .max_judgements = 4 };
+	struct sim_point_result res;
+	struct seen s = { .n = 0 };
+	char err[256];
+
+	ck_assert_int_eq(media_create(&m, 4096), 0);
+	ck_assert_int_eq(sim_explorer_create(&x), 0);
+	/* 6 states, not more than max_states: spared, 6 judgements */
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 0, record, &s, &res, err, sizeof(err)), 0);
+	ck_assert(res.reduced);
+	ck_assert_uint_eq(s.n, 6);
+	ck_assert_uint_eq(res.checked, 6);
+	/* more states than max_states: max_judgements (4) holds, refused */
+	pol.max_states = 5;
+	s.n = 0;
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 7, record, &s, &res, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "crash point 7 needs more than 4 judgements") != NULL, "%s", err);
+	/* ... and a limit it does not reach passes */
+	pol.max_judgements = 6;
+	s.n = 0;
+	ck_assert_int_eq(sim_explore(x, m, &src, 1, &pol, 7, record, &s, &res, err, sizeof(err)), 0);
+	ck_assert_uint_eq(s.n, 6);
+	sim_explorer_destroy(x);
+	media_destroy(m);
+}
+END_TEST
+
 /* sim_image_block_stamps: stamps of a run nothing can write; refused for a
  * run a current choice wrote, and, in a reduced enumeration, for a run any
  * choice could write (the caller must then read what it needs). */
@@ -1172,6 +1211,7 @@ static Suite *sim_suite(void)
 
 	tc = tcase_create("explore");
 	tcase_add_test(tc, explore_exhaustive);
+	tcase_add_test(tc, explore_judgement_limit);
 	tcase_add_test(tc, explore_bounded_and_sample);
 	tcase_add_test(tc, block_stamps);
 	tcase_add_test(tc, blocks_stamps_unchanged);
