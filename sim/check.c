@@ -1100,7 +1100,6 @@ static uint64_t jnum(const struct json *o, const char *k)
 	return j && j->type == JSON_NUM ? strtoull(j->raw, NULL, 10) : 0;
 }
 
-/* Read a job's result file back into c. */
 /* K7's ranges as a JSON list of [first, last] pairs: on one line (a job's
  * results, read a line at a time), or laid out as json_write() lays out a
  * value at INDENT, so that a merged report equals the whole run's. */
@@ -1132,6 +1131,7 @@ static void read_ranges_json(const struct json *a, struct cli_ranges *rs)
 	}
 }
 
+/* Read a job's result file back into c. */
 static int absorb(struct check *c, const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -1392,11 +1392,11 @@ static void put_unexplored(FILE *f, const struct check *c, bool xml)
 
 	cli_ranges_format(&c->unx, where, sizeof(where), 6);
 	snprintf(line, sizeof(line), "not explored: at %" PRIu64 " of %" PRIu64 " crash points "
-		 "checked (%s of the trace), histories in which the commit timer fired at an earlier event "
-		 "and file data was then written in place, or (where the device may lose "
-		 "a completed commit's writes: nobarrier or a flush fault on a volatile "
-		 "cache, early completion) fired at all (docs/semantics.md, F15, \"Not "
-		 "explored\"); their states are not among those counted\n",
+		 "checked (%s of the trace), histories in which the commit timer fired at "
+		 "an earlier event and file data was then written in place, or (where the "
+		 "device may lose a completed commit's writes: nobarrier or a flush fault "
+		 "on a volatile cache, early completion) fired at all (docs/semantics.md, "
+		 "F15, \"Not explored\"); their states are not among those counted\n",
 		 c->points_unexplored, c->points_checked, where);
 	if (xml)
 		xml_put(f, line);

@@ -248,7 +248,6 @@ static bool same_as_base(const struct media *base, uint64_t off, const uint8_t *
 static void slot_set_in(struct sim_image *im, struct slot *sl, uint32_t c)
 {
 	uint8_t base[256];
-
 	size_t g = (size_t)(sl - im->slot);
 
 	im->sum[0] -= sl->h[0];
