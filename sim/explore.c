@@ -95,8 +95,6 @@ struct sim_explorer {
 	size_t cand_cap, uf_cap, oidx_cap;
 	size_t *open;			/* a leaf's other groups with open choices */
 	size_t open_cap;
-	uint8_t *iscand;		/* per group: a candidate of the leaf */
-	size_t iscand_cap;
 	struct word { uint64_t lo, hi; size_t c; } *words;
 	size_t words_cap;
 	size_t *member;
@@ -173,7 +171,6 @@ void sim_explorer_destroy(struct sim_explorer *x)
 	free(x->cand);
 	free(x->image.live);
 	free(x->open);
-	free(x->iscand);
 	free(x->uf);
 	free(x->words);
 	free(x->member);
@@ -1073,28 +1070,25 @@ static int lazy_leaf(struct sim_explorer *x, struct lazy *lz, int *rc)
 	size_t ncand = 0, nw = 0, nopen = 0;
 	uint64_t unit = x->log.unit > 8 ? x->log.unit : 8;
 
+	/* the groups with open choices: candidates (they emit into what was
+	 * read separably) and the others, both listed once, for each
+	 * judgement below checks them (a search of the candidates per group
+	 * made that check groups x candidates, 4,096 x 4,096 a judgement for
+	 * a 32 KiB file on pmem, whose page groups are per 8-byte unit) */
 	for (size_t g = 0; g < x->nslot; g++) {
 		const struct slot *sl = &x->slot[g];
-		if (x->gs[g].n > 1 && meets(sl->fp, sl->nfp, x->log.s, x->log.ns)) {
+		if (x->gs[g].n < 2)
+			continue;
+		if (meets(sl->fp, sl->nfp, x->log.s, x->log.ns)) {
 			x->cand = grow(x->cand, &x->cand_cap, ncand + 1, sizeof(*x->cand));
 			x->cand[ncand++] = g;
+		} else {
+			x->open = grow(x->open, &x->open_cap, nopen + 1, sizeof(*x->open));
+			x->open[nopen++] = g;
 		}
 	}
 	if (!ncand)
 		return 0;
-	/* the other groups with open choices, listed once: each judgement
-	 * below checks them (a search of the candidates per group made that
-	 * check groups x candidates, 4,096 x 4,096 a judgement for a 32 KiB
-	 * file on pmem, whose page groups are per 8-byte unit) */
-	x->iscand = grow(x->iscand, &x->iscand_cap, x->nslot, sizeof(*x->iscand));
-	memset(x->iscand, 0, x->nslot);
-	for (size_t i = 0; i < ncand; i++)
-		x->iscand[x->cand[i]] = 1;
-	for (size_t g = 0; g < x->nslot; g++)
-		if (x->gs[g].n > 1 && !x->iscand[g]) {
-			x->open = grow(x->open, &x->open_cap, nopen + 1, sizeof(*x->open));
-			x->open[nopen++] = g;
-		}
 	x->leafr = grow(x->leafr, &x->leafr_cap, x->log.nr, sizeof(*x->leafr));
 	if (x->log.nr)
 		memcpy(x->leafr, x->log.r, x->log.nr * sizeof(*x->leafr));
