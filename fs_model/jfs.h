@@ -157,6 +157,21 @@ int jfs_view_stat(struct jfs_view *v, const char *path, unsigned *type, uint64_t
  * change between loads (NULL: never). */
 void jfs_view_set_stamp(struct jfs_view *v, jfs_stamp_fn *fn);
 
+/*
+ * With journal checksums (F8): what the filesystem wrote at log block LB
+ * for sequence SEQ -- up to MAX contents into OUT (each a whole block as
+ * written); returns how many there are, 0 when nothing is known.
+ */
+typedef unsigned jfs_logc_fn(const void *ctx, uint32_t lb, uint32_t seq, const uint8_t **out,
+			     unsigned max);
+
+/* Let the scan compare the log blocks it sums with what FN (given CTX)
+ * says was written there, reading the image through PEEK (not counted as
+ * read) to find how far a block agrees with one of them; NULL: it reads
+ * every block it sums whole (docs/semantics.md F8, "Torn log blocks"). */
+void jfs_view_set_log_contents(struct jfs_view *v, jfs_logc_fn *fn, const void *ctx,
+			       jfs_read_fn *peek);
+
 /* Let later loads ask FN for the stamps of runs of journal blocks, so that
  * the scan reuses the complete transactions at the front of the log that
  * did not change since an earlier load (NULL: never).  Clears that memo. */
@@ -208,6 +223,16 @@ struct jfs_logged {			/* one block a transaction logged */
  */
 unsigned jfs_model_txn_logged(const void *model, uint32_t seq, unsigned alt,
 			      const struct jfs_logged **b, size_t *n);
+
+/*
+ * A jfs_logc_fn over the model MODEL at the current crash point: the last
+ * content it really wrote at each log block (with the sequence it was
+ * written for), and the log blocks of this point's background-commit
+ * choices (F15).  Nothing without journal_checksum.  O(this point's
+ * background log blocks).
+ */
+unsigned jfs_model_log_contents(const void *model, uint32_t lb, uint32_t seq, const uint8_t **out,
+				unsigned max);
 
 /* Convenience: a jfs_read_fn over a struct media (the live durable image). */
 void jfs_read_media(const void *media, uint64_t off, void *dst, size_t n);

@@ -2252,6 +2252,10 @@ void jfs_fs_free(struct jfs_fs *fs)
 	free(fs->dry_jb);
 	free(fs->tlog);
 	free(fs->tidx);
+	free(fs->lcont);
+	free(fs->lcont_seq);
+	free(fs->dlc);
+	free(fs->dlcb);
 	free(fs->dlog);
 	free(fs->didx);
 	for (int t = 0; t < 2; t++) {

@@ -511,6 +511,17 @@ struct jfs_fs {
 	struct jfs_logged *dlog;
 	size_t ndlog, dlogcap;
 
+	/* F8 with checksums: what the log holds, for the scan's comparison
+	 * (jfs_model_log_contents): the last real write of each log block
+	 * and the sequence it was for, and the log blocks of this point's
+	 * dry commits (reset with dlog) */
+	uint8_t *lcont;			/* j_blocks blocks, from the first write */
+	struct jfs_lcseq { uint32_t seq; bool set; } *lcont_seq;
+	struct jfs_dlc { uint32_t lb, seq; size_t at; } *dlc;	/* at: in dlcb */
+	size_t ndlc, dlccap;
+	uint8_t *dlcb;
+	size_t dlcbcap;
+
 	/* background crash groups (F15), rebuilt when gen changes */
 	bool in_event;
 	uint64_t gen, bg_gen;

@@ -383,14 +383,51 @@ static uint64_t log_off(const struct jfs_fs *fs, uint32_t lb)
 	return ((uint64_t)fs->g.j_start + lb) * fs->g.bsize;
 }
 
+/* F8 with checksums: log block LB now holds BLK for sequence SEQ -- the
+ * last real write of each log block, or one of this point's dry commits'
+ * -- for the scan's comparison (jfs_model_log_contents). */
+static void logc_note(struct jfs_fs *fs, uint32_t lb, uint32_t seq, const uint8_t *blk)
+{
+	size_t bs = fs->g.bsize;
+
+	if (!fs->dry) {
+		if (!fs->lcont) {
+			fs->lcont = malloc(fs->g.j_blocks * bs);
+			fs->lcont_seq = calloc(fs->g.j_blocks, sizeof(*fs->lcont_seq));
+			if (!fs->lcont || !fs->lcont_seq)
+				abort();
+		}
+		memcpy(fs->lcont + lb * bs, blk, bs);
+		fs->lcont_seq[lb] = (struct jfs_lcseq){ .seq = seq, .set = true };
+		return;
+	}
+	if (fs->ndlc == fs->dlccap) {
+		fs->dlccap = fs->dlccap ? fs->dlccap * 2 : 16;
+		fs->dlc = realloc(fs->dlc, fs->dlccap * sizeof(*fs->dlc));
+		if (!fs->dlc)
+			abort();
+	}
+	if ((fs->ndlc + 1) * bs > fs->dlcbcap) {
+		fs->dlcbcap = (fs->ndlc + 1) * bs * 2;
+		fs->dlcb = realloc(fs->dlcb, fs->dlcbcap);
+		if (!fs->dlcb)
+			abort();
+	}
+	memcpy(fs->dlcb + fs->ndlc * bs, blk, bs);
+	fs->dlc[fs->ndlc] = (struct jfs_dlc){ .lb = lb, .seq = seq, .at = fs->ndlc * bs };
+	fs->ndlc++;
+}
+
 static int log_write(struct jfs_fs *fs, struct jfs_logctx *lc, const uint8_t *blk,
 		     uint32_t flags, struct jfs_u32v *ios, const char *what)
 {
 	uint32_t lb = *lc->head;
 
 	*lc->head = lb + 1 >= fs->g.j_blocks ? 1 : lb + 1;
-	if (fs->g.features & JFS_FEAT_CSUM)
+	if (fs->g.features & JFS_FEAT_CSUM) {
 		lc->crc = crc32_update(lc->crc, blk, fs->g.bsize);
+		logc_note(fs, lb, lc->tid, blk);
+	}
 	lc->nlog++;
 	if (!fs->dry)
 		fs->journal_blocks++;

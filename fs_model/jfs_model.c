@@ -761,6 +761,7 @@ static void bg_build(struct jfs_fs *fs)
 	fs->bgp.n = 0;
 	fs->bgp.nbytes = 0;
 	fs->ndidx = fs->ndlog = 0;		/* O6: this point's dry commits */
+	fs->ndlc = 0;				/* F8: and their log blocks */
 	fs->bg_gen = fs->gen;
 	if (!fs->env->cfg->background || fs->in_event)
 		return;
@@ -930,6 +931,31 @@ static int jfs_describe(const void *self, size_t g, uint32_t c, char *buf, size_
 				" after write-back of file subset 0x%" PRIx32 "%s", fs->run->tid,
 				ch->subset, nd);
 	}
+}
+
+/* ---- what the log holds (F8 with checksums) ---- */
+
+unsigned jfs_model_log_contents(const void *model, uint32_t lb, uint32_t seq, const uint8_t **out,
+				unsigned max)
+{
+	struct jfs_fs *fs = bg_fresh(model);
+	size_t bs = fs->g.bsize;
+	unsigned n = 0;
+
+	if (lb >= fs->g.j_blocks)
+		return 0;
+	if (fs->lcont && fs->lcont_seq[lb].set && fs->lcont_seq[lb].seq == seq) {
+		if (n < max)
+			out[n] = fs->lcont + lb * bs;
+		n++;
+	}
+	for (size_t i = 0; i < fs->ndlc; i++)
+		if (fs->dlc[i].lb == lb && fs->dlc[i].seq == seq) {
+			if (n < max)
+				out[n] = fs->dlcb + fs->dlc[i].at;
+			n++;
+		}
+	return n;
 }
 
 /* ---- what transactions logged (O6) ---- */

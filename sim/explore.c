@@ -31,6 +31,8 @@ struct slot {
 	size_t local;			/* the group's index in its model */
 	uint32_t n;			/* choices */
 	uint64_t h[2];			/* hash of its bytes that differ from the base */
+	bool inert;			/* every byte it writes holds the media's value
+					 * and no other group writes there (choice_sig) */
 	struct patch *patch;
 	size_t npatch, patch_cap;
 	uint8_t *bytes;
@@ -109,6 +111,10 @@ struct sim_explorer {
 	size_t rtmp_cap;
 	struct sim_range *wfp, *cfp;	/* the image's wfp, cfp (footprints()) */
 	size_t nwfp, wfp_cap, ncfp, cfp_cap;
+	struct sim_range *ofp;		/* bytes two groups' footprints meet */
+	size_t nofp, ofp_cap;
+	uint8_t *bbuf;			/* choice_sig's base bytes */
+	size_t bbuf_cap;
 };
 
 int sim_states_parse(const char *s, struct sim_states_policy *p)
@@ -167,6 +173,8 @@ void sim_explorer_destroy(struct sim_explorer *x)
 	free(x->seen);
 	free(x->rtmp);
 	free(x->wfp);
+	free(x->ofp);
+	free(x->bbuf);
 	free(x->cfp);
 	free(x->cand);
 	free(x->image.live);
@@ -349,10 +357,14 @@ static size_t live_next(const struct sim_image *im, size_t g)
 
 void sim_image_read(const struct sim_image *im, uint64_t off, void *dst, size_t n)
 {
-	uint8_t *d = dst;
-
 	if (im->log && im->log->on && n)
 		log_add(im->log, off, n);
+	sim_image_peek(im, off, dst, n);
+}
+
+void sim_image_peek(const struct sim_image *im, uint64_t off, void *dst, size_t n)
+{
+	uint8_t *d = dst;
 
 	media_read(im->base, off, dst, n);
 	FOR_EACH_LIVE(im, g) {
@@ -760,6 +772,7 @@ static void fp_emit(void *ctx, uint64_t off, const void *bytes, size_t n)
 		size_t k = MEDIA_PAGE_SIZE - in < n ? MEDIA_PAGE_SIZE - in : n;
 		if (!piece_same(x->image.base, off, b, k)) {
 			struct sim_range *last = x->ncfp ? &x->cfp[x->ncfp - 1] : NULL;
+			sl->inert = false;
 			if (last && last->off + last->len == off) {
 				last->len += k;
 			} else {
@@ -784,6 +797,7 @@ static void footprints(struct sim_explorer *x)
 		struct slot *sl = &x->slot[g];
 		struct fp_ctx f = { x, sl };
 		sl->nfp = 0;
+		sl->inert = true;
 		if (sl->ops->footprint && sl->n > 1)
 			sl->ops->footprint(sl->self, sl->local, fp_emit, &f);
 		else
@@ -795,7 +809,30 @@ static void footprints(struct sim_explorer *x)
 			memcpy(x->wfp + x->nwfp, sl->fp, sl->nfp * sizeof(*x->wfp));
 		x->nwfp += sl->nfp;
 	}
+	/* where two groups' footprints meet (each group's are merged, so an
+	 * overlap among them is between groups): choice_sig */
+	sort_ranges(x, x->wfp, x->nwfp);
+	x->nofp = 0;
+	for (size_t i = 1, far = 0; i < x->nwfp; i++) {
+		uint64_t end = x->wfp[far].off + x->wfp[far].len;
+		uint64_t e = x->wfp[i].off + x->wfp[i].len;
+		if (x->wfp[i].off < end) {
+			x->ofp = grow(x->ofp, &x->ofp_cap, x->nofp + 1, sizeof(*x->ofp));
+			x->ofp[x->nofp++] = (struct sim_range){ .off = x->wfp[i].off,
+				.len = (e < end ? e : end) - x->wfp[i].off };
+		}
+		if (e > end)
+			far = i;
+	}
+	x->nofp = merge_ranges(x, x->ofp, x->nofp);
 	x->nwfp = merge_ranges(x, x->wfp, x->nwfp);
+	/* a group that writes only the media's own bytes, where no other
+	 * group writes, shows every choice alike (choice_sig) */
+	for (size_t g = 0; g < x->nslot; g++) {
+		struct slot *sl = &x->slot[g];
+		if (sl->inert && x->nofp)
+			sl->inert = !meets(sl->fp, sl->nfp, x->ofp, x->nofp);
+	}
 	x->ncfp = merge_ranges(x, x->cfp, x->ncfp);
 	x->image.wfp = x->wfp;
 	x->image.nwfp = x->nwfp;
@@ -876,20 +913,105 @@ static void hash_written(uint64_t h[2], const uint8_t *val, const uint8_t *msk, 
 	}
 }
 
+/* The bytes of word V that equal B's, as 0xff (SWAR: the zero bytes of
+ * V ^ B, found exactly). */
+static inline uint64_t equal_bytes(uint64_t v, uint64_t b)
+{
+	const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t x = v ^ b, z = ~(((x & lo7) + lo7) | x | lo7);	/* 0x80 where 0 */
+
+	return (z >> 7) * 0xff;
+}
+
+/* hash_written of what remains when the bytes VAL writes with BASE's
+ * values are unmarked (unwrite_base where no other group writes). */
+static void hash_unwritten(uint64_t h[2], const uint8_t *val, const uint8_t *msk,
+			   const uint8_t *base, size_t n8)
+{
+	for (size_t i = 0; i < n8; i += 8) {
+		uint64_t w, m, b, eq;
+		memcpy(&w, val + i, 8);
+		memcpy(&m, msk + i, 8);
+		if (m) {
+			memcpy(&b, base + i, 8);
+			eq = equal_bytes(w, b);
+			m &= ~eq;
+			w &= ~eq;
+		}
+		hash_mix(h, w);
+		hash_mix(h, m);
+	}
+}
+
+/* Unmark bytes [I, END) of VAL that equal BASE's, a word at a time. */
+static void unwrite_equal(uint8_t *val, uint8_t *msk, const uint8_t *base, size_t i, size_t end)
+{
+	for (; i < end && (i & 7); i++)
+		if (val[i] == base[i])
+			msk[i] = val[i] = 0;
+	for (; i + 8 <= end; i += 8) {
+		uint64_t v, b, m, eq;
+		memcpy(&m, msk + i, 8);
+		if (!m)
+			continue;
+		memcpy(&v, val + i, 8);
+		memcpy(&b, base + i, 8);
+		eq = equal_bytes(v, b);
+		m &= ~eq;
+		v &= ~eq;
+		memcpy(msk + i, &m, 8);
+		memcpy(val + i, &v, 8);
+	}
+	for (; i < end; i++)
+		if (val[i] == base[i])
+			msk[i] = val[i] = 0;
+}
+
+/* A byte that no other group's footprint reaches shows the media's value
+ * whether or not G writes that value there: unmark, in [LO, HI), the bytes
+ * VAL writes with the media's value outside x->ofp. */
+static void unwrite_base(struct sim_explorer *x, uint64_t lo, uint64_t hi, uint8_t *val,
+			 uint8_t *msk, const uint8_t *base)
+{
+	size_t a = 0, b = x->nofp;
+	uint64_t at = lo;
+
+	while (a < b) {				/* the first overlap ending after LO */
+		size_t m = a + (b - a) / 2;
+		if (x->ofp[m].off + x->ofp[m].len <= lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	while (at < hi) {
+		uint64_t stop = hi, next = hi;
+		if (a < x->nofp && x->ofp[a].off < hi) {
+			stop = x->ofp[a].off > at ? x->ofp[a].off : at;
+			next = x->ofp[a].off + x->ofp[a].len;
+			a++;
+		}
+		unwrite_equal(val, msk, base, (size_t)(at - lo), (size_t)(stop - lo));
+		at = next < hi ? next : hi;
+	}
+}
+
 /*
  * The signature of choice C of group G over the ranges R[0..NR) (sorted,
  * merged): a hash of which bytes of R C emits and their values.  Two
  * choices with equal signatures write the same bytes there, so whatever
  * the other groups lay over or under them (groups are laid in order and
  * may overlap, crash.h), the image shows the same bytes in R: a judgement
- * that read only R cannot tell them apart.
+ * that read only R cannot tell them apart.  Where no other group can
+ * write, a byte written with the media's own value counts as not written
+ * (unwrite_base): a block copied whole over equal bytes (the zeros of a
+ * journal block's unused end) does not split a torn line's choices there.
  */
 static void choice_sig(struct sim_explorer *x, size_t g, uint32_t c, const struct sim_range *r,
-		       size_t nr, uint64_t h[2])
+		       size_t nr, bool read_base, uint64_t h[2])
 {
 	const struct slot *sl = &x->slot[g];
 	struct slot *t = &x->tmp;
-	size_t j = 0;
+	size_t j = 0, bo = 0;
 
 	t->npatch = t->nbytes = 0;
 	if (c)
@@ -910,9 +1032,20 @@ static void choice_sig(struct sim_explorer *x, size_t g, uint32_t c, const struc
 			msk = x->sbuf + n8;
 			memset(x->sbuf, 0, 2 * n8);
 			lay_written(t, lo, hi, val, msk);
+			if (read_base) {	/* the same pieces for every choice */
+				x->bbuf = grow(x->bbuf, &x->bbuf_cap, bo + n8, 1);
+				media_read(x->image.base, lo, x->bbuf + bo, n);
+				memset(x->bbuf + bo + n, 0, n8 - n);
+			}
 			hash_mix(h, lo);
 			hash_mix(h, n);
-			hash_written(h, val, msk, n8);
+			if (ranges_meet(x->ofp, x->nofp, lo, n)) {
+				unwrite_base(x, lo, hi, val, msk, x->bbuf + bo);
+				hash_written(h, val, msk, n8);
+			} else {
+				hash_unwritten(h, val, msk, x->bbuf + bo, n8);
+			}
+			bo += n8;
 		}
 	}
 }
@@ -938,7 +1071,7 @@ static uint32_t split(struct sim_explorer *x, size_t g, const struct sim_range *
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t h[2];
 		uint32_t c = gs_member(x, g, i);
-		choice_sig(x, g, c, r, nr, h);
+		choice_sig(x, g, c, r, nr, i == 0, h);
 		x->sig[i] = (struct sig){ h[0], h[1], c };
 	}
 	qsort(x->sig, n, sizeof(*x->sig), cmp_sig);
@@ -947,14 +1080,14 @@ static uint32_t split(struct sim_explorer *x, size_t g, const struct sim_range *
 	return classes;
 }
 
-/* The lowest group whose open choices disagree on a byte the last
- * judgement read (not separably), its classes in x->sig; x->nslot if
- * none. */
-static size_t first_relevant(struct sim_explorer *x)
+/* The lowest group from FROM on whose open choices disagree on a byte the
+ * last judgement read (not separably), its classes in x->sig; x->nslot
+ * if none.  Inert groups never do. */
+static size_t first_relevant(struct sim_explorer *x, size_t from)
 {
-	for (size_t g = 0; g < x->nslot; g++) {
+	for (size_t g = from; g < x->nslot; g++) {
 		const struct slot *sl = &x->slot[g];
-		if (x->gs[g].n > 1 && meets(sl->fp, sl->nfp, x->log.r, x->log.nr) &&
+		if (x->gs[g].n > 1 && !sl->inert && meets(sl->fp, sl->nfp, x->log.r, x->log.nr) &&
 		    split(x, g, x->log.r, x->log.nr) > 1)
 			return g;
 	}
@@ -974,7 +1107,7 @@ static int cmp_word(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log);
+static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log, size_t from);
 
 /* Put the leaf's candidate groups back at their first open choice. */
 static void reset_cands(struct sim_explorer *x, size_t ncand)
@@ -1199,16 +1332,17 @@ reset:
  * One node of the decision tree.  Branch on the first group whose open
  * choices disagree on the bytes the node's judgement read: one child per
  * class of choices that agree on them, the class holding the current
- * choice first (its judgement is this one).
+ * choice first (its judgement is this one: HAVE_LOG, and the groups
+ * before FROM, the parent's, are known to agree on what it read).
  */
-static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log)
+static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log, size_t from)
 {
 	size_t g;
 	int rc = 0;
 
 	if (!have_log && (rc = lazy_judge(x, lz)))
 		return rc;
-	g = first_relevant(x);
+	g = first_relevant(x, have_log ? from : 0);
 	if (g < x->nslot) {
 		struct slot *sl = &x->slot[g];
 		struct gset saved = x->gs[g];
@@ -1251,11 +1385,13 @@ static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log)
 			uint32_t lo = x->cls[bnd + k], hi = x->cls[bnd + k + 1];
 			x->gs[g] = (struct gset){ lo, hi - lo };
 			if (k == 0) {
-				rc = lazy_rec(x, lz, true);	/* this very state */
+				/* this very state: the groups before G still agree
+				 * on what it read, and G's class does */
+				rc = lazy_rec(x, lz, true, g + 1);
 			} else {
 				x->choice[g] = x->cls[lo];
 				slot_set_in(&x->image, sl, x->choice[g]);
-				rc = lazy_rec(x, lz, false);
+				rc = lazy_rec(x, lz, false, 0);
 			}
 		}
 		if (x->choice[g] != first) {
@@ -1269,7 +1405,7 @@ static int lazy_rec(struct sim_explorer *x, struct lazy *lz, bool have_log)
 	if (!lz->nosep && lazy_leaf(x, lz, &rc) == 1) {
 		/* a judgement read something new: no separability here */
 		lz->nosep = true;
-		rc = lazy_rec(x, lz, false);
+		rc = lazy_rec(x, lz, false, 0);
 		lz->nosep = false;
 		return rc;
 	}
@@ -1327,7 +1463,7 @@ int sim_explore(struct sim_explorer *x, const struct media *base,
 			x->gs[g] = (struct gset){ GS_ALL, x->slot[g].n };
 		x->ncls = 0;
 		x->image.log = &x->log;
-		rc = lazy_rec(x, &lz, false);
+		rc = lazy_rec(x, &lz, false, 0);
 		x->image.log = NULL;
 		if (lz.over) {
 			snprintf(err, errlen, "crash point %" PRIu64 " needs more than %" PRIu64

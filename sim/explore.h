@@ -112,6 +112,9 @@ int sim_states_parse(const char *s, struct sim_states_policy *p);
 /* The durable image of one crash state. */
 struct sim_image;
 void sim_image_read(const struct sim_image *im, uint64_t off, void *dst, size_t n);
+/* The same bytes, not counted as read (K6): for a reader that then reads,
+ * through sim_image_read, exactly the part its result depends on. */
+void sim_image_peek(const struct sim_image *im, uint64_t off, void *dst, size_t n);
 uint64_t sim_image_size(const struct sim_image *im);
 
 /* A stamp of bytes [OFF, OFF+N) of the image, read (and recorded) as

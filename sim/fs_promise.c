@@ -2450,6 +2450,8 @@ int sim_fs_promises_judge(struct sim_fs_promises *p, const struct sim_image *im,
 	int rc;
 
 	p->judged++;
+	jfs_view_set_log_contents(p->view, jfs_model_log_contents, sim_model(p->s, SIM_ROLE_FS),
+				  sim_obs_peek_image);		/* F8 */
 	jfs_view_load(p->view, sim_obs_read_image, im, sim_image_size(im));
 	/* O7 */
 	if (jfs_view_fsck(p->view, fsck_note, &w)) {

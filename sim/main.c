@@ -305,6 +305,9 @@ static int cmd_outcomes(int argc, char **argv)
 		rc = cli_usage_error("out of memory");
 		goto out;
 	}
+	if (o.need_view && sim_model(s, SIM_ROLE_FS))	/* F8 */
+		jfs_view_set_log_contents(o.view, jfs_model_log_contents,
+					  sim_model(s, SIM_ROLE_FS), sim_obs_peek_image);
 	sim_set_crash_point(s, outcome_point, &o);
 	rc = cli_replay(s, cl.trace, &cb);
 	if (rc)

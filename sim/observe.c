@@ -123,6 +123,11 @@ void sim_obs_read_image(const void *im, uint64_t off, void *dst, size_t n)
 	sim_image_read(im, off, dst, n);
 }
 
+void sim_obs_peek_image(const void *im, uint64_t off, void *dst, size_t n)
+{
+	sim_image_peek(im, off, dst, n);
+}
+
 uint64_t sim_obs_stamp_image(const void *im, uint64_t off, size_t n)
 {
 	return sim_image_stamp(im, off, n);

@@ -43,6 +43,8 @@ struct jfs_view;
 
 /* A jfs_read_fn over a struct sim_image (fs_model/jfs.h). */
 void sim_obs_read_image(const void *im, uint64_t off, void *dst, size_t n);
+/* The same, not counted as read (sim_image_peek). */
+void sim_obs_peek_image(const void *im, uint64_t off, void *dst, size_t n);
 /* A jfs_stamp_fn over a struct sim_image (sim_image_stamp). */
 uint64_t sim_obs_stamp_image(const void *im, uint64_t off, size_t n);
 /* A jfs_bstamps_fn over a struct sim_image (sim_image_block_stamps). */

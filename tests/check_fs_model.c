@@ -684,6 +684,78 @@ START_TEST(scan_memo_follows_changed_transactions)
 }
 END_TEST
 
+/* F8, log_sum_read: with what the model wrote at each log block
+ * (jfs_model_log_contents), the scan compares a block it sums with those
+ * contents and stops reading it at the first 8-byte word none shares: a
+ * torn block fails the checksum after one word of difference, not after a
+ * read of the whole block; the result is the same as summing it whole.  A
+ * read function that notes how far into one block the loads read. */
+struct far_read {
+	const struct media *m;
+	uint64_t lo, hi;		/* the block watched */
+	uint64_t end;			/* the furthest byte read in it + 1 */
+};
+
+static void far_read_fn(const void *img, uint64_t off, void *dst, size_t n)
+{
+	struct far_read *f = (struct far_read *)img;
+
+	media_read(f->m, off, dst, n);
+	if (off < f->hi && off + n > f->lo && off + n - f->lo > f->end)
+		f->end = (off + n < f->hi ? off + n : f->hi) - f->lo;
+}
+
+static void far_peek_fn(const void *img, uint64_t off, void *dst, size_t n)
+{
+	media_read(((const struct far_read *)img)->m, off, dst, n);
+}
+
+START_TEST(log_contents_compare)
+{
+	struct mach m;
+	struct jfs_view *plain;
+	struct media *copy;
+	struct far_read f;
+	uint8_t b[4096];
+	const uint8_t *c[4];
+	uint32_t desc2;
+	uint64_t at;
+
+	two_transactions(&m, "journal_checksum,nodelalloc");
+	desc2 = find_log_block(&m, JFS_JT_DESC, 2);
+	ck_assert_uint_ne(desc2, 0);
+	at = ((uint64_t)((struct jfs_fs *)m.fs)->g.j_start + desc2 + 1) * 4096;
+	/* the model knows what it wrote there, for transaction 2 only */
+	ck_assert_uint_eq(jfs_model_log_contents(m.fs, desc2 + 1, 2, c, 4), 1);
+	media_read(m.media, at, b, sizeof(b));
+	ck_assert(!memcmp(c[0], b, sizeof(b)));
+	ck_assert_uint_eq(jfs_model_log_contents(m.fs, desc2 + 1, 1, c, 4), 0);
+	ck_assert_int_eq(jfs_view_create(&plain), 0);
+	jfs_view_set_log_contents(m.view, jfs_model_log_contents, m.fs, far_peek_fn);
+	/* whole: both transactions replayed, the block read whole */
+	f = (struct far_read){ .m = m.media, .lo = at, .hi = at + 4096 };
+	jfs_view_load(m.view, far_read_fn, &f, media_size(m.media));
+	ck_assert_uint_eq(jfs_view_replayed(m.view, NULL), 2);
+	ck_assert_uint_eq(f.end, 4096);
+	ck_assert_str_eq(lookup(&m, "/b"), "0:00000000");
+	/* torn at word 100: the log ends after transaction 1, as when the
+	 * block is summed whole, and the load read it up to that word */
+	ck_assert_int_eq(media_clone(&copy, m.media), 0);
+	b[800] ^= 0x40;
+	media_write(copy, at, b, sizeof(b));
+	f = (struct far_read){ .m = copy, .lo = at, .hi = at + 4096 };
+	jfs_view_load(m.view, far_read_fn, &f, media_size(copy));
+	jfs_view_load(plain, jfs_read_media, copy, media_size(copy));
+	ck_assert_uint_eq(jfs_view_replayed(m.view, NULL), 1);
+	ck_assert(same_replay(m.view, plain));
+	ck_assert_uint_eq(f.end, 808);
+	ck_assert_str_eq(lookup(&m, "/b"), "absent");
+	media_destroy(copy);
+	jfs_view_destroy(plain);
+	mach_fini(&m);
+}
+END_TEST
+
 /* What a real transaction logged, found by its tid
  * (jfs_model_txn_logged, O6): each logged tid gives its own entry, a tid
  * never logged none.  The model's tids follow one another, which the
@@ -1721,6 +1793,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, journal_wraps_and_checkpoints);
 	tcase_add_test(tc, revoke_protects_reused_block);
 	tcase_add_test(tc, bad_checksum_ends_the_log);
+	tcase_add_test(tc, log_contents_compare);
 	tcase_add_test(tc, replay_memo_follows_changed_blocks);
 	tcase_add_test(tc, scan_memo_follows_changed_transactions);
 	tcase_add_test(tc, txn_logged_by_tid);
