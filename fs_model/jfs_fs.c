@@ -2254,6 +2254,7 @@ void jfs_fs_free(struct jfs_fs *fs)
 	free(fs->tidx);
 	free(fs->lcont);
 	free(fs->lcont_seq);
+	free(fs->lcont_of);
 	free(fs->dlc);
 	free(fs->dlcb);
 	free(fs->dlog);

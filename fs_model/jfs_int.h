@@ -513,10 +513,13 @@ struct jfs_fs {
 
 	/* F8 with checksums: what the log holds, for the scan's comparison
 	 * (jfs_model_log_contents): the last real write of each log block
-	 * and the sequence it was for, and the log blocks of this point's
-	 * dry commits (reset with dlog) */
-	uint8_t *lcont;			/* j_blocks blocks, from the first write */
-	struct jfs_lcseq { uint32_t seq; bool set; } *lcont_seq;
+	 * and the sequence it was for, among the last JFS_LCONT_MAX log
+	 * writes (a ring: memory does not grow with the journal), and the
+	 * log blocks of this point's dry commits (reset with dlog) */
+	uint8_t *lcont;			/* nlcont blocks, from the first write */
+	struct jfs_lcseq { uint32_t lb, seq; } *lcont_seq;	/* per ring slot */
+	uint32_t *lcont_of;		/* per log block: ring slot + 1, 0 none */
+	uint32_t nlcont, nlcont_used, lcont_next;
 	struct jfs_dlc { uint32_t lb, seq; size_t at; } *dlc;	/* at: in dlcb */
 	size_t ndlc, dlccap;
 	uint8_t *dlcb;
@@ -597,6 +600,9 @@ int jfs_bmap(struct jfs_fs *fs, uint32_t ino, uint64_t lblk, bool alloc,
 	     bool unwritten, uint32_t *pblk);
 /* Clear the unwritten flag of LBLK. */
 void jfs_bmap_set_written(struct jfs_fs *fs, uint32_t ino, uint64_t lblk);
+
+/* F8: how many of the last log writes the model keeps (jfs_model_log_contents) */
+#define JFS_LCONT_MAX 4096u
 
 /* M7: page S is about to change [off, off+len): save the bytes it
  * replaces.  Then jfs_hist_done once the change is made, with WRITTEN

@@ -384,21 +384,36 @@ static uint64_t log_off(const struct jfs_fs *fs, uint32_t lb)
 }
 
 /* F8 with checksums: log block LB now holds BLK for sequence SEQ -- the
- * last real write of each log block, or one of this point's dry commits'
- * -- for the scan's comparison (jfs_model_log_contents). */
+ * last real write of each log block, among the last JFS_LCONT_MAX log
+ * writes, or one of this point's dry commits' -- for the scan's
+ * comparison (jfs_model_log_contents; a log block it no longer knows is
+ * summed whole). */
 static void logc_note(struct jfs_fs *fs, uint32_t lb, uint32_t seq, const uint8_t *blk)
 {
 	size_t bs = fs->g.bsize;
 
 	if (!fs->dry) {
+		uint32_t k;
 		if (!fs->lcont) {
-			fs->lcont = malloc(fs->g.j_blocks * bs);
-			fs->lcont_seq = calloc(fs->g.j_blocks, sizeof(*fs->lcont_seq));
-			if (!fs->lcont || !fs->lcont_seq)
+			fs->nlcont = fs->g.j_blocks < JFS_LCONT_MAX ? fs->g.j_blocks : JFS_LCONT_MAX;
+			fs->lcont = malloc(fs->nlcont * bs);
+			fs->lcont_seq = malloc(fs->nlcont * sizeof(*fs->lcont_seq));
+			fs->lcont_of = calloc(fs->g.j_blocks, sizeof(*fs->lcont_of));
+			if (!fs->lcont || !fs->lcont_seq || !fs->lcont_of)
 				abort();
 		}
-		memcpy(fs->lcont + lb * bs, blk, bs);
-		fs->lcont_seq[lb] = (struct jfs_lcseq){ .seq = seq, .set = true };
+		k = fs->lcont_next;
+		fs->lcont_next = (k + 1) % fs->nlcont;
+		if (k < fs->nlcont_used) {	/* the oldest write: its block forgets it */
+			uint32_t ob = fs->lcont_seq[k].lb;
+			if (fs->lcont_of[ob] == k + 1)
+				fs->lcont_of[ob] = 0;
+		} else {
+			fs->nlcont_used++;
+		}
+		memcpy(fs->lcont + (size_t)k * bs, blk, bs);
+		fs->lcont_seq[k] = (struct jfs_lcseq){ .lb = lb, .seq = seq };
+		fs->lcont_of[lb] = k + 1;
 		return;
 	}
 	if (fs->ndlc == fs->dlccap) {

@@ -944,9 +944,9 @@ unsigned jfs_model_log_contents(const void *model, uint32_t lb, uint32_t seq, co
 
 	if (lb >= fs->g.j_blocks)
 		return 0;
-	if (fs->lcont && fs->lcont_seq[lb].set && fs->lcont_seq[lb].seq == seq) {
+	if (fs->lcont && fs->lcont_of[lb] && fs->lcont_seq[fs->lcont_of[lb] - 1].seq == seq) {
 		if (n < max)
-			out[n] = fs->lcont + lb * bs;
+			out[n] = fs->lcont + (size_t)(fs->lcont_of[lb] - 1) * bs;
 		n++;
 	}
 	for (size_t i = 0; i < fs->ndlc; i++)

@@ -756,6 +756,67 @@ START_TEST(log_contents_compare)
 }
 END_TEST
 
+/* jfs_model_log_contents keeps the last JFS_LCONT_MAX log writes only: in
+ * a journal of more blocks than that, a log block written earlier is not
+ * known (the scan then sums it whole, exactly), and every block it does
+ * know is as the last write left it (here, after sync, the media's). */
+START_TEST(log_contents_ring)
+{
+	struct mach m;
+	struct jfs_fs *fs;
+	size_t cap = 1u << 20, len = 0;
+	char *t = malloc(cap);
+	uint8_t b[4096];
+	uint32_t known = 0, head;
+
+	ck_assert_ptr_nonnull(t);
+	mach_init(&m);
+	m.use_bq = false;
+	mach_set(&m, "background", "off");
+	mach_set(&m, "fs-opts", "journal_checksum,nodelalloc");
+	mach_set(&m, "jfs.journal_blocks", "5000");
+	mach_set(&m, "jfs.blocks", "16384");
+	len += (size_t)snprintf(t + len, cap - len, "open fd=3 path=/f flags=O_CREAT|O_WRONLY\n");
+	for (int i = 0; i < 2200; i++)	/* a descriptor, an inode block, a commit each */
+		len += (size_t)snprintf(t + len, cap - len, "pwrite fd=3 off=0 len=8 data=fill:%d\n"
+					"fsync fd=3\n", i % 250 + 1);
+	snprintf(t + len, cap - len, "sync\n");
+	ck_assert_int_eq(mach_run(&m, "t", t), 0);
+	fs = m.fs;
+	ck_assert_uint_gt(fs->journal_blocks, JFS_LCONT_MAX + 1000);
+	head = fs->head;
+	for (uint32_t lb = 1; lb < fs->g.j_blocks; lb++) {
+		const uint8_t *c[2];
+		uint32_t seq;
+		media_read(m.media, ((uint64_t)fs->g.j_start + lb) * 4096, b, sizeof(b));
+		seq = jfs_get32(b + 8);
+		if (jfs_get32(b) != JFS_JMAGIC)
+			continue;		/* a journaled (data) block: no header */
+		if (jfs_model_log_contents(fs, lb, seq, c, 2) == 1) {
+			ck_assert(!memcmp(c[0], b, sizeof(b)));
+			known++;
+		}
+	}
+	/* the blocks of the last 4096 writes, the headed ones among them */
+	ck_assert_uint_gt(known, JFS_LCONT_MAX / 3);
+	ck_assert_uint_le(known, JFS_LCONT_MAX);
+	/* the block just before the head was written last: known; the one
+	 * JFS_LCONT_MAX + 10 writes back is not */
+	{
+		const uint8_t *c[2];
+		uint32_t lb = head > 1 ? head - 1 : fs->g.j_blocks - 1;
+		uint32_t old = (head + fs->g.j_blocks - 1 - JFS_LCONT_MAX - 10) % fs->g.j_blocks;
+		media_read(m.media, ((uint64_t)fs->g.j_start + lb) * 4096, b, sizeof(b));
+		ck_assert_uint_eq(jfs_model_log_contents(fs, lb, jfs_get32(b + 8), c, 2), 1);
+		media_read(m.media, ((uint64_t)fs->g.j_start + old) * 4096, b, sizeof(b));
+		if (old && jfs_get32(b) == JFS_JMAGIC)
+			ck_assert_uint_eq(jfs_model_log_contents(fs, old, jfs_get32(b + 8), c, 2), 0);
+	}
+	free(t);
+	mach_fini(&m);
+}
+END_TEST
+
 /* What a real transaction logged, found by its tid
  * (jfs_model_txn_logged, O6): each logged tid gives its own entry, a tid
  * never logged none.  The model's tids follow one another, which the
@@ -1794,6 +1855,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, revoke_protects_reused_block);
 	tcase_add_test(tc, bad_checksum_ends_the_log);
 	tcase_add_test(tc, log_contents_compare);
+	tcase_add_test(tc, log_contents_ring);
 	tcase_add_test(tc, replay_memo_follows_changed_blocks);
 	tcase_add_test(tc, scan_memo_follows_changed_transactions);
 	tcase_add_test(tc, txn_logged_by_tid);
