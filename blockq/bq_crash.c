@@ -35,7 +35,8 @@
  * Cost: the enumeration is a depth-first walk over arrival orders, at most
  * BQ_ENUM_MAX_NODES per unit, run only when a unit changed (bq_publish,
  * before each crash point).  ngroups, nchoices and apply are O(1) reads of
- * what it left: apply emits one precomputed unit image.
+ * what it left: apply emits one precomputed unit image.  A `powercut run`
+ * needs none of it, only the media at choice 0 (I2): canon_only().
  */
 #include "bq_int.h"
 
@@ -190,6 +191,7 @@ static void fold(struct bq_queue *q, struct bq_unit *u)
 		}
 	for (uint32_t a = 0; a < n; a++)
 		lay(u->pre, u->ver[order[a]]);
+	u->pre_on_media = false;
 	drop_versions(q, u, set);
 }
 
@@ -316,9 +318,79 @@ static void enumerate(struct bq_queue *q, struct bq_unit *u)
 	assert(u->nchoice >= 1);
 media:
 	/* I2: the media holds choice 0 */
-	media_read(q->env.media, off, q->scratch, len);
-	if (memcmp(q->scratch, u->img, len))
+	if (media_cmp(q->env.media, off, u->img, len))
 		media_write(q->env.media, off, u->img, len);
+	u->pre_on_media = false;	/* not known; canon_only compares */
+}
+
+/*
+ * I2 alone, for a `powercut run` (env.no_crash_states: no one lists the
+ * groups).  Choice 0 is the first image enumerate()'s walk records: the
+ * walk is depth first, trying versions by increasing index, and records a
+ * node once it holds every DURABLE version, so the first record is on its
+ * leftmost path — from the pre-image, lay the lowest-indexed version
+ * whose predecessors are laid, until the DURABLE ones are.  What else the
+ * walk leaves (the other choices, their images and order) only the
+ * crash interface reads.  The walk can refuse a unit (settle(): more than
+ * BQ_UNIT_MAX_CHOICES images) only with 4 or more versions that may land
+ * (3 give at most 1 + 3 + 6 + 6 = 16 nodes); those still take the whole
+ * walk, so a run refuses what it refused before.  O(versions^2 + unit
+ * size) instead of the walk's copy, hash and compare per image; on
+ * `gen_trace --kind block` this was 40% of `run`'s instructions (docs/
+ * performance.md, "`run` on block and file traces").  With no DURABLE
+ * version choice 0 is pre[], and when the media is known to hold it (I6)
+ * there is nothing to do: O(versions), the common case of a unit touched
+ * by a submission or an arrival in its device's cache.
+ */
+static inline bool more_than_three(uint32_t x)
+{
+	x &= x - 1;		/* each clears the lowest bit set */
+	x &= x - 1;
+	x &= x - 1;
+	return x != 0;
+}
+
+static void canon_only(struct bq_queue *q, struct bq_unit *u)
+{
+	uint64_t off = u->index << q->unit_shift;
+	size_t len = off + q->unit <= q->size ? q->unit : (size_t)(q->size - off);
+	uint32_t eligible = 0, req = 0, chosen = 0, pred[BQ_UNIT_MAX_VERSIONS] = { 0 };
+	const uint8_t *img = u->pre;
+
+	for (uint32_t i = 0; i < u->nver; i++) {
+		const struct bq_version *v = u->ver[i];
+		if (v->state != BQ_V_HELD)
+			eligible |= 1u << i;
+		if (v->state == BQ_V_DURABLE)
+			req |= 1u << i;
+	}
+	if (more_than_three(eligible)) {
+		enumerate(q, u);
+		return;
+	}
+	if (!req && u->pre_on_media)
+		return;
+	if (req) {
+		for (uint32_t i = 0; i < u->nver; i++)
+			for (uint32_t j = 0; j < u->nver; j++)
+				if (j != i && (eligible & (1u << j)) &&
+				    precedes(u->ver[j], u->ver[i]))
+					pred[i] |= 1u << j;
+		memcpy(q->scratch, u->pre, q->unit);
+		while ((chosen & req) != req) {
+			uint32_t i = 0;
+			while (i < u->nver && (!(eligible & (1u << i)) || (chosen & (1u << i)) ||
+					       (pred[i] & chosen) != pred[i]))
+				i++;
+			assert(i < u->nver);	/* I3 orders versions: no cycle */
+			lay(q->scratch, u->ver[i]);
+			chosen |= 1u << i;
+		}
+		img = q->scratch;
+	}
+	if (media_cmp(q->env.media, off, img, len))
+		media_write(q->env.media, off, img, len);
+	u->pre_on_media = img == u->pre;
 }
 
 /* Back to the pool (unit_get takes from it): no allocation per unit in a
@@ -372,7 +444,10 @@ void bq_publish(struct bq_queue *q)
 			continue;
 		u->dirty = false;
 		fold(q, u);
-		enumerate(q, u);
+		if (q->env.no_crash_states)
+			canon_only(q, u);
+		else
+			enumerate(q, u);
 		if ((before > 1) != (u->nchoice > 1))
 			q->groups_stale = true;
 		if (!u->nver && !u->empty) {

@@ -20,7 +20,12 @@
  *   I5. After bq_publish() every unit's choices are current and the
  *       media holds their choice 0; the crash interface lists as groups
  *       exactly the active units with more than one choice, by increasing
- *       index (rebuilt on demand when groups_stale).
+ *       index (rebuilt on demand when groups_stale).  Under
+ *       env.no_crash_states (`run`) only the media part holds: choices,
+ *       img and groups are not kept (bq_crash.c, canon_only).
+ *   I6. Nothing but bq_publish() writes an active unit's bytes of
+ *       env->media, so pre_on_media, once true, stays true until pre[]
+ *       changes (fold) or the media gets another image.
  */
 #ifndef POWERCUT_BQ_INT_H
 #define POWERCUT_BQ_INT_H
@@ -76,11 +81,14 @@ struct bq_unit {
 	bool dirty;			/* choices must be recomputed */
 	bool on_dirty;			/* in q->dirty[] */
 	bool empty;			/* no versions; counted in q->nempty */
+	bool pre_on_media;		/* canon_only(): env->media holds pre[] */
 	uint32_t nchoice;		/* >= 1; choice 0 is the canon */
 	uint32_t cap_img;		/* images img has room for */
-	struct bq_choice choice[BQ_UNIT_MAX_CHOICES];
 	uint8_t *img;			/* nchoice images of unit size */
 	struct bq_unit *next_free;	/* in q->free_units */
+	/* last: unit_get() clears what comes before it, not these 576
+	 * bytes (entries below nchoice are written before they are read) */
+	struct bq_choice choice[BQ_UNIT_MAX_CHOICES];
 };
 
 /* Sequencing steps of one bio, lowest first (blk-flush.c's REQ_FSEQ_*). */

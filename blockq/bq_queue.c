@@ -244,7 +244,7 @@ static struct bq_unit *unit_get(struct bq_queue *q, uint64_t index)
 		uint8_t *pre = u->pre, *img = u->img;
 		uint32_t cap = u->cap_img;
 		q->free_units = u->next_free;
-		memset(u, 0, sizeof(*u));
+		memset(u, 0, offsetof(struct bq_unit, choice));
 		u->pre = pre;
 		u->img = img;
 		u->cap_img = cap;
@@ -270,8 +270,8 @@ static struct bq_unit *unit_get(struct bq_queue *q, uint64_t index)
 		return NULL;
 	}
 	media_read(q->env.media, index << q->unit_shift, u->pre, q->unit);
-	u->nchoice = 1;
-	memcpy(u->img, u->pre, q->unit);
+	u->pre_on_media = true;
+	u->nchoice = 1;		/* the media's, which apply() does not emit */
 	return u;
 }
 

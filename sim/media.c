@@ -213,6 +213,25 @@ void media_read(const struct media *m, uint64_t off, void *dst, size_t n)
 	}
 }
 
+int media_cmp(const struct media *m, uint64_t off, const void *buf, size_t n)
+{
+	static const uint8_t zero[MEDIA_PAGE_SIZE];
+	const uint8_t *b = buf;
+
+	while (n > 0) {
+		uint64_t pg = off >> MEDIA_PAGE_SHIFT;
+		size_t in = (size_t)(off & (MEDIA_PAGE_SIZE - 1));
+		size_t k = MEDIA_PAGE_SIZE - in < n ? MEDIA_PAGE_SIZE - in : n;
+		const uint8_t *p = page_get(m, pg);
+		if (memcmp(b, p ? p + in : zero, k))
+			return 1;
+		b += k;
+		off += k;
+		n -= k;
+	}
+	return 0;
+}
+
 void media_prefetch(const struct media *m, uint64_t off)
 {
 	uint64_t pg = off >> MEDIA_PAGE_SHIFT;

@@ -32,6 +32,11 @@ uint64_t media_size(const struct media *m);
 void media_write(struct media *m, uint64_t off, const void *src, size_t n);
 void media_read(const struct media *m, uint64_t off, void *dst, size_t n);
 
+/* Whether the N bytes at OFF equal BUF (0) or not (non-zero), without
+ * copying them out (a page never written compares as zeros).  off + n <=
+ * media_size().  O(n). */
+int media_cmp(const struct media *m, uint64_t off, const void *buf, size_t n);
+
 /* The stamp of the page holding OFF: non-zero, and two equal stamps
  * (from any media of this process) mean the two pages hold equal bytes.
  * A page's stamp changes at each media_write to it; one never written

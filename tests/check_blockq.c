@@ -43,9 +43,12 @@ struct h {
 	bool collect;		/* union the outcomes at every step */
 	char seen[256][NSEC * 3];
 	unsigned nseen;
+	uint64_t *trail;	/* run_mode_same_media: the media at each step */
+	unsigned ntrail;
 };
 
 static void collect_now(struct h *h);
+static void trail_now(struct h *h);
 
 /* the explorer's crash point at an internal step */
 static void on_step(void *ctx, const char *what)
@@ -55,9 +58,12 @@ static void on_step(void *ctx, const char *what)
 	h->steps++;
 	if (h->collect)
 		collect_now(h);
+	if (h->trail)
+		trail_now(h);
 }
 
-static struct h *mk(const char *settings)
+/* RUN: the model is told no one asks for crash states (`powercut run`). */
+static struct h *mk_mode(const char *settings, bool run)
 {
 	struct h *h = calloc(1, sizeof(*h));
 	char buf[512], err[256], *save = NULL;
@@ -78,13 +84,19 @@ static struct h *mk(const char *settings)
 	pmem = h->cfg.device == SIM_DEVICE_PMEM || h->cfg.device == SIM_DEVICE_PMEM_WB;
 	ck_assert_int_eq(media_create(&h->media, 1 << 20), 0);
 	h->env = (struct sim_env){ .cfg = &h->cfg, .clock = &h->clock, .media = h->media,
-				   .err = &h->err, .step = on_step, .step_ctx = h };
+				   .err = &h->err, .step = on_step, .step_ctx = h,
+				   .no_crash_states = run };
 	if (pmem && cache_model_create(&h->cache, &h->env))
 		ck_abort_msg("cache: %s", h->err.msg);
 	h->env.cache = h->cache;
 	if (bq_model_kind.create((void **)&h->q, &h->env))
 		ck_abort_msg("create: %s", h->err.msg);
 	return h;
+}
+
+static struct h *mk(const char *settings)
+{
+	return mk_mode(settings, false);
 }
 
 static void done(struct h *h)
@@ -872,6 +884,122 @@ START_TEST(random_order_same_outcomes)
 }
 END_TEST
 
+/* The media's first 16 KiB (FNV-1a over words) and the bytes written so far, at
+ * each step. */
+#define TRAIL_MAX 20000
+static void trail_now(struct h *h)
+{
+	static uint64_t b[16384 / 8];
+	uint64_t x = 0xcbf29ce484222325ull;
+
+	media_read(h->media, 0, b, sizeof(b));
+	for (size_t i = 0; i < sizeof(b) / 8; i++)
+		x = (x ^ b[i]) * 0x100000001b3ull;
+	ck_assert_uint_lt(h->ntrail + 1, TRAIL_MAX);
+	h->trail[h->ntrail++] = x;
+	h->trail[h->ntrail++] = media_bytes_written(h->media);
+}
+
+/* A seeded stream of writes (some of 512 bytes inside larger units, so
+ * that four or more versions of a unit may land), flushes, PREFLUSH and
+ * FUA, discards and waits over the first 16 KiB (NARROW: single sectors
+ * of the first 4 KiB, after seed % 8 concurrent writes to sectors 0, 1,
+ * ...), applied to M up to the
+ * first call refused (as `run` stops there).  Returns 1 if one was, its
+ * message in M->err, else 0. */
+static unsigned random_stream(struct h *m, uint64_t seed, bool narrow)
+{
+	uint64_t x = seed, inflight[8], id = 1;
+	unsigned n = 0;
+
+	/* NARROW starts with seed % 8 concurrent writes to the first
+	 * sectors: from 4 of them canon_only() hands the unit to the walk
+	 * (a unit of 4 KiB: 7 give 128 images, refused) */
+	for (; narrow && id <= seed % 8; id++) {
+		if (bio(m, id, TRACE_BIO_WRITE, id - 1, 512, 0, (uint8_t)id))
+			return 1;
+		inflight[n++] = id;
+	}
+	for (; id < 400; id++) {
+		uint64_t r = trace_splitmix64(&x);
+		unsigned k = (unsigned)(r % 100);
+		int rc = 0;
+		if (k < 60 && n < 8) {
+			uint32_t fl = (r >> 8) % 5 == 0 ? PF : (r >> 8) % 5 == 1 ? FUA :
+				      (r >> 8) % 5 == 2 ? (PF | FUA) : 0;
+			uint64_t sec = (r >> 16) % (narrow ? 8 : 32);
+			uint64_t len = narrow ? 512 : 512 * (1 + (r >> 24) % 4);
+			enum trace_bio_op op = (r >> 32) % 10 == 0 ? TRACE_BIO_FLUSH :
+					       (r >> 32) % 10 == 1 ? TRACE_BIO_DISCARD :
+					       TRACE_BIO_WRITE;
+			if (op == TRACE_BIO_FLUSH)
+				fl = PF;
+			if (sec * 512 + len > 16384)
+				len = 16384 - sec * 512;
+			rc = bio(m, id, op, sec, len, fl, (uint8_t)(r >> 40));
+			if (!rc)
+				inflight[n++] = id;
+		} else if (k < 85 && n) {
+			unsigned i = (unsigned)((r >> 8) % n);
+			rc = bq_wait(m->q, inflight[i]);
+			inflight[i] = inflight[--n];
+		} else {
+			rc = bq_wait_all(m->q);
+			n = 0;
+		}
+		if (rc)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Under env.no_crash_states (`powercut run`) blockq keeps only each
+ * unit's choice 0 on the media (bq_crash.c, canon_only) instead of
+ * enumerating every choice: at every step the media, the bytes written
+ * to it and each refusal must be what the full enumeration gives.
+ */
+START_TEST(run_mode_same_media)
+{
+	static const char *const cfg[] = {
+		"device=disk-wc", "device=disk-wc disk.atomic_unit=4096",
+		"device=disk-wc disk.atomic_unit=2048 disk.cache_size=4096",
+		"device=disk-wc fault=early-complete", "device=disk-wc block-semantics=barrier",
+		"device=disk-wc fault=reorder-across-flush disk.atomic_unit=4096",
+		"device=disk-wt",
+	};
+	unsigned refused = 0, enumerated = 0, steps = 0;
+
+	for (unsigned c = 0; c < sizeof(cfg) / sizeof(cfg[0]); c++)
+		for (uint64_t seed = 1; seed <= 16; seed++) {
+			struct h *a = mk_mode(cfg[c], false), *b = mk_mode(cfg[c], true);
+			unsigned na, nb;
+			a->trail = calloc(TRAIL_MAX, sizeof(*a->trail));
+			b->trail = calloc(TRAIL_MAX, sizeof(*b->trail));
+			bool narrow = seed % 2 == 0;
+			na = random_stream(a, seed, narrow);
+			nb = random_stream(b, seed, narrow);
+			ck_assert_uint_eq(na, nb);
+			ck_assert_str_eq(a->err.msg, b->err.msg);
+			ck_assert_uint_eq(a->ntrail, b->ntrail);
+			steps += a->ntrail / 2;
+			for (unsigned i = 0; i < a->ntrail; i++)
+				ck_assert_msg(a->trail[i] == b->trail[i], "%s seed %" PRIu64
+					      ": step %u differs", cfg[c], seed, i / 2);
+			refused += na;
+			enumerated += a->q->overflow_unit != UINT64_MAX;
+			free(a->trail);
+			free(b->trail);
+			a->trail = b->trail = NULL;
+			done(a);
+			done(b);
+		}
+	ck_assert_uint_gt(steps, 20000);
+	ck_assert_uint_gt(refused, 0);	/* the refusals were exercised too */
+	ck_assert_uint_gt(enumerated, 0);	/* and the walk's own refusal */
+}
+END_TEST
+
 START_TEST(map_put_get_del)
 {
 	struct bq_map m;
@@ -900,6 +1028,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("blockq");
 	TCase *rules = tcase_create("rules"), *faults = tcase_create("faults");
 	TCase *dev = tcase_create("devices"), *edge = tcase_create("edges");
+	TCase *run = tcase_create("run");
 
 	tcase_add_test(rules, b1_completed_write_is_volatile);
 	tcase_add_test(rules, b2_flush_covers_completed_only);
@@ -935,6 +1064,10 @@ static Suite *suite(void)
 	tcase_add_test(edge, random_order_same_outcomes);
 	tcase_add_test(edge, map_put_get_del);
 	suite_add_tcase(s, edge);
+	/* the walk over 4 KiB units of 4-7 versions: ~2 s, more under SAN */
+	tcase_add_test(run, run_mode_same_media);
+	tcase_set_timeout(run, 300);
+	suite_add_tcase(s, run);
 	return s;
 }
 

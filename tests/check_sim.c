@@ -227,6 +227,33 @@ START_TEST(media_stamps)
 }
 END_TEST
 
+/* media_cmp: equal or not without copying, across pages, with pages
+ * never written comparing as zeros; it writes nothing. */
+START_TEST(media_compare)
+{
+	struct media *m;
+	uint8_t buf[9000], z[9000] = { 0 };
+
+	ck_assert_int_eq(media_create(&m, 1 << 20), 0);
+	ck_assert_int_eq(media_cmp(m, 4000, z, sizeof(z)), 0);	/* never written */
+	memset(buf, 0xab, sizeof(buf));
+	ck_assert_int_ne(media_cmp(m, 4000, buf, sizeof(buf)), 0);
+	media_write(m, 4090, buf, 9000);	/* spans three pages */
+	ck_assert_int_eq(media_cmp(m, 4090, buf, 9000), 0);
+	ck_assert_int_eq(media_cmp(m, 8192, buf, 512), 0);	/* inside */
+	ck_assert_int_ne(media_cmp(m, 4089, buf, 9000), 0);	/* one byte early */
+	ck_assert_int_ne(media_cmp(m, 4091, buf, 9000), 0);	/* one byte past */
+	buf[8999] = 0xac;				/* the last byte, third page */
+	ck_assert_int_ne(media_cmp(m, 4090, buf, 9000), 0);
+	ck_assert_int_eq(media_cmp(m, 4090, buf, 8999), 0);
+	ck_assert_int_eq(media_cmp(m, 13090, z, 4096), 0);	/* after it: zeros */
+	ck_assert_int_eq(media_cmp(m, (1 << 20) - 100, z, 100), 0);	/* the end */
+	ck_assert_uint_eq(media_bytes_written(m), 9000);
+	ck_assert_uint_eq(media_stamp(m, 1 << 19), 1);		/* nothing made */
+	media_destroy(m);
+}
+END_TEST
+
 START_TEST(crc32_vectors)
 {
 	ck_assert_uint_eq(crc32_update(0, "123456789", 9), 0xcbf43926u);
@@ -1301,6 +1328,7 @@ static Suite *sim_suite(void)
 	tc = tcase_create("media");
 	tcase_add_test(tc, media_sparse);
 	tcase_add_test(tc, media_stamps);
+	tcase_add_test(tc, media_compare);
 	tcase_add_test(tc, crc32_vectors);
 	suite_add_tcase(s, tc);
 
