@@ -209,11 +209,18 @@ struct walk {
 	bool overflow;
 };
 
+/* FNV-1a over 8-byte words (N, a unit's size, is a multiple of 8): a
+ * filter before memcmp, so any hash gives the same choices.  Byte by
+ * byte it was 95% of a walk over 4 KiB units (a 7-version unit: 4,096
+ * multiplies per image). */
 static uint64_t fnv(const uint8_t *p, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+	}
 	return h;
 }
 
