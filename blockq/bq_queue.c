@@ -144,15 +144,20 @@ int bq_fail(struct bq_queue *q, const char *fmt, ...)
 	return -1;
 }
 
-/* Publish the crash state (I5), then let the explorer cut the power. */
+/* Publish the crash state (I5), then let the explorer cut the power.
+ * The description is formatted only for a listener (sim/model.h). */
 void bq_step(struct bq_queue *q, const char *fmt, ...)
 {
 	va_list ap;
 
+	bq_publish(q);
+	if (q->env.no_crash_states) {
+		q->env.step(q->env.step_ctx, NULL);
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(q->what, sizeof(q->what), fmt, ap);
 	va_end(ap);
-	bq_publish(q);
 	q->env.step(q->env.step_ctx, q->what);
 }
 

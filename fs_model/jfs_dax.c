@@ -94,7 +94,6 @@
 
 #include <assert.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -115,19 +114,6 @@ static int dax_fence(struct jfs_fs *fs, uint32_t cpu)
 {
 	fs->dax.fences++;
 	return cache_persist_fence(fs->env->cache, cpu, fs->dax.line);
-}
-
-static void dax_step(struct jfs_fs *fs, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void dax_step(struct jfs_fs *fs, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(fs->ename, sizeof(fs->ename), fmt, ap);
-	va_end(ap);
-	jfs_step(fs, fs->ename);
 }
 
 /* ---- tags (F24, F26) ---- */
@@ -187,11 +173,11 @@ static int zero_durably(struct jfs_fs *fs, uint32_t blk, uint32_t off, uint32_t 
 	if (cpu_op(fs, TRACE_NTSTORE, cpu, addr, len, fs->dax.zero))
 		return -1;
 	fs->dax.zeroed_bytes += len;
-	dax_step(fs, "dax: block %" PRIu32 " zeroed with non-temporal stores (%" PRIu32
+	jfs_step(fs, "dax: block %" PRIu32 " zeroed with non-temporal stores (%" PRIu32
 		 " bytes)", blk, len);
 	if (dax_fence(fs, cpu))
 		return -1;
-	dax_step(fs, "dax: zeroing of block %" PRIu32 " fenced", blk);
+	jfs_step(fs, "dax: zeroing of block %" PRIu32 " fenced", blk);
 	return 0;
 }
 
@@ -279,10 +265,10 @@ int jfs_dax_write(struct jfs_fs *fs, uint32_t ino, uint64_t off, uint64_t len,
 		done += n;
 	}
 	fs->dax.write_bytes += len;
-	dax_step(fs, "dax write: %" PRIu64 " bytes copied with non-temporal stores", len);
+	jfs_step(fs, "dax write: %" PRIu64 " bytes copied with non-temporal stores", len);
 	if (dax_fence(fs, 0))
 		return -1;
-	dax_step(fs, "dax write: fenced");
+	jfs_step(fs, "dax write: fenced");
 	/* ext4_dax_write_iter: the size follows at once (no delalloc), in
 	 * the transaction of the mapping */
 	if (off + len > in->size) {
@@ -489,7 +475,7 @@ int jfs_dax_writeback(struct jfs_fs *fs, uint32_t ino, uint64_t a, uint64_t b)
 			return -1;
 		n = fs->dax.pmem_size / fs->dax.line_size;
 		fs->dax.lines_written_back += n;
-		dax_step(fs, "dax write-back (hammer): clwb of all %" PRIu64
+		jfs_step(fs, "dax write-back (hammer): clwb of all %" PRIu64
 			 " lines of the namespace", n);
 		break;
 	case JFS_DAX_FLUSH_TRACKED:
@@ -508,14 +494,14 @@ int jfs_dax_writeback(struct jfs_fs *fs, uint32_t ino, uint64_t a, uint64_t b)
 		if (!n)
 			return 0;
 		fs->dax.pages_written_back += n;
-		dax_step(fs, "dax write-back (tracked): clwb of %" PRIu64 " lines of %" PRIu64
+		jfs_step(fs, "dax write-back (tracked): clwb of %" PRIu64 " lines of %" PRIu64
 			 " pages tagged dirty", n * (bs / fs->dax.line_size), n);
 		break;
 	}
 	if (dax_fence(fs, 0))
 		return -1;
 	fs->dax.writebacks++;
-	dax_step(fs, "dax write-back: fenced");
+	jfs_step(fs, "dax write-back: fenced");
 	fs->dax.writeback_cycles += fs->env->clock->now - t0;
 	return 0;
 }

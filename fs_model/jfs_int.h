@@ -730,6 +730,8 @@ void jfs_gap_converged(struct jfs_fs *fs, uint32_t ino);
 
 /* ---- jfs_model.c ---- */
 int jfs_errf(struct jfs_fs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void jfs_step(struct jfs_fs *fs, const char *what);
+/* A crash point after an internal step; the description, printf-style,
+ * is formatted only for a listener (sim/model.h). */
+void jfs_step(struct jfs_fs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

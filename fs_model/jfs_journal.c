@@ -120,10 +120,9 @@ int jfs_out_block(struct jfs_fs *fs, uint64_t off, const void *data, uint32_t fl
 	fs->last_bio = id;
 	if (ios)
 		jfs_u32v_push(ios, (uint32_t)id);	/* ids start at 1: 2^32 bios is beyond any trace */
-	snprintf(fs->ename, sizeof(fs->ename), "%s bio %" PRIu64 " submitted%s%s", what, id,
+	jfs_step(fs, "%s bio %" PRIu64 " submitted%s%s", what, id,
 		 flags & TRACE_BIO_PREFLUSH ? " PREFLUSH" : "",
 		 flags & TRACE_BIO_FUA ? " FUA" : "");
-	jfs_step(fs, fs->ename);
 	return 0;
 }
 
@@ -134,10 +133,8 @@ int jfs_wait_ios(struct jfs_fs *fs, struct jfs_u32v *ios)
 	for (uint32_t i = 0; i < ios->n; i++)
 		if (fs->dev.wait(fs->dev.ctx, ios->v[i]))
 			return -1;
-	snprintf(fs->ename, sizeof(fs->ename), "%" PRIu32 " bio%s completed", ios->n,
-		 ios->n == 1 ? "" : "s");
+	jfs_step(fs, "%" PRIu32 " bio%s completed", ios->n, ios->n == 1 ? "" : "s");
 	ios->n = 0;
-	jfs_step(fs, fs->ename);
 	return 0;
 }
 
@@ -175,12 +172,10 @@ int jfs_flush_dev(struct jfs_fs *fs)
 			   fs->line))
 		return -1;
 	fs->bios++;
-	snprintf(fs->ename, sizeof(fs->ename), "flush bio %" PRIu64 " submitted", id);
-	jfs_step(fs, fs->ename);
+	jfs_step(fs, "flush bio %" PRIu64 " submitted", id);
 	if (fs->dev.wait(fs->dev.ctx, id))
 		return -1;
-	snprintf(fs->ename, sizeof(fs->ename), "flush bio %" PRIu64 " completed", id);
-	jfs_step(fs, fs->ename);
+	jfs_step(fs, "flush bio %" PRIu64 " completed", id);
 	return 0;
 }
 

@@ -219,10 +219,19 @@ int jfs_errf(struct jfs_fs *fs, const char *fmt, ...)
 	return -1;
 }
 
-void jfs_step(struct jfs_fs *fs, const char *what)
+void jfs_step(struct jfs_fs *fs, const char *fmt, ...)
 {
+	va_list ap;
+
 	fs->gen++;
-	fs->env->step(fs->env->step_ctx, what);
+	if (fs->env->no_crash_states) {
+		fs->env->step(fs->env->step_ctx, NULL);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(fs->ename, sizeof(fs->ename), fmt, ap);
+	va_end(ap);
+	fs->env->step(fs->env->step_ctx, fs->ename);
 }
 
 /* ---- create, destroy ---- */
