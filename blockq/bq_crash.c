@@ -81,6 +81,16 @@ static inline void lay(uint8_t *img, const struct bq_version *v)
 	memcpy(img + v->lo, v->data + v->lo, v->hi - v->lo);
 }
 
+/* U's pre-image, read from the media if a run has not yet (I6). */
+static uint8_t *pre_load(struct bq_queue *q, struct bq_unit *u)
+{
+	if (u->pre_unread) {
+		media_read(q->env.media, u->index << q->unit_shift, u->pre, q->unit);
+		u->pre_unread = false;
+	}
+	return u->pre;
+}
+
 /* Drop the versions in MASK from U (they are folded or gone). */
 static void drop_versions(struct bq_queue *q, struct bq_unit *u, uint32_t mask)
 {
@@ -126,7 +136,7 @@ static bool covered_later(const struct bq_unit *u, uint32_t set,
  */
 static void fold(struct bq_queue *q, struct bq_unit *u)
 {
-	uint32_t req = 0, set, order[BQ_UNIT_MAX_VERSIONS], n = 0, dead = 0;
+	uint32_t req = 0, set, order[BQ_UNIT_MAX_VERSIONS], n = 0, dead = 0, first;
 
 	/* A version that precedes a durable version covering all its bytes
 	 * can never show again: it lands before that one (I3), which is on
@@ -189,7 +199,19 @@ static void fold(struct bq_queue *q, struct bq_unit *u)
 			order[b] = order[b - 1];
 			order[b - 1] = t;
 		}
-	for (uint32_t a = 0; a < n; a++)
+	first = 0;
+	if (u->pre_unread) {
+		/* from the last version that covers the whole unit, if one
+		 * does: what lies under it does not show */
+		for (uint32_t a = n; a-- > 0;)
+			if (u->ver[order[a]]->lo == 0 && u->ver[order[a]]->hi == q->unit) {
+				first = a;
+				u->pre_unread = false;
+				break;
+			}
+		pre_load(q, u);
+	}
+	for (uint32_t a = first; a < n; a++)
 		lay(u->pre, u->ver[order[a]]);
 	u->pre_on_media = false;
 	drop_versions(q, u, set);
@@ -294,6 +316,7 @@ static void enumerate(struct bq_queue *q, struct bq_unit *u)
 			if (j != i && u->ver[j]->state != BQ_V_HELD && precedes(u->ver[j], v))
 				w.pred[i] |= 1u << j;
 	}
+	pre_load(q, u);
 	u->nchoice = 0;
 	if (!u->nver) {
 		/* settled: only the pre-image */
@@ -377,6 +400,7 @@ static void canon_only(struct bq_queue *q, struct bq_unit *u)
 	}
 	if (!req && u->pre_on_media)
 		return;
+	pre_load(q, u);
 	if (req) {
 		for (uint32_t i = 0; i < u->nver; i++)
 			for (uint32_t j = 0; j < u->nver; j++)

@@ -25,7 +25,9 @@
  *       img and groups are not kept (bq_crash.c, canon_only).
  *   I6. Nothing but bq_publish() writes an active unit's bytes of
  *       env->media, so pre_on_media, once true, stays true until pre[]
- *       changes (fold) or the media gets another image.
+ *       changes (fold) or the media gets another image.  So a run reads
+ *       pre[] from the media only when it needs its bytes (pre_unread):
+ *       a version that covers the whole unit folds without them.
  */
 #ifndef POWERCUT_BQ_INT_H
 #define POWERCUT_BQ_INT_H
@@ -82,6 +84,8 @@ struct bq_unit {
 	bool on_dirty;			/* in q->dirty[] */
 	bool empty;			/* no versions; counted in q->nempty */
 	bool pre_on_media;		/* canon_only(): env->media holds pre[] */
+	bool pre_unread;		/* run: pre[] not read from the media,
+					   which holds it (implies pre_on_media) */
 	uint32_t nchoice;		/* >= 1; choice 0 is the canon */
 	uint32_t cap_img;		/* images img has room for */
 	uint8_t *img;			/* nchoice images of unit size */

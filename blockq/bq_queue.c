@@ -274,7 +274,10 @@ static struct bq_unit *unit_get(struct bq_queue *q, uint64_t index)
 		q->free_units = u;
 		return NULL;
 	}
-	media_read(q->env.media, index << q->unit_shift, u->pre, q->unit);
+	if (q->env.no_crash_states)
+		u->pre_unread = true;	/* I6: read when needed (bq_crash.c) */
+	else
+		media_read(q->env.media, index << q->unit_shift, u->pre, q->unit);
 	u->pre_on_media = true;
 	u->nchoice = 1;		/* the media's, which apply() does not emit */
 	return u;
@@ -892,7 +895,8 @@ void bq_read(const struct bq_queue *q, uint64_t off, void *buf, size_t n)
 		uint64_t hi = ustart + q->unit < off + n ? ustart + q->unit : off + n;
 		if (!u)
 			continue;
-		memcpy(d + (lo - off), u->pre + (lo - ustart), hi - lo);
+		if (!u->pre_unread)	/* else the media read above holds it */
+			memcpy(d + (lo - off), u->pre + (lo - ustart), hi - lo);
 		for (uint32_t k = 0; k < u->nver; k++) {
 			const struct bq_version *v = u->ver[k];
 			uint64_t a = ustart + v->lo > lo ? ustart + v->lo : lo;
