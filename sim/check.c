@@ -959,6 +959,10 @@ static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
 		if (sim_fs_promises_event_early(c->fs_promises, p->ev))
 			return 1;
 	}
+	/* promise.h P9: a point inside a bio's event sees it submitted */
+	if (p->what && p->ev && p->ev->op == TRACE_BIO && c->promises &&
+	    sim_promises_event_early(c->promises, p->ev))
+		return 1;
 	if (point_named(c, p)) {
 		c->points_named++;
 		if (c->cl->at != CLI_AT_POINT && sim_media(s) && sim_point_unexplored(s))

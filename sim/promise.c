@@ -58,6 +58,7 @@ struct sim_promises {
 	bool barrier;
 	bool words;			/* P8: sectors tear at 8 bytes */
 	uint64_t tick, seq;
+	uint64_t early_line;		/* P9: the bio event applied early, 0 none */
 	/* sectors: open addressing on sector number */
 	struct psector *sec;
 	size_t sec_cap, nsec;
@@ -287,6 +288,10 @@ int sim_promises_event(struct sim_promises *p, const struct trace_event *ev)
 	}
 	if (ev->op == TRACE_BIO) {
 		struct pbio *b;
+		if (p->early_line && p->early_line == ev->line) {
+			p->early_line = 0;	/* P9: applied at a point inside it */
+			return 0;
+		}
 		if (grow((void **)&p->bio, &p->cap_bio, p->nbio + 1, sizeof(*p->bio)))
 			return -1;
 		b = &p->bio[p->nbio++];
@@ -315,6 +320,17 @@ int sim_promises_event(struct sim_promises *p, const struct trace_event *ev)
 		}
 	}
 	return 0;
+}
+
+int sim_promises_event_early(struct sim_promises *p, const struct trace_event *ev)
+{
+	int rc;
+
+	if (ev->op != TRACE_BIO || (p->early_line && p->early_line == ev->line))
+		return 0;
+	rc = sim_promises_event(p, ev);
+	p->early_line = ev->line;
+	return rc;
 }
 
 /* P7: may the write of submission VSEQ, older than the promised PSEQ,
@@ -370,9 +386,12 @@ int sim_promises_judge(const struct sim_promises *p, const struct sim_image *im,
 		if (!s->promised_seq)
 			continue;	/* discarded since */
 		/* each promised sector is judged alone: separable by sector
-		 * (explore.h), whatever groups share it */
+		 * (explore.h), whatever groups share it; on pmem (P8) by
+		 * 8-byte word, since a sector holds when each of its words
+		 * is the word of an allowed version (words_of_versions: a
+		 * whole allowed version passes that too) */
 		{
-			unsigned was = sim_image_separable(im, SECTOR);
+			unsigned was = sim_image_separable(im, p->words ? 8 : SECTOR);
 			sim_image_read(im, s->sector * SECTOR, buf, SECTOR);
 			sim_image_separable(im, was);
 		}

@@ -43,6 +43,12 @@
  *       word of a promised sector must be the word of some version P5 and
  *       P7 allow, not the whole sector one version.  Versions then keep
  *       their bytes.
+ *   P9  A crash point inside a bio's own event (a pmem driver copies the
+ *       data as it submits: "data copied with non-temporal stores",
+ *       "fenced") sees the bio submitted: its data is a later write's
+ *       (P5) there.  Without it a rewrite of a promised sector on pmem
+ *       was a violation at those points ("data no write of the trace put
+ *       there": tests/regress/concurrent-rewrites.trace on pmem).
  *
  * Memory: one entry per 512-byte sector ever written, with a hash per
  * version (and, P8, its 512 bytes).
@@ -64,6 +70,11 @@ void sim_promises_destroy(struct sim_promises *p);
 /* Follow one trace event (only bio, wait and CPU stores matter).  0, or -1 on an
  * internal failure (out of memory). */
 int sim_promises_event(struct sim_promises *p, const struct trace_event *ev);
+
+/* A crash point falls inside EV, which the model is applying (P9): a bio
+ * counts as submitted from then on; the event's own call to
+ * sim_promises_event() then does nothing.  0, or -1 out of memory. */
+int sim_promises_event_early(struct sim_promises *p, const struct trace_event *ev);
 
 /* Judge a crash image: a violation per promised sector that holds neither
  * the promised data nor a later write's. */
