@@ -1498,6 +1498,9 @@ int sim_fs_promises_create(struct sim_fs_promises **out, struct sim *s)
 	}
 	jfs_view_set_stamp(p->view, sim_obs_stamp_image);
 	jfs_view_set_block_stamps(p->view, sim_obs_block_stamps_image);
+	if (sim_model(s, SIM_ROLE_FS))		/* F8: what the log holds */
+		jfs_view_set_log_contents(p->view, jfs_model_log_contents,
+					  sim_model(s, SIM_ROLE_FS), sim_obs_peek_image);
 	return 0;
 }
 
@@ -2450,8 +2453,6 @@ int sim_fs_promises_judge(struct sim_fs_promises *p, const struct sim_image *im,
 	int rc;
 
 	p->judged++;
-	jfs_view_set_log_contents(p->view, jfs_model_log_contents, sim_model(p->s, SIM_ROLE_FS),
-				  sim_obs_peek_image);		/* F8 */
 	jfs_view_load(p->view, sim_obs_read_image, im, sim_image_size(im));
 	/* O7 */
 	if (jfs_view_fsck(p->view, fsck_note, &w)) {
