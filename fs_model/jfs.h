@@ -234,6 +234,10 @@ unsigned jfs_model_txn_logged(const void *model, uint32_t seq, unsigned alt,
 unsigned jfs_model_log_contents(const void *model, uint32_t lb, uint32_t seq, const uint8_t **out,
 				unsigned max);
 
+/* The inode number of the model MODEL's open file descriptor FD, 0 if FD
+ * is not open (the oracle's O5 tells a path's files apart by it). */
+uint32_t jfs_model_fd_ino(const void *model, uint32_t fd);
+
 /* Convenience: a jfs_read_fn over a struct media (the live durable image). */
 void jfs_read_media(const void *media, uint64_t off, void *dst, size_t n);
 

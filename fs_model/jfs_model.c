@@ -967,6 +967,15 @@ unsigned jfs_model_log_contents(const void *model, uint32_t lb, uint32_t seq, co
 	return n;
 }
 
+/* ---- file descriptors (O5) ---- */
+
+uint32_t jfs_model_fd_ino(const void *model, uint32_t fd)
+{
+	const struct jfs_fs *fs = model;
+
+	return fd < JFS_MAX_FD && fs->fd[fd].open ? fs->fd[fd].ino : 0;
+}
+
 /* ---- what transactions logged (O6) ---- */
 
 static int cmp_tidx(const void *key, const void *e)

@@ -201,6 +201,7 @@ struct fp_ino {
 	uint32_t nxa;
 	uint32_t *paths;		/* path ids it ever had (O4, O5) */
 	uint32_t npaths, pathcap;
+	uint32_t mino;			/* O5: the model's inode number, 0 unknown */
 };
 
 struct fp_fd {
@@ -289,6 +290,7 @@ struct sim_fs_promises {
 	uint8_t win[FP_BLK];		/* a recovered file's 4 KiB block, gathered */
 	uint64_t *rf_k, *rf_nw;		/* O5 per identity: first block not explained, */
 	uint8_t *rf_zero;		/* ... its newest version's line, all zeros? */
+	uint32_t *rf_ino;		/* O5: the identities with the recovered number */
 	size_t rfcap;
 	uint8_t blk[FP_BLK];
 	uint8_t *mapped;		/* the recovered file's referenced blocks */
@@ -1373,16 +1375,36 @@ static int promise_event(struct sim_fs_promises *p, const struct trace_event *ev
 	}
 }
 
+/* O5: the model's number of the file ev opened, once the model has
+ * opened it (after the event, even when it was applied early, O9). */
+static void learn_inode(struct sim_fs_promises *p, const struct trace_event *ev)
+{
+	const void *model = sim_model(p->s, SIM_ROLE_FS);
+	struct fp_ino *in;
+
+	if (ev->op != TRACE_OPEN || !model || ev->fd >= FP_MAX_FD || !p->fd[ev->fd].open)
+		return;
+	in = &p->ino[p->fd[ev->fd].ino];
+	if (in->type == FT_REG && !in->mino)
+		in->mino = jfs_model_fd_ino(model, (uint32_t)ev->fd);
+}
+
 int sim_fs_promises_event(struct sim_fs_promises *p, const struct trace_event *ev)
 {
+	int rc;
+
 	if (p->failed)
 		return -1;
 	if (p->early_line && p->early_line == ev->line) {
 		p->early_line = 0;
-		return promise_event(p, ev);
+		rc = promise_event(p, ev);
+	} else {
+		p->early_line = 0;
+		rc = apply_event(p, ev);
 	}
-	p->early_line = 0;
-	return apply_event(p, ev);
+	if (!rc)
+		learn_inode(p, ev);
+	return rc;
 }
 
 static int apply_event(struct sim_fs_promises *p, const struct trace_event *ev)
@@ -1541,6 +1563,7 @@ void sim_fs_promises_destroy(struct sim_fs_promises *p)
 	free(p->rf_k);
 	free(p->rf_nw);
 	free(p->rf_zero);
+	free(p->rf_ino);
 	free(p->walk);
 	free(p->mapped);
 	free(p->lay);
@@ -2263,6 +2286,50 @@ static bool one_identity_left(struct sim_fs_promises *p, const char *path, const
 	return true;
 }
 
+/* Room in the per-identity arrays of O5 for N identities. */
+static void rf_grow(struct sim_fs_promises *p, size_t n)
+{
+	if (n <= p->rfcap)
+		return;
+	p->rfcap = 2 * n;
+	p->rf_k = xrealloc(p->rf_k, p->rfcap * sizeof(*p->rf_k));
+	p->rf_nw = xrealloc(p->rf_nw, p->rfcap * sizeof(*p->rf_nw));
+	p->rf_zero = xrealloc(p->rf_zero, p->rfcap);
+	p->rf_ino = xrealloc(p->rf_ino, p->rfcap * sizeof(*p->rf_ino));
+}
+
+/*
+ * O5: of the identities PE had, those whose inode number (the model's,
+ * learnt when each was opened) is the one recovered metadata gives PATH:
+ * a file holds the data written to it, so a block that only another
+ * inode's data explains is stale there, whatever that inode's path once
+ * was.  The number is metadata, read before the data, not separably.
+ * With one left the test is per word (separable): a same-size file
+ * renamed over another on pmem was refused (2^64 and more states a
+ * point, none separable).  PE itself where none has that number (a
+ * number never learnt) or all do (one inode, or a number reused).
+ */
+static const struct fp_path *same_inode(struct sim_fs_promises *p, const char *path,
+					const struct fp_path *pe, struct fp_path *sub)
+{
+	uint32_t ino, m = 0;
+
+	if (!pe || pe->n < 2)
+		return pe;
+	ino = jfs_view_inode(p->view, path);
+	rf_grow(p, pe->n);
+	for (uint32_t c = 0; ino && c < pe->n; c++)
+		if (p->ino[pe->inos[c]].mino == ino)
+			p->rf_ino[m++] = pe->inos[c];
+	if (!m || m == pe->n)
+		return pe;
+	*sub = *pe;
+	sub->inos = p->rf_ino;
+	sub->n = m;
+	sub->hint = 0;
+	return sub;
+}
+
 static int judge_referenced(struct sim_fs_promises *p, const struct sim_image *im,
 			    sim_violation_fn *report, void *ctx)
 {
@@ -2270,7 +2337,8 @@ static int judge_referenced(struct sim_fs_promises *p, const struct sim_image *i
 	jfs_view_walk(p->view, walk_note, p);
 	for (size_t off = 0; off < p->nwalk; off += strlen(p->walk + off) + 1) {
 		const char *path = p->walk + off;
-		const struct fp_path *pe = path_find(p, path);
+		struct fp_path sub;
+		const struct fp_path *pe = same_inode(p, path, path_find(p, path), &sub);
 		struct sim_violation v = { .invariant = SIM_INV_REFERENCED_DATA };
 		/* O5 per referenced word, when the path had one identity
 		 * (block_explained), or one that can explain it at all;
@@ -2283,16 +2351,11 @@ static int judge_referenced(struct sim_fs_promises *p, const struct sim_image *i
 		char st[160];
 
 		if (pe) {
-			if (pe->n > p->rfcap) {
-				p->rfcap = 2 * pe->n;
-				p->rf_k = xrealloc(p->rf_k, p->rfcap * sizeof(*p->rf_k));
-				p->rf_nw = xrealloc(p->rf_nw, p->rfcap * sizeof(*p->rf_nw));
-				p->rf_zero = xrealloc(p->rf_zero, p->rfcap);
-			}
+			rf_grow(p, pe->n);
 			for (uint32_t c = 0; c < pe->n; c++)
 				p->rf_k[c] = UINT64_MAX;
 		}
-		if (pe && data_referenced(p, path, &p->pt[pe - p->pt], im, sep))
+		if (pe && data_referenced(p, path, (struct fp_path *)pe, im, sep))
 			continue;
 		n = read_data(p, path, im, sep, explained_block, (void *)pe);
 		if (n < 0)

@@ -1281,6 +1281,50 @@ START_TEST(fs_oracle_memo_follows_rewritten_blocks)
 }
 END_TEST
 
+/*
+ * O5: a path's blocks hold data written to the file recovered metadata
+ * names there.  /g (0x22) is renamed over /f (0x11); with /g's bytes
+ * in the recovered /f's block replaced by the old /f's, the block holds
+ * data of a file that once had the path but is not this inode: stale,
+ * not explained (it was, when any identity of the path could explain it).
+ */
+START_TEST(fs_oracle_referenced_data_is_the_inode_s)
+{
+	struct memo_run r = { 0 };
+	uint32_t blk[1], bs = 0;
+	uint8_t old[4096];
+	struct media *b;
+
+	memo_start(&r, "version 1\n"
+		   "open fd=3 path=/f flags=O_CREAT|O_WRONLY\n"
+		   "write fd=3 len=4096 data=fill:0x11\n"
+		   "fsync fd=3\n"
+		   "close fd=3\n"
+		   "open fd=4 path=/g flags=O_CREAT|O_WRONLY\n"
+		   "write fd=4 len=4096 data=fill:0x22\n"
+		   "fsync fd=4\n"
+		   "close fd=4\n"
+		   "rename from=/g to=/f\n"
+		   "sync\n");
+	ck_assert_int_eq(memo_file_blocks(&r, blk, 1, &bs), 4096);
+	memo_check(&r, r.x, r.a, NULL, 0, true);
+	ck_assert_uint_eq(r.sync_bad + r.ref_bad + r.other_bad, 0);
+
+	memset(old, 0x11, sizeof(old));
+	ck_assert_int_eq(media_clone(&b, r.a), 0);
+	media_write(b, (uint64_t)blk[0] * bs, old, sizeof(old));
+	memo_check(&r, r.x, b, NULL, 0, true);
+	ck_assert_uint_eq(r.sync_bad, 1);
+	ck_assert_uint_eq(r.ref_bad, 1);
+	ck_assert_uint_eq(r.other_bad, 0);
+	memo_check(&r, r.x, b, NULL, 0, false);
+	ck_assert_uint_eq(r.ref_bad, 1);
+
+	media_destroy(b);
+	memo_finish(&r);
+}
+END_TEST
+
 /* K7's point ranges: consecutive points join, one point is singular, and
  * a long list is cut with a count. */
 START_TEST(cli_point_ranges)
@@ -1355,6 +1399,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, fs_oracle_memo_follows_changed_blocks);
 	tcase_add_test(tc, fs_oracle_memo_skips_replayed_blocks);
 	tcase_add_test(tc, fs_oracle_memo_follows_rewritten_blocks);
+	tcase_add_test(tc, fs_oracle_referenced_data_is_the_inode_s);
 	suite_add_tcase(s, tc);
 	return s;
 }
