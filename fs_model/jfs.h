@@ -181,6 +181,10 @@ void jfs_view_set_block_stamps(struct jfs_view *v, jfs_bstamps_fn *fn);
  * 0 if absent: hard links name one.  O(path depth * directory size). */
 uint32_t jfs_view_inode(struct jfs_view *v, const char *path);
 
+/* The generation of inode INO of the recovered view (F1; 0 for a file
+ * made before generations were kept).  INO must be in range. */
+uint32_t jfs_view_generation(struct jfs_view *v, uint32_t ino);
+
 /* Call FN for every object reachable from the root of the recovered view
  * (the root itself excluded), depth first, entries in directory order,
  * with its absolute path, type and size.  Each directory is entered once
@@ -235,8 +239,9 @@ unsigned jfs_model_log_contents(const void *model, uint32_t lb, uint32_t seq, co
 				unsigned max);
 
 /* The inode number of the model MODEL's open file descriptor FD, 0 if FD
- * is not open (the oracle's O5 tells a path's files apart by it). */
-uint32_t jfs_model_fd_ino(const void *model, uint32_t fd);
+ * is not open, and its generation in *GEN (the oracle's O5 tells a path's
+ * files apart by them). */
+uint32_t jfs_model_fd_ino(const void *model, uint32_t fd, uint32_t *gen);
 
 /* Convenience: a jfs_read_fn over a struct media (the live durable image). */
 void jfs_read_media(const void *media, uint64_t off, void *dst, size_t n);

@@ -294,6 +294,7 @@ static int alloc_inode(struct jfs_fs *fs, uint32_t type, uint32_t parent, uint32
 		jfs_put16(p + JFS_I_MODE, (uint16_t)type);
 		jfs_put16(p + JFS_I_LINKS, type == JFS_T_DIR ? 2 : 1);
 		jfs_put32(p + JFS_I_PARENT, parent);
+		jfs_put32(p + JFS_I_GEN, ++fs->next_gen);
 		fs->ino[i].size = 0;
 		fs->ino[i].flags = 0;
 		fs->ino[i].datasync_tid = fs->run->tid;

@@ -134,6 +134,8 @@ enum {					/* byte offsets in an inode */
 	JFS_I_XATTR = 72,		/* u32 xattr block */
 	JFS_I_PARENT = 76,		/* u32 parent directory (directories) */
 	JFS_I_MTIME = 80,		/* u64 modification time (cycles) */
+	JFS_I_GEN = 88,			/* u32 generation: which file of this number
+					   (ext4's i_generation, F1) */
 };
 enum { JFS_T_NONE, JFS_T_REG, JFS_T_DIR, JFS_T_LNK };
 #define JFS_UNWRITTEN	0x80000000u	/* block pointer flag: reads as zeros */
@@ -457,6 +459,7 @@ struct jfs_fs {
 	struct jfs_inode *ino;		/* ninodes entries */
 	uint32_t *busy;			/* M4: tid that freed the block, 0 */
 	uint32_t alloc_goal;		/* next block to try */
+	uint32_t next_gen;		/* the last inode generation given */
 	struct jfs_fd fd[JFS_MAX_FD];
 	struct jfs_map map[JFS_MAX_MAPS];
 

@@ -969,11 +969,15 @@ unsigned jfs_model_log_contents(const void *model, uint32_t lb, uint32_t seq, co
 
 /* ---- file descriptors (O5) ---- */
 
-uint32_t jfs_model_fd_ino(const void *model, uint32_t fd)
+uint32_t jfs_model_fd_ino(const void *model, uint32_t fd, uint32_t *gen)
 {
-	const struct jfs_fs *fs = model;
+	struct jfs_fs *fs = (struct jfs_fs *)model;	/* read only */
 
-	return fd < JFS_MAX_FD && fs->fd[fd].open ? fs->fd[fd].ino : 0;
+	*gen = 0;
+	if (fd >= JFS_MAX_FD || !fs->fd[fd].open)
+		return 0;
+	*gen = jfs_get32(jfs_inode_read(fs, fs->fd[fd].ino) + JFS_I_GEN);
+	return fs->fd[fd].ino;
 }
 
 /* ---- what transactions logged (O6) ---- */

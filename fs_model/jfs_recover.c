@@ -1389,6 +1389,11 @@ uint32_t jfs_view_inode(struct jfs_view *v, const char *path)
 	return ino && jfs_get16(vinode(v, ino, v->b2) + JFS_I_MODE) ? ino : 0;
 }
 
+uint32_t jfs_view_generation(struct jfs_view *v, uint32_t ino)
+{
+	return jfs_get32(vinode(v, ino, v->b2) + JFS_I_GEN);
+}
+
 int jfs_view_stat(struct jfs_view *v, const char *path, unsigned *type, uint64_t *size)
 {
 	uint32_t ino = vlookup(v, path);

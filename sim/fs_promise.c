@@ -201,7 +201,8 @@ struct fp_ino {
 	uint32_t nxa;
 	uint32_t *paths;		/* path ids it ever had (O4, O5) */
 	uint32_t npaths, pathcap;
-	uint32_t mino;			/* O5: the model's inode number, 0 unknown */
+	uint32_t mino, mgen;		/* O5: the model's inode number (0 unknown)
+					   and generation */
 };
 
 struct fp_fd {
@@ -1386,7 +1387,7 @@ static void learn_inode(struct sim_fs_promises *p, const struct trace_event *ev)
 		return;
 	in = &p->ino[p->fd[ev->fd].ino];
 	if (in->type == FT_REG && !in->mino)
-		in->mino = jfs_model_fd_ino(model, (uint32_t)ev->fd);
+		in->mino = jfs_model_fd_ino(model, (uint32_t)ev->fd, &in->mgen);
 }
 
 int sim_fs_promises_event(struct sim_fs_promises *p, const struct trace_event *ev)
@@ -1946,6 +1947,15 @@ static bool file_keeps(struct sim_fs_promises *p, const struct fp_prom *r, const
 	return true;
 }
 
+/* Does PATH name the file IN in the recovered view: its inode number and
+ * generation, as the model gave them (O4, O5)?  False if never learnt. */
+static bool names_file(struct sim_fs_promises *p, const char *path, const struct fp_ino *in)
+{
+	uint32_t ino = in->mino ? jfs_view_inode(p->view, path) : 0;
+
+	return ino && ino == in->mino && jfs_view_generation(p->view, ino) == in->mgen;
+}
+
 static int judge_file_promise(struct sim_fs_promises *p, const struct fp_prom *r,
 			      const struct sim_image *im, sim_violation_fn *report, void *ctx)
 {
@@ -1997,14 +2007,23 @@ static int judge_file_promise(struct sim_fs_promises *p, const struct fp_prom *r
 		 * them" is not separable.  A path that is no regular file, or
 		 * whose recovered size the promise rules out, fails file_keeps
 		 * whatever its bytes, so it is left out of that count (the
-		 * size is read before the data, not separably). */
+		 * size is read before the data, not separably).  Where one of
+		 * them names the file itself (its inode number and generation,
+		 * as for O5), only those do: another file at a path it once had
+		 * holds another file's data, whatever its bytes -- and the check
+		 * is per word again, where a file renamed over another would
+		 * leave two recovered inodes to try. */
 		uint32_t one = 0, first = 0;
-		bool several = false;
+		bool several = false, own = false;
+		for (uint32_t i = 0; i < in->npaths && !own; i++)
+			own = names_file(p, p->pt[in->paths[i]].s, in);
 		for (uint32_t i = 0; i < in->npaths && !several; i++) {
 			const char *path = p->pt[in->paths[i]].s;
 			uint32_t ino = jfs_view_inode(p->view, path);
 			unsigned t;
 			uint64_t sz;
+			if (own && !names_file(p, path, in))
+				continue;
 			if (ino && (jfs_view_stat(p->view, path, &t, &sz) || t != FT_REG ||
 				    (r->exact ? sz != r->size : sz < r->min_size)))
 				continue;
@@ -2299,27 +2318,31 @@ static void rf_grow(struct sim_fs_promises *p, size_t n)
 }
 
 /*
- * O5: of the identities PE had, those whose inode number (the model's,
- * learnt when each was opened) is the one recovered metadata gives PATH:
- * a file holds the data written to it, so a block that only another
- * inode's data explains is stale there, whatever that inode's path once
- * was.  The number is metadata, read before the data, not separably.
- * With one left the test is per word (separable): a same-size file
- * renamed over another on pmem was refused (2^64 and more states a
- * point, none separable).  PE itself where none has that number (a
- * number never learnt) or all do (one inode, or a number reused).
+ * O5: of the identities PE had, those whose inode number and generation
+ * (the model's, learnt when each was opened) are the ones recovered
+ * metadata gives PATH: a file holds the data written to it, so a block
+ * that only another file's data explains is stale there, whatever path
+ * that file once had.  They are metadata, read before the data, not
+ * separably.  With one left the test is per word (separable): a
+ * same-size file renamed over another on pmem was refused (2^64 and more
+ * states a point, none separable), and so was a replace-by-rename that
+ * reused the number of the file an earlier one replaced (the lowest free
+ * inode is taken: the generation tells them apart).  PE itself where
+ * none has them (never learnt) or all do (one file).
  */
 static const struct fp_path *same_inode(struct sim_fs_promises *p, const char *path,
 					const struct fp_path *pe, struct fp_path *sub)
 {
-	uint32_t ino, m = 0;
+	uint32_t ino, gen = 0, m = 0;
 
 	if (!pe || pe->n < 2)
 		return pe;
 	ino = jfs_view_inode(p->view, path);
+	if (ino)
+		gen = jfs_view_generation(p->view, ino);
 	rf_grow(p, pe->n);
 	for (uint32_t c = 0; ino && c < pe->n; c++)
-		if (p->ino[pe->inos[c]].mino == ino)
+		if (p->ino[pe->inos[c]].mino == ino && p->ino[pe->inos[c]].mgen == gen)
 			p->rf_ino[m++] = pe->inos[c];
 	if (!m || m == pe->n)
 		return pe;

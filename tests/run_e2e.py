@@ -557,11 +557,11 @@ def test_reduce(pc):
         # exit status and violations (a 3,000-state sample of each, judged
         # plainly, finds nothing these do not)
         for name, dev, n, rc0, viol in (
-                ("f8-journal-checksum-torn-commit", "pmem", 594, 0, set()),
-                ("f8-journal-checksum-torn-commit", "pmem-wb", 5431, 1, {("sync-promise", "/a")}),
-                ("f8-async-commit-checksum-rejects-partial-log", "pmem", 596, 0, set()),
-                ("f8-async-commit-checksum-rejects-partial-log", "pmem-wb", 4322, 0, set()),
-                ("f8-async-commit-ordered-data", "pmem-wb", 2624, 1, {("referenced-data", "/a")})):
+                ("f8-journal-checksum-torn-commit", "pmem", 595, 0, set()),
+                ("f8-journal-checksum-torn-commit", "pmem-wb", 5449, 1, {("sync-promise", "/a")}),
+                ("f8-async-commit-checksum-rejects-partial-log", "pmem", 597, 0, set()),
+                ("f8-async-commit-checksum-rejects-partial-log", "pmem-wb", 4338, 0, set()),
+                ("f8-async-commit-ordered-data", "pmem-wb", 2637, 1, {("referenced-data", "/a")})):
             js = os.path.join(d, "f8.json")
             try:
                 rc, out, err = run([pc, "check", "tests/litmus/fs/%s.trace" % name, "--device", dev,
