@@ -1557,6 +1557,10 @@ int sim_check_main(int argc, char **argv)
 				       "--points, --shard or -j");
 	if (cl.at == CLI_AT_POINT && !cl.state_id)
 		return cli_usage_error("check: --at POINT needs --state ID");
+	/* every job replays the trace: a pipe would be read by the first */
+	if (cl.jobs > 1 && !strcmp(cl.trace, "-"))
+		return cli_usage_error("check: -j %u replays the trace in every job; standard "
+				       "input can be read once: give TRACE as a file", cl.jobs);
 	c.progress = cl.progress == 1 || (cl.progress == -1 && isatty(2) && cl.at != CLI_AT_POINT);
 	clock_gettime(CLOCK_MONOTONIC, &c.t0);
 

@@ -128,6 +128,8 @@ USAGE = [
      "powercut: traces/examples/append-fsync.trace: --points mark:nowhere: no crash point is at a mark of that name"),
     (["check", "traces/examples/append-fsync.trace", "--points", "54-60"],
      "powercut: traces/examples/append-fsync.trace: --points 54-60: no such crash point (the trace has 54, numbered from 0)"),
+    (["check", "-", "-j", "2"],
+     "powercut: check: -j 2 replays the trace in every job; standard input can be read once: give TRACE as a file"),
     (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0x3ffffffc"],
      "powercut: traces/examples/pmem-publish.trace: observation 'u64:0x3ffffffc' reaches past the end of the 1073741824-byte pmem namespace"),
     (["outcomes", "traces/examples/jbd2-commit.trace", "--observe", "u64:0"],
