@@ -1255,6 +1255,21 @@ static void config_json(FILE *f, const struct sim_config *cfg)
 	free(buf);
 }
 
+/* A report's directory is tried before the run, not after it: a typo in
+ * --json must not cost a whole check.  The probe leaves nothing behind. */
+static int probe_output(const char *opt, const char *path)
+{
+	struct sim_atomic a;
+	char err[512];
+
+	if (!path)
+		return 0;
+	if (sim_atomic_open(&a, path, err, sizeof(err)))
+		return cli_usage_error("%s: %s", opt, err);
+	sim_atomic_abort(&a);
+	return 0;
+}
+
 static int write_json(struct check *c, double elapsed)
 {
 	struct sim_atomic a;
@@ -1549,6 +1564,8 @@ int sim_check_main(int argc, char **argv)
 	if (!cl.max_states_set)
 		cl.states.max_judgements = SIM_MAX_JUDGEMENTS;
 	if ((rc = parse_points(&c, cl.points)))
+		return rc;
+	if ((rc = probe_output("--json", cl.json)) || (rc = probe_output("--junit", cl.junit)))
 		return rc;
 	if (cl.checker)
 		prepare_checker(&c);

@@ -128,6 +128,11 @@ USAGE = [
      "powercut: traces/examples/append-fsync.trace: --points mark:nowhere: no crash point is at a mark of that name"),
     (["check", "traces/examples/append-fsync.trace", "--points", "54-60"],
      "powercut: traces/examples/append-fsync.trace: --points 54-60: no such crash point (the trace has 54, numbered from 0)"),
+    # an unwritable report is found before the run: nothing on stdout
+    (["check", "traces/examples/append-fsync.trace", "--json", "/nonexistent/r.json"],
+     "powercut: --json: /nonexistent/r.json: cannot create: No such file or directory"),
+    (["check", "traces/examples/append-fsync.trace", "-j", "2", "--junit", "/nonexistent/r.xml"],
+     "powercut: --junit: /nonexistent/r.xml: cannot create: No such file or directory"),
     (["check", "-", "-j", "2"],
      "powercut: check: -j 2 replays the trace in every job; standard input can be read once: give TRACE as a file"),
     (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0x3ffffffc"],
