@@ -790,6 +790,9 @@ static int judge_state(void *ctx, const struct sim_state *st)
 
 	c->point_states++;
 	if (c->cl->at == CLI_AT_POINT) {
+		printf("crash point %" PRIu64 ": trace line %" PRIu64 ": %s%s%s\n", c->pt->index,
+		       c->pt->line, c->event_text[0] ? c->event_text : "(initial state)",
+		       c->pt->what ? ", during: " : "", c->pt->what ? c->pt->what : "");
 		printf("state %s:\n", c->cl->state_id);
 		if (!strcmp(c->cl->state_id, "base"))
 			printf("  nothing volatile persisted beyond the base\n");
@@ -982,9 +985,7 @@ static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
 		c->judges_checked = true;
 	}
 	if (c->cl->at == CLI_AT_POINT) {
-		printf("crash point %" PRIu64 ": trace line %" PRIu64 ": %s%s%s\n", p->index,
-		       p->line, c->event_text[0] ? c->event_text : "(initial state)",
-		       p->what ? ", during: " : "", p->what ? p->what : "");
+		/* judge_state prints the point: a bad state ID prints nothing */
 		rc = sim_explore_one(c->x, s, c->cl->state_id, judge_state, c, err, sizeof(err));
 		c->states_checked++;
 		if (rc && !c->err[0])

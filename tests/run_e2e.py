@@ -398,7 +398,11 @@ def test_check(pc):
         rc, out, err = run([pc, "check", t] + args + ["--at", "99", "--state", "base"])
         ok(rc == 2 and "no crash point 99" in err, "check: replaying a point that does not exist", err)
         rc, out, err = run([pc, "check", t] + args + ["--at", "3", "--state", "g9=1"])
-        ok(rc == 2 and "group g9 does not exist" in err, "check: replaying a state that does not exist", err)
+        ok(rc == 2 and "group g9 does not exist" in err and out == "",
+           "check: replaying a state that does not exist (nothing on stdout)", out + err)
+        rc, out, err = run([pc, "check", t] + args + ["--at", "3", "--state", "g1=5"])
+        ok(rc == 2 and "group g1 has choices 1 to 1, not 5" in err and out == "",
+           "check: replaying a choice that does not exist (nothing on stdout)", out + err)
 
 
 CORPUS = os.path.join(os.path.dirname(ROOT), "shared", "corpus", "crashmonkey-seq1")
