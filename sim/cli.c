@@ -72,6 +72,14 @@ static const char *opt_name(int c)
 	return "?";
 }
 
+static bool opt_takes_value(int c)
+{
+	for (const struct option *o = options; o->name; o++)
+		if (o->val == c)
+			return o->has_arg != no_argument;
+	return false;
+}
+
 const char cli_config_help[] =
 	"Configuration (also `config KEY=VALUE` lines at the top of a trace; flags win):\n"
 	"  --machine adr|eadr|pcommit|FILE   persistence domain (default adr)\n"
@@ -287,10 +295,11 @@ int cli_parse(int argc, char **argv, enum cli_cmd cmd, struct cmdline *cl)
 			break;
 		}
 		case OPT_JSON:
-			cl->json = optarg;
-			break;
 		case OPT_JUNIT:
-			cl->junit = optarg;
+			if (!*optarg)
+				return cli_usage_error("%s: option --%s needs a file name", argv[0],
+						       opt_name(c));
+			*(c == OPT_JSON ? &cl->json : &cl->junit) = optarg;
 			break;
 		case OPT_PROGRESS:
 			cl->progress = 1;
@@ -318,6 +327,9 @@ int cli_parse(int argc, char **argv, enum cli_cmd cmd, struct cmdline *cl)
 					       argv[optind - 1]);
 		case '?':
 		default:
+			if (optopt >= OPT_MACHINE && optopt <= OPT_HELP && !opt_takes_value(optopt))
+				return cli_usage_error("%s: option --%s takes no value", argv[0],
+						       opt_name(optopt));	/* --progress=1 */
 			if (optopt == 'j' || (optopt >= OPT_MACHINE && optopt <= OPT_HELP))
 				return cli_usage_error("%s: option --%s needs a value", argv[0],
 						       optopt == 'j' ? "jobs" : opt_name(optopt));
