@@ -363,6 +363,16 @@ def test_check(pc):
         root = ET.parse(j("1.xml")).getroot()
         fails = root.findall(".//failure")
         ok(len(fails) == 1 and "checker" in fails[0].get("message"), "check: JUnit report")
+        # a test case per invariant something judged: no model judges a CPU
+        # trace, so only the checker's; a block trace's contract is one
+        cases = [t.get("classname") for t in root.iter("testcase")]
+        ok(cases == ["powercut.checker"] and root.find("testsuite").get("tests") == "1",
+           "check: JUnit has only the judged invariants (CPU trace, --checker)", str(cases))
+        rc, out, err = run([pc, "check", "traces/examples/jbd2-commit.trace", "-j", "2",
+                            "--junit", j("b.xml")])
+        cases = [t.get("classname") for t in ET.parse(j("b.xml")).getroot().iter("testcase")]
+        ok(rc == 0 and cases == ["powercut.sync-promise"],
+           "check: JUnit of a block trace, -j 2: sync-promise only", str(cases) + err)
         # the replay command reproduces exactly that violation
         rc, out, err = run([pc] + shlex.split(v["replay"])[1:])
         ok(rc == 1 and "flag set but data=0" in out and ("state " + v["state"]) in out,
