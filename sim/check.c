@@ -74,7 +74,8 @@
 
 struct viol {
 	uint64_t point, state_index, seq;
-	uint64_t line;
+	uint64_t line;			/* oracle.h: of the promise or write */
+	uint64_t point_line;		/* of the crash point's event (0: none) */
 	const char *invariant;		/* static string */
 	char *event, *step, *state, *path, *expected, *actual, *explanation, *replay;
 };
@@ -401,6 +402,7 @@ static int record(void *ctx, const struct sim_violation *sv)
 	v->state_index = c->cur_state_index;
 	v->seq = c->seq++;
 	v->line = sv->line ? sv->line : c->pt->line;
+	v->point_line = c->pt->line;
 	v->invariant = sv->invariant;
 	v->event = xstrdup(c->event_text);
 	v->step = xstrdup(c->pt->what ? c->pt->what : "");
@@ -1078,7 +1080,8 @@ static void put_viol_json(FILE *f, const struct viol *v, bool lines)
 	put_member(f, sep, "explanation", v->explanation);
 	put_member(f, sep, "replay", v->replay);
 	if (lines)
-		fprintf(f, ", \"state_index\": %" PRIu64 ", \"seq\": %" PRIu64 "}", v->state_index, v->seq);
+		fprintf(f, ", \"state_index\": %" PRIu64 ", \"seq\": %" PRIu64 ", \"point_line\": %"
+			PRIu64 "}", v->state_index, v->seq, v->point_line);
 	else
 		fputs("\n    }", f);
 }
@@ -1180,6 +1183,7 @@ static int absorb(struct check *c, const char *path)
 			}
 			v->point = jnum(j, "point");
 			v->line = jnum(j, "line");
+			v->point_line = jnum(j, "point_line");
 			v->state_index = jnum(j, "state_index");
 			v->seq = jnum(j, "seq");
 			v->event = xstrdup(jstr(j, "event"));
@@ -1485,9 +1489,19 @@ static void print_summary(const struct check *c)
 	putchar('\n');
 	for (size_t i = 0; i < c->nv && i < MAX_PRINTED; i++) {
 		const struct viol *v = &c->v[i];
-		printf("  [%s] point %" PRIu64 " (line %" PRIu64 ": %s)%s%s, state %s\n",
-		       v->invariant, v->point, v->line, v->event, v->step[0] ? ", during " : "",
-		       v->step, v->state);
+		/* the point's own line beside its event; the line the
+		 * violation is about (oracle.h) after, where it differs */
+		if (v->event[0])
+			printf("  [%s] point %" PRIu64 " (line %" PRIu64 ": %s)", v->invariant,
+			       v->point, v->point_line, v->event);
+		else
+			printf("  [%s] point %" PRIu64 " (initial state)", v->invariant, v->point);
+		printf("%s%s, state %s", v->step[0] ? ", during " : "", v->step, v->state);
+		if (v->line != v->point_line)
+			printf(", %s line %" PRIu64, !strcmp(v->invariant, SIM_INV_SYNC_PROMISE) ?
+			       "promised at" : !strcmp(v->invariant, SIM_INV_REFERENCED_DATA) ?
+			       "written at" : "about", v->line);
+		putchar('\n');
 		if (v->path[0])
 			printf("    path:     %s\n", v->path);
 		printf("    expected: %s\n    actual:   %s\n    why:      %s\n    replay:   %s\n",

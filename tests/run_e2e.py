@@ -404,6 +404,21 @@ def test_check(pc):
         rc, out, err = run([pc, "check", a, "--points", "mark:rec9", "--json", j("n.json")])
         ok(rc == 2 and not os.path.exists(j("n.json")),
            "check: --points naming no point writes no report", out + err)
+        # the summary names each point by its own line and event; the line a
+        # violation is about (a promise, a write) follows where it differs
+        r = "traces/examples/rename-replace.trace"
+        rc, out, err = run([pc, "check", r, "--fs-opts", "nobarrier", "--points", "24"])
+        rc2, out2, err2 = run([pc, "check", r, "--fs-opts", "nobarrier", "--points", "24",
+                               "-j", "2"])
+        ok(rc == 1 and "  [referenced-data] point 24 (line 11: sync), during commit block "
+           "bio 7 submitted, state g0=1,g2=1,g4=1,g5=1, written at line 9\n" in out
+           and "(line 9: sync)" not in out and out2 == out,
+           "check: a violation's summary line: the point's line, then the write's (-j 2 too)",
+           out + err + out2 + err2)
+        rc, out, err = run([pc, "check", t, "--set", "pmem.size=64K", "--checker", "exit 3",
+                            "--points", "0"])
+        ok(rc == 1 and "  [checker] point 0 (initial state), state base\n" in out,
+           "check: a violation at point 0 is at the initial state", out + err)
         # the correct program: no violation
         rc, out, err = run([pc, "check", "traces/examples/pmem-publish.trace"] + args)
         ok(rc == 0 and "violations: 0" in out, "check: the fenced publication is clean", out + err)
