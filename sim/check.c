@@ -729,9 +729,13 @@ static int run_checker(struct check *c, const struct sim_image *im)
 	c->checker_out[got] = '\0';
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && strstr(c->checker_out, "not found")) {
-		snprintf(c->err, sizeof(c->err), "checker '%s' cannot run: %s", c->cl->checker,
-			 c->checker_out);
+	/* the shell's 127 (not found) and 126 (not executable) say that CMD
+	 * never ran: an error, not a verdict on every image; one line */
+	if (WIFEXITED(status) &&
+	    ((WEXITSTATUS(status) == 127 && strstr(c->checker_out, "not found")) ||
+	     (WEXITSTATUS(status) == 126 && strstr(c->checker_out, "Permission denied")))) {
+		snprintf(c->err, sizeof(c->err), "checker '%s' cannot run: %.*s", c->cl->checker,
+			 (int)strcspn(c->checker_out, "\n"), c->checker_out);
 		goto out;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -1203,6 +1207,25 @@ out:
 	return rc;
 }
 
+/* Copy job J's standard error (DIR/J.err) to ours; if it said nothing and
+ * died of a signal (status ST), say that. */
+static void job_messages(const char *dir, unsigned j, int st)
+{
+	char path[4200], buf[4096];
+	size_t n, total = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%u.err", dir, j);
+	if ((f = fopen(path, "r"))) {
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			total += fwrite(buf, 1, n, stderr);
+		fclose(f);
+	}
+	if (!total && WIFSIGNALED(st))
+		cli_usage_error("-j: job %u of the check was killed by signal %d", j + 1,
+				WTERMSIG(st));
+}
+
 static int write_job_results(struct check *c, const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -1642,6 +1665,14 @@ int sim_check_main(int argc, char **argv)
 			if (pid[j] < 0)
 				return cli_usage_error("-j: fork: %s", strerror(errno));
 			if (pid[j] == 0) {
+				/* its messages to DIR/J.err: the parent prints one */
+				int efd;
+				snprintf(path, sizeof(path), "%s/%u.err", dir, j);
+				efd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+				if (efd >= 0) {
+					dup2(efd, 2);
+					close(efd);
+				}
 				c.job = j;
 				c.jobs = cl.jobs;
 				c.progress = false;
@@ -1659,9 +1690,16 @@ int sim_check_main(int argc, char **argv)
 			int st;
 			while (waitpid(pid[j], &st, 0) < 0 && errno == EINTR)
 				;
-			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				/* every job meets a bad input: say it once, the
+				 * first failed job's words */
+				if (!bad)
+					job_messages(dir, j, st);
 				bad = true;
+			}
 		}
+		for (unsigned j = 0; j < cl.jobs && !bad; j++)
+			job_messages(dir, j, 0);	/* anything else they said */
 		if (!bad) {
 			/* the parent needs a simulator for the report's configuration */
 			char err[256];

@@ -308,6 +308,9 @@ int cli_parse(int argc, char **argv, enum cli_cmd cmd, struct cmdline *cl)
 			cl->progress = 0;
 			break;
 		case OPT_CHECKER:
+			if (!optarg[strspn(optarg, " \t")])
+				return cli_usage_error("%s: option --checker needs a command",
+						       argv[0]);
 			cl->checker = optarg;
 			add_verdict_arg(cl, "checker", optarg);
 			break;

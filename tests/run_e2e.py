@@ -419,6 +419,22 @@ def test_check(pc):
                             "--points", "0"])
         ok(rc == 1 and "  [checker] point 0 (initial state), state base\n" in out,
            "check: a violation at point 0 is at the initial state", out + err)
+        # a checker that cannot run is one error line (exit 2), whatever
+        # -j: not a verdict on every image
+        noexec = j("noexec.sh")
+        with open(noexec, "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.chmod(noexec, 0o644)
+        for cmd, why in (([noexec], "Permission denied"), (["./nonexistent-checker.sh"], "not found"),
+                         ([noexec, "-j", "3"], "Permission denied"),
+                         (["./nonexistent-checker.sh", "-j", "3"], "not found")):
+            rc, out, err = run([pc, "check", t, "--checker"] + cmd)
+            ok(rc == 2 and out == "" and err.count("\n") == 1 and "cannot run: " in err
+               and err.rstrip().endswith(why),
+               "check: a checker that cannot run: %s" % " ".join(cmd[1:] + [why]), out + err)
+        rc, out, err = run([pc, "check", t, "--checker", " "])
+        ok(rc == 2 and err == "powercut: check: option --checker needs a command\n",
+           "check: an empty --checker is refused", out + err)
         # the correct program: no violation
         rc, out, err = run([pc, "check", "traces/examples/pmem-publish.trace"] + args)
         ok(rc == 0 and "violations: 0" in out, "check: the fenced publication is clean", out + err)
