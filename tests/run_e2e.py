@@ -167,6 +167,20 @@ def test_help(pc):
     ok(rc == 2 and "usage" in err, "help: no command is a usage error")
     rc, out, _ = run([pc, "version"])
     ok(rc == 0 and out.startswith("powercut "), "help: version")
+    # the man page (make install) has every command and every option the
+    # commands' --help name
+    man = open(os.path.join(ROOT, "docs", "powercut.1")).read()
+    _, out, _ = run([pc, "--help"])
+    cmds = re.findall(r"^  ([a-z]+) ", out.split("Commands:")[1], re.M)
+    ok(len(cmds) >= 8 and all((".B powercut " + c) in man for c in cmds),
+       "help: the man page's synopsis has every command",
+       str([c for c in cmds if (".B powercut " + c) not in man]))
+    plain = man.replace("\\-", "-")
+    for cmd in ("run", "outcomes", "check", "merge", "import", "record"):
+        _, out, _ = run([pc, cmd, "--help"])
+        missing = sorted(set(o for o in re.findall(r"(?<![\w-])--[a-z][a-z-]*", out)
+                             if o not in plain))
+        ok(not missing, "help: the man page has every option of %s --help" % cmd, str(missing))
 
 
 def test_golden(pc):
