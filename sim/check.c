@@ -1337,6 +1337,11 @@ static int write_json(struct check *c, double elapsed)
 				 SIM_STATES_BOUNDED ? "bounded" : "sample", c->cl->states.k);
 		json_put_str(f, pol);
 	}
+	/* S4: what a sample drew depends on the seed; nothing else does */
+	if (c->cl->states.mode == SIM_STATES_SAMPLE)
+		fprintf(f, ",\n    \"seed\": %" PRIu64, c->cl->states.seed);
+	else
+		fputs(",\n    \"seed\": null", f);
 	fprintf(f, ",\n    \"images_judged\": %" PRIu64 ",\n    \"violating\": %" PRIu64
 		",\n    \"unexplored_points\": %" PRIu64 ",\n    \"unexplored_ranges\": ",
 		c->images_judged, c->violating_states, c->points_unexplored);
@@ -1951,13 +1956,18 @@ int sim_merge_main(int argc, char **argv)
 			json_write(fb, json_get(rep[i], "config"), 0);
 			json_write(fa, json_get(json_get(rep[0], "states"), "policy"), 0);
 			json_write(fb, json_get(json_get(rep[i], "states"), "policy"), 0);
+			if (json_get(json_get(rep[0], "states"), "seed"))
+				json_write(fa, json_get(json_get(rep[0], "states"), "seed"), 0);
+			if (json_get(json_get(rep[i], "states"), "seed"))
+				json_write(fb, json_get(json_get(rep[i], "states"), "seed"), 0);
 			fclose(fa);
 			fclose(fb);
 			bool eq = la == lb && !memcmp(a, b, la);
 			free(a);
 			free(b);
 			if (!eq) {
-				cli_usage_error("%s:1: configuration or states policy differs from %s's",
+				cli_usage_error("%s:1: configuration or states policy (or seed) differs "
+						"from %s's",
 						in[i], in[0]);
 				goto out;
 			}

@@ -408,6 +408,23 @@ def test_check(pc):
            not os.path.exists(j("bad.json")), "merge: a missing shard is an error", err)
         rc, out, err = run([pc, "merge", j("s1.json"), j("s1.json"), "-o", j("bad.json")])
         ok(rc == 2 and "given twice" in err, "merge: a repeated shard is an error", err)
+        # a sample depends on its seed: the report says it, and shards drawn
+        # with different seeds are not one run
+        a = "traces/examples/append-fsync.trace"
+        smp = ["--fs-opts", "nobarrier", "--states", "sample:3"]
+        run([pc, "check", a] + smp + ["--seed", "5", "--json", j("sw.json")])
+        run([pc, "check", a] + smp + ["--seed", "5", "--shard", "1/2", "--json", j("sa.json")])
+        run([pc, "check", a] + smp + ["--seed", "5", "--shard", "2/2", "--json", j("sb.json")])
+        run([pc, "check", a] + smp + ["--seed", "6", "--shard", "2/2", "--json", j("sc.json")])
+        ok(json.load(open(j("sw.json")))["states"].get("seed") == 5
+           and json.load(open(j("1.json")))["states"].get("seed", 0) is None,
+           "check: the report's states.seed (a sample's seed, else null)")
+        rc, out, err = run([pc, "merge", j("sa.json"), j("sb.json"), "-o", j("sm.json")])
+        ok(rc == 0 and strip(j("sm.json")) == strip(j("sw.json")),
+           "merge: sampled shards of one seed equal the whole", err)
+        rc, out, err = run([pc, "merge", j("sa.json"), j("sc.json"), "-o", j("sx.json")])
+        ok(rc == 2 and "differs" in err and not os.path.exists(j("sx.json")),
+           "merge: sampled shards of different seeds are refused", err)
         # a selection that names points, none of them in this shard: a
         # clean, empty shard (merge needs it); one that names none at all
         # is refused in every shard, before any report is written
