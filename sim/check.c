@@ -1621,7 +1621,10 @@ int sim_check_main(int argc, char **argv)
 	c.cl = &cl;
 	c.jobs = 1;
 	c.total_known = true;
-	c.exhaustive = cl.states.mode == SIM_STATES_EXHAUSTIVE;
+	/* a replay (--at) tries one state: it covers no point's every state */
+	c.exhaustive = cl.states.mode == SIM_STATES_EXHAUSTIVE && cl.at != CLI_AT_POINT;
+	if (cl.at == CLI_AT_POINT)
+		c.total_known = false;
 	/* K6: reduce when every judge's reads are seen: ours, and a checker
 	 * on a file trace, which sees only the tree the model recovers
 	 * (tree_load reads it through the image); a checker of a CPU or block

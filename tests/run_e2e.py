@@ -391,6 +391,12 @@ def test_check(pc):
         rc, out, err = run([pc] + shlex.split(v["replay"])[1:])
         ok(rc == 1 and "flag set but data=0" in out and ("state " + v["state"]) in out,
            "check: the replay command reproduces the violation", out + err)
+        # a replay's report does not claim the point's every state
+        rc, out, err = run([pc] + shlex.split(v["replay"])[1:] + ["--json", j("r.json")])
+        st = json.load(open(j("r.json")))["states"] if rc == 1 else {}
+        ok(st.get("checked") == 1 and st.get("exhaustive") is False and st.get("total", 0) is None,
+           "check: a replay's --json: one state checked, not exhaustive, total unknown",
+           str(st) + err)
         # -j and shards give the same report
         def strip(path):
             return re.sub(r'"elapsed_s": [0-9.]+', "", open(path).read())
