@@ -1056,6 +1056,10 @@ static int check_run(struct check *c)
 		return rc;
 	if (cb)
 		return cli_usage_error("%s: %s", c->cl->trace, c->err[0] ? c->err : "check failed");
+	/* no media, no crash point: an empty trace must not pass as clean */
+	if (sim_world(c->s) == SIM_WORLD_NONE)
+		return cli_usage_error("%s: the trace has no CPU, block or file events: nothing "
+				       "to check", c->cl->trace);
 	return 0;
 }
 
