@@ -1361,6 +1361,23 @@ static int write_json(struct check *c, double elapsed)
 	return 0;
 }
 
+/* "point P (line L: EVENT), during STEP, state ID, written at line W":
+ * the point's own line beside its event ("(initial state)" at point 0);
+ * the line the violation is about (oracle.h), where it differs, after. */
+static void put_where(FILE *f, const struct viol *v)
+{
+	if (v->event[0])
+		fprintf(f, "point %" PRIu64 " (line %" PRIu64 ": %s)", v->point, v->point_line,
+			v->event);
+	else
+		fprintf(f, "point %" PRIu64 " (initial state)", v->point);
+	fprintf(f, "%s%s, state %s", v->step[0] ? ", during " : "", v->step, v->state);
+	if (v->line != v->point_line)
+		fprintf(f, ", %s line %" PRIu64, !strcmp(v->invariant, SIM_INV_SYNC_PROMISE) ?
+			"promised at" : !strcmp(v->invariant, SIM_INV_REFERENCED_DATA) ?
+			"written at" : "about", v->line);
+}
+
 static void xml_put(FILE *f, const char *s)
 {
 	for (; *s; s++) {
@@ -1451,8 +1468,16 @@ static int write_junit(struct check *c, double elapsed)
 			for (size_t i = 0; i < c->nv && shown < 50; i++) {
 				if (c->v[i].invariant != inv[k])
 					continue;
-				fprintf(f, "point %" PRIu64 " line %" PRIu64 " state %s: ", c->v[i].point,
-					c->v[i].line, c->v[i].state);
+				char *where = NULL;
+				size_t wlen = 0;
+				FILE *m = open_memstream(&where, &wlen);
+				if (m) {
+					put_where(m, &c->v[i]);
+					fclose(m);
+					xml_put(f, where);
+					fputs(": ", f);
+				}
+				free(where);
 				xml_put(f, c->v[i].explanation);
 				fputs("\n  replay: ", f);
 				xml_put(f, c->v[i].replay);
@@ -1521,18 +1546,8 @@ static void print_summary(const struct check *c)
 	putchar('\n');
 	for (size_t i = 0; i < c->nv && i < MAX_PRINTED; i++) {
 		const struct viol *v = &c->v[i];
-		/* the point's own line beside its event; the line the
-		 * violation is about (oracle.h) after, where it differs */
-		if (v->event[0])
-			printf("  [%s] point %" PRIu64 " (line %" PRIu64 ": %s)", v->invariant,
-			       v->point, v->point_line, v->event);
-		else
-			printf("  [%s] point %" PRIu64 " (initial state)", v->invariant, v->point);
-		printf("%s%s, state %s", v->step[0] ? ", during " : "", v->step, v->state);
-		if (v->line != v->point_line)
-			printf(", %s line %" PRIu64, !strcmp(v->invariant, SIM_INV_SYNC_PROMISE) ?
-			       "promised at" : !strcmp(v->invariant, SIM_INV_REFERENCED_DATA) ?
-			       "written at" : "about", v->line);
+		printf("  [%s] ", v->invariant);
+		put_where(stdout, v);
 		putchar('\n');
 		if (v->path[0])
 			printf("    path:     %s\n", v->path);

@@ -448,9 +448,15 @@ def test_check(pc):
         # the summary names each point by its own line and event; the line a
         # violation is about (a promise, a write) follows where it differs
         r = "traces/examples/rename-replace.trace"
-        rc, out, err = run([pc, "check", r, "--fs-opts", "nobarrier", "--points", "24"])
+        rc, out, err = run([pc, "check", r, "--fs-opts", "nobarrier", "--points", "24",
+                            "--junit", j("24.xml")])
         rc2, out2, err2 = run([pc, "check", r, "--fs-opts", "nobarrier", "--points", "24",
                                "-j", "2"])
+        fails = [f.text for f in ET.parse(j("24.xml")).getroot().iter("failure")]
+        ok(any(t.startswith("point 24 (line 11: sync), during commit block bio 7 submitted, "
+                            "state g0=1,g2=1,g4=1,g5=1, written at line 9: ") for t in fails)
+           and not any("point 24 line 9" in t for t in fails),
+           "check: a JUnit failure names the point as the summary does", "\n".join(fails))
         ok(rc == 1 and "  [referenced-data] point 24 (line 11: sync), during commit block "
            "bio 7 submitted, state g0=1,g2=1,g4=1,g5=1, written at line 9\n" in out
            and "(line 9: sync)" not in out and out2 == out,
