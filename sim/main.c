@@ -349,11 +349,17 @@ static int cmd_outcomes(int argc, char **argv)
 		free(lines);
 	}
 	fprintf(stderr, "outcomes: %zu distinct; crash points: %" PRIu64 "; states: %" PRIu64
-		" (%s%s)\n", o.set.n, o.points, o.states,
-		o.exhaustive ? "exhaustive" :
-		cl.states.mode == SIM_STATES_BOUNDED ? "bounded: at most K volatile groups "
-		"off their base choice" : "sampled",
-		o.held ? " over the volatile groups that can change the observed bytes" : "");
+		" (", o.set.n, o.points, o.states);
+	if (o.exhaustive)	/* the policy's words as check prints them */
+		fputs("exhaustive", stderr);
+	else if (cl.states.mode == SIM_STATES_BOUNDED)
+		fprintf(stderr, "bounded:%" PRIu64 ": only states with at most %" PRIu64
+			" volatile groups off their base choice", cl.states.k, cl.states.k);
+	else
+		fprintf(stderr, "sample:%" PRIu64 " per point, seed %" PRIu64 ": not exhaustive",
+			cl.states.k, cl.states.seed);
+	fprintf(stderr, "%s%s)\n", o.held ? (o.exhaustive ? " " : ", ") : "",
+		o.held ? "over the volatile groups that can change the observed bytes" : "");
 	if (o.unexplored) {
 		char where[160];
 		cli_ranges_format(&o.unx, where, sizeof(where), 6);

@@ -5,6 +5,7 @@ Runs, in order:
   bad      every tests/bad/*.trace: exit 2, nothing on stdout, and exactly the
            one-line message of its `# expect: LINE: message` comment
   usage    bad command lines: exit 2 and a one-line message
+  outcomes the summary of outcomes names its states policy
   help     every --help exits 0 and says what it must
   golden   tests/golden/NAME.cmd (arguments) against NAME.stdout, NAME.stderr
            (if present) and NAME.status (if present; default 0)
@@ -319,6 +320,20 @@ def test_dax(pc):
     rc, out, err = run([pc, "check", f, "--states", "bounded:1", "--no-progress",
                         "--fs-opts", "dax,dax_flush=none", "--machine", "eadr"])
     ok(rc == 0 and "violations: 0" in out, "dax: dax_flush=none on eadr is safe", out + err)
+
+
+def test_outcomes_summary(pc):
+    # the summary names the policy with its K and seed, as check does
+    t = "traces/examples/append-fsync.trace"
+    for extra, want in ((["--states", "bounded:1"], "states: 200 (bounded:1: only states with "
+                         "at most 1 volatile groups off their base choice)\n"),
+                        (["--states", "sample:2", "--seed", "3"],
+                         "states: 108 (sample:2 per point, seed 3: not exhaustive)\n"),
+                        ([], "states: 1514 (exhaustive)\n")):
+        rc, out, err = run([pc, "outcomes", t, "--observe", "file:/log", "--at", "all"] + extra)
+        ok(rc == 0 and err.startswith("outcomes: 4 distinct; crash points: 54; ")
+           and err.endswith(want), "outcomes: summary of %s" % " ".join(extra or ["exhaustive"]),
+           err)
 
 
 def test_determinism(pc):
@@ -998,6 +1013,7 @@ def main():
     a = ap.parse_args()
     pc = os.path.abspath(os.path.join(ROOT, a.powercut))
     groups = [("bad", lambda: test_bad(pc)), ("usage", lambda: test_usage(pc)),
+              ("outcomes", lambda: test_outcomes_summary(pc)),
               ("help", lambda: test_help(pc)), ("golden", lambda: test_golden(pc)),
               ("litmus", lambda: test_litmus(pc)), ("examples", lambda: test_examples(pc, a.build)),
               ("dax", lambda: test_dax(pc)),
