@@ -54,6 +54,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -78,6 +79,13 @@ struct viol {
 	uint64_t point_line;		/* of the crash point's event (0: none) */
 	const char *invariant;		/* static string */
 	char *event, *step, *state, *path, *expected, *actual, *explanation, *replay;
+};
+
+/* What a job (-j) has done so far, in memory its parent reads for the
+ * progress line: written with relaxed atomics, read as a snapshot. */
+struct job_share {
+	uint64_t points, states, judged, nv;
+	uint64_t frac_ppm;		/* trace read, parts per million */
 };
 
 struct hset {				/* 128-bit keys, open addressing */
@@ -149,6 +157,7 @@ struct check {
 					   checker is given (tree_load) */
 	char checker_out[512];
 	/* progress */
+	struct job_share *share;	/* a job's counts for its parent (-j) */
 	bool progress;
 	bool judges_checked;
 	unsigned judged;		/* JUDGED_*: the invariants some judge
@@ -894,30 +903,66 @@ static int judge_state(void *ctx, const struct sim_state *st)
 
 /* The progress line (K5): points, states, rate, and the time left as the
  * share of the trace still to read predicts it. */
-static void show_progress(struct check *c, bool final)
+/* The progress line: POINTS points, STATES states (JUDGED judgements past
+ * 2^64 states), NV violations, FRAC of the trace read (< 0: unknown). */
+static void print_progress(const struct check *c, uint64_t points, uint64_t states,
+			   uint64_t judged, uint64_t nv, double frac, bool final)
 {
 	double t = now_s(), start = (double)c->t0.tv_sec + (double)c->t0.tv_nsec / 1e9;
-	double last = (double)c->last.tv_sec + (double)c->last.tv_nsec / 1e9;
-	double frac = cli_replay_fraction(), el = t - start > 1e-9 ? t - start : 1e-9;
+	double el = t - start > 1e-9 ? t - start : 1e-9;
 	char left[64] = "";
 
-	if (!c->progress || (!final && t - last < 0.2))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &c->last);
 	if (!final && frac > 0.001)
 		snprintf(left, sizeof(left), ", %.0f%%, %.0f s left", 100 * frac,
 			 el * (1 - frac) / frac);
 	/* counts saturate at 2^64-1 (K6): then the judgements' rate */
-	if (c->states_checked == UINT64_MAX)
+	if (states == UINT64_MAX)
 		fprintf(stderr, "\rcheck: %" PRIu64 " points, more than 2^64 states, %" PRIu64
-			" judgements, %.0f judgements/s, %zu violations%s   ", c->points_checked,
-			c->images_judged, c->images_judged / el, c->nv, left);
+			" judgements, %.0f judgements/s, %" PRIu64 " violations%s   ", points,
+			judged, judged / el, nv, left);
 	else
 		fprintf(stderr, "\rcheck: %" PRIu64 " points, %" PRIu64 " states, %.0f states/s, "
-			"%zu violations%s   ", c->points_checked, c->states_checked,
-			c->states_checked / el, c->nv, left);
+			"%" PRIu64 " violations%s   ", points, states, states / el, nv, left);
 	if (final)
 		fputc('\n', stderr);
+}
+
+static void show_progress(struct check *c, bool final)
+{
+	double t = now_s(), last = (double)c->last.tv_sec + (double)c->last.tv_nsec / 1e9;
+	double frac = cli_replay_fraction();
+
+	if (!c->progress || (!final && t - last < 0.2))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &c->last);
+	if (c->share) {			/* a job: its parent prints */
+		__atomic_store_n(&c->share->points, c->points_checked, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->share->states, c->states_checked, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->share->judged, c->images_judged, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->share->nv, (uint64_t)c->nv, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->share->frac_ppm, frac < 0 ? 0 : (uint64_t)(frac * 1e6),
+				 __ATOMIC_RELAXED);
+		return;
+	}
+	print_progress(c, c->points_checked, c->states_checked, c->images_judged, c->nv, frac,
+		       final);
+}
+
+/* The jobs' progress as one line: their sums, and the least of the trace
+ * any of them has read (each replays all of it). */
+static void show_jobs_progress(struct check *c, const struct job_share *share, unsigned n)
+{
+	uint64_t points = 0, states = 0, judged = 0, nv = 0, ppm = UINT64_MAX;
+
+	for (unsigned j = 0; j < n; j++) {
+		points += __atomic_load_n(&share[j].points, __ATOMIC_RELAXED);
+		states = sat_add64(states, __atomic_load_n(&share[j].states, __ATOMIC_RELAXED));
+		judged += __atomic_load_n(&share[j].judged, __ATOMIC_RELAXED);
+		nv += __atomic_load_n(&share[j].nv, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&share[j].frac_ppm, __ATOMIC_RELAXED) < ppm)
+			ppm = __atomic_load_n(&share[j].frac_ppm, __ATOMIC_RELAXED);
+	}
+	print_progress(c, points, states, judged, nv, (double)ppm / 1e6, false);
 }
 
 /* Before any state is judged: is there a judge at all? (K3)  0, or -1
@@ -1209,6 +1254,34 @@ out:
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+/* Reap the N = c->cl->jobs jobs PID into ST; with SHARE, print their
+ * progress five times a second meanwhile. */
+static void wait_jobs(struct check *c, const pid_t *pid, int *st, const struct job_share *share)
+{
+	unsigned n = c->cl->jobs, left = n;
+	bool reaped[256] = { false };
+
+	while (left) {
+		for (unsigned j = 0; j < n; j++) {
+			pid_t r;
+			if (reaped[j])
+				continue;
+			r = waitpid(pid[j], &st[j], share ? WNOHANG : 0);
+			if (r == pid[j] || (r < 0 && errno != EINTR)) {
+				if (r < 0)
+					st[j] = W_EXITCODE(EXIT_USAGE, 0);
+				reaped[j] = true;
+				left--;
+			}
+		}
+		if (left && share) {
+			struct timespec pause = { 0, 200 * 1000 * 1000 };
+			show_jobs_progress(c, share, n);
+			nanosleep(&pause, NULL);
+		}
+	}
 }
 
 /* Copy job J's standard error (DIR/J.err) to ours; if it said nothing and
@@ -1682,10 +1755,18 @@ int sim_check_main(int argc, char **argv)
 		/* K4: J processes, each replaying the trace and checking its share */
 		char dir[] = "/tmp/powercut-jobs-XXXXXX", path[4200];
 		pid_t pid[256];
+		int st[256];
 		bool bad = false;
+		struct job_share *share = NULL;
 
 		if (!mkdtemp(dir))
 			return cli_usage_error("-j: cannot make a directory: %s", strerror(errno));
+		if (c.progress) {	/* the jobs count, this process prints */
+			share = mmap(NULL, cl.jobs * sizeof(*share), PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+			if (share == MAP_FAILED)
+				share = NULL;	/* no progress line, the same check */
+		}
 		fflush(NULL);
 		for (unsigned j = 0; j < cl.jobs; j++) {
 			pid[j] = fork();
@@ -1702,7 +1783,8 @@ int sim_check_main(int argc, char **argv)
 				}
 				c.job = j;
 				c.jobs = cl.jobs;
-				c.progress = false;
+				c.share = share ? &share[j] : NULL;
+				c.progress = share != NULL;
 				rc = check_run(&c);
 				if (!rc)
 					c.judged = judged_invariants(&c);
@@ -1713,15 +1795,15 @@ int sim_check_main(int argc, char **argv)
 				_exit(rc);
 			}
 		}
+		wait_jobs(&c, pid, st, share);
+		if (share)
+			munmap(share, cl.jobs * sizeof(*share));
 		for (unsigned j = 0; j < cl.jobs; j++) {
-			int st;
-			while (waitpid(pid[j], &st, 0) < 0 && errno == EINTR)
-				;
-			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			if (!WIFEXITED(st[j]) || WEXITSTATUS(st[j]) != 0) {
 				/* every job meets a bad input: say it once, the
 				 * first failed job's words */
 				if (!bad)
-					job_messages(dir, j, st);
+					job_messages(dir, j, st[j]);
 				bad = true;
 			}
 		}

@@ -941,6 +941,15 @@ def test_progress(pc):
        "progress: more than 2^64 states, the judgements' rate", err)
     rc, out, err = run([pc, "check", t, "--no-progress"])
     ok(rc == 0 and err == "", "progress: --no-progress draws nothing", err)
+    # -j N: the parent draws the jobs' sums while they run (a 2 s check)
+    r = "traces/examples/rename-replace.trace"
+    rc, out, err = run([pc, "check", r, "--fs-opts", "nobarrier", "--progress", "-j", "2"])
+    lines = [x for x in err.split("\r") if x.startswith("check: ")]
+    ok(rc == 1 and len(lines) >= 3 and any(re.match(r"check: [1-9]\d* points, [1-9]\d* states", x)
+                                           for x in lines[:-1])
+       and lines[-1].startswith("check: 81 points, 13347405 states, ")
+       and lines[-1].endswith(" 429 violations   \n"),
+       "progress: -j 2 draws the jobs' progress while they run, then the whole", err[-600:])
 
 
 def test_checker_fs(pc):
