@@ -26,15 +26,24 @@
  *       trace's image as the filesystem recovered from it, a directory
  *       tree (tree_write).  A check
  *       with no judge at all is refused: it could only say "no violation"
- *       about something it never looked at.
+ *       about something it never looked at; so is a trace with no media
+ *       (no CPU, block or file event: no crash point).
  *   K4. Results.  A violation is reported once per distinct image per
  *       point, at the first state (in enumeration order) that shows it.
  *       Violations are sorted by (point, state, order of report), so -j N
  *       gives exactly the -j 1 output.  Jobs write their results to a
- *       temporary file as JSON lines; the parent merges them.
+ *       temporary file as JSON lines; the parent merges them.  A job's
+ *       standard error goes to that directory too: on bad input every job
+ *       fails alike, and the parent prints the first failed job's words
+ *       once.  Its progress counts go to memory the parent reads and
+ *       draws (job_share).
  *   K5. Output.  A summary on standard output; --json and --junit files
- *       are written to a temporary name, synced and renamed.  Exit status
- *       1 if any violation, else 0.
+ *       are written to a temporary name, synced and renamed, and tried
+ *       before the run (a typo must not cost the whole check).  --junit
+ *       has a test case for each invariant some judge checked (K3), not
+ *       for the others.  A violation is named by its point's own line and
+ *       event, then the line it is about (put_where).  Exit status 1 if
+ *       any violation, else 0.
  *   K7. What was not tried.  A model may say that the rules allow states
  *       at a point that its groups do not offer (crash.h, `unexplored`:
  *       the filesystem's background histories of docs/semantics.md F15,
