@@ -1513,7 +1513,7 @@ static int write_junit(struct check *c, double elapsed)
 	for (size_t k = 0; k < 5; k++) {
 		tests += (c->judged >> k) & 1;
 		for (size_t i = 0; i < c->nv; i++)
-			if (c->v[i].invariant == inv[k]) {
+			if (!strcmp(c->v[i].invariant, inv[k])) {
 				failures++;
 				break;
 			}
@@ -1542,13 +1542,13 @@ static int write_junit(struct check *c, double elapsed)
 		fprintf(f, ": %" PRIu64 " crash points, %" PRIu64 " states\">\n",
 			c->points_checked, c->states_checked);
 		for (size_t i = 0; i < c->nv; i++)
-			n += c->v[i].invariant == inv[k];
+			n += !strcmp(c->v[i].invariant, inv[k]);
 		if (n) {
 			size_t shown = 0;
 			fprintf(f, "      <failure message=\"%zu violation%s of %s\">", n,
 				n == 1 ? "" : "s", inv[k]);
 			for (size_t i = 0; i < c->nv && shown < 50; i++) {
-				if (c->v[i].invariant != inv[k])
+				if (strcmp(c->v[i].invariant, inv[k]))
 					continue;
 				char *where = NULL;
 				size_t wlen = 0;
