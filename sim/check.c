@@ -151,7 +151,9 @@ struct check {
 	struct cli_ranges unx;		/* K7: where, over every named point (the
 					 * same in every job and shard) */
 	uint64_t states_checked, states_total, images_judged;
-	bool total_known, exhaustive;
+	uint64_t states_all;		/* the points' exhaustive counts, summed:
+					   what a bound or a sample chose from */
+	bool total_known, all_known, exhaustive;
 	bool reduced;			/* K6 ran at some point */
 	uint64_t seq;
 	uint64_t cur_state_index;
@@ -1068,6 +1070,9 @@ static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
 	c->states_total = sat_add64(c->states_total, res.total);
 	if (!res.total_known)
 		c->total_known = false;
+	c->states_all = sat_add64(c->states_all, res.all_states);
+	if (!res.all_known || c->states_all == UINT64_MAX)
+		c->all_known = false;
 	show_progress(c, false);
 	return 0;
 }
@@ -1235,6 +1240,10 @@ static int absorb(struct check *c, const char *path)
 			c->violating_states += jnum(s, "violating");
 			if (!json_get(s, "total_known")->b)
 				c->total_known = false;
+			c->states_all = sat_add64(c->states_all, jnum(s, "states_all"));
+			if (!json_get(s, "all_known") || !json_get(s, "all_known")->b ||
+			    c->states_all == UINT64_MAX)
+				c->all_known = false;
 			rc = 0;
 		} else {
 			struct viol *v = new_viol(c);
@@ -1326,10 +1335,12 @@ static int write_job_results(struct check *c, const char *path)
 		", \"states_checked\": %" PRIu64 ", \"states_total\": %" PRIu64
 		", \"images_judged\": %" PRIu64 ", \"violating\": %" PRIu64
 		", \"total_known\": %s, \"reduced\": %s, \"points_unexplored\": %" PRIu64
-		", \"points_named\": %" PRIu64 ", \"judged\": %u, \"unexplored_ranges\": ",
+		", \"points_named\": %" PRIu64 ", \"judged\": %u, \"states_all\": %" PRIu64
+		", \"all_known\": %s, \"unexplored_ranges\": ",
 		c->points_total, c->points_checked, c->states_checked, c->states_total,
 		c->images_judged, c->violating_states, c->total_known ? "true" : "false",
-		c->reduced ? "true" : "false", c->points_unexplored, c->points_named, c->judged);
+		c->reduced ? "true" : "false", c->points_unexplored, c->points_named, c->judged,
+		c->states_all, c->all_known ? "true" : "false");
 	put_ranges_json(f, &c->unx, -1);
 	fputs("}}\n", f);
 	return fclose(f) ? -1 : 0;
@@ -1410,6 +1421,11 @@ static int write_json(struct check *c, double elapsed)
 		c->states_checked);
 	if (c->total_known)
 		fprintf(f, "%" PRIu64, c->states_total);
+	else
+		fputs("null", f);
+	fputs(",\n    \"all\": ", f);	/* what the policy chose from */
+	if (c->all_known)
+		fprintf(f, "%" PRIu64, c->states_all);
 	else
 		fputs("null", f);
 	fprintf(f, ",\n    \"exhaustive\": %s,\n    \"reduced\": %s,\n    \"policy\": ",
@@ -1611,12 +1627,19 @@ static void print_summary(const struct check *c)
 		       "with it on the bytes it read)\n");
 	else if (c->exhaustive)
 		printf(" (exhaustive)\n");
-	else if (c->cl->states.mode == SIM_STATES_BOUNDED)
-		printf(" (bounded:%" PRIu64 ": only states with at most %" PRIu64
-		       " volatile groups off their base choice)\n", c->cl->states.k, c->cl->states.k);
-	else
-		printf(" (sample:%" PRIu64 " per point, seed %" PRIu64 ": not exhaustive)\n",
-		       c->cl->states.k, c->cl->states.seed);
+	else {
+		if (c->cl->states.mode == SIM_STATES_BOUNDED)
+			printf(" (bounded:%" PRIu64 ": only states with at most %" PRIu64
+			       " volatile groups off their base choice", c->cl->states.k,
+			       c->cl->states.k);
+		else
+			printf(" (sample:%" PRIu64 " per point, seed %" PRIu64 ": not exhaustive",
+			       c->cl->states.k, c->cl->states.seed);
+		if (c->all_known)	/* what it chose from */
+			printf("; %" PRIu64 " states in all)\n", c->states_all);
+		else
+			printf("; more than %" PRIu64 " states in all)\n", UINT64_MAX);
+	}
 	if (c->points_unexplored)
 		put_unexplored(stdout, c, false);
 	printf("%s: %" PRIu64 "\n", c->reduced ? "judgements" : "distinct images judged",
@@ -1722,10 +1745,11 @@ int sim_check_main(int argc, char **argv)
 	c.cl = &cl;
 	c.jobs = 1;
 	c.total_known = true;
+	c.all_known = true;
 	/* a replay (--at) tries one state: it covers no point's every state */
 	c.exhaustive = cl.states.mode == SIM_STATES_EXHAUSTIVE && cl.at != CLI_AT_POINT;
 	if (cl.at == CLI_AT_POINT)
-		c.total_known = false;
+		c.total_known = c.all_known = false;
 	/* K6: reduce when every judge's reads are seen: ours, and a checker
 	 * on a file trace, which sees only the tree the model recovers
 	 * (tree_load reads it through the image); a checker of a CPU or block
@@ -2093,8 +2117,8 @@ int sim_merge_main(int argc, char **argv)
 		}
 	{
 		uint64_t points = 0, checked = 0, total = 0, images = 0, violating = 0;
-		uint64_t unexplored = 0;
-		bool total_known = true, exhaustive = true;
+		uint64_t unexplored = 0, all = 0;
+		bool total_known = true, all_known = true, exhaustive = true;
 		double elapsed = 0;
 		struct json *root = rep[0], *states = jmut(root, "states"), *viols;
 
@@ -2114,6 +2138,10 @@ int sim_merge_main(int argc, char **argv)
 				total = sat_add64(total, strtoull(t->raw, NULL, 10));
 			else
 				total_known = false;
+			if (json_get(st, "all") && json_get(st, "all")->type == JSON_NUM)
+				all = sat_add64(all, strtoull(json_get(st, "all")->raw, NULL, 10));
+			else
+				all_known = false;
 			if (!json_get(st, "exhaustive") || !json_get(st, "exhaustive")->b)
 				exhaustive = false;
 			if (e && e->type == JSON_NUM && e->num > elapsed)
@@ -2150,6 +2178,15 @@ int sim_merge_main(int argc, char **argv)
 			set_raw(jmut(states, "total"), num);
 		} else {
 			struct json *t = jmut(states, "total");
+			free(t->raw);
+			t->raw = NULL;
+			t->type = JSON_NULL;
+		}
+		if (jmut(states, "all") && all_known && all != UINT64_MAX) {
+			snprintf(num, sizeof(num), "%" PRIu64, all);
+			set_raw(jmut(states, "all"), num);
+		} else if (jmut(states, "all")) {
+			struct json *t = jmut(states, "all");
 			free(t->raw);
 			t->raw = NULL;
 			t->type = JSON_NULL;

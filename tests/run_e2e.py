@@ -444,6 +444,18 @@ def test_check(pc):
         ok(json.load(open(j("sw.json")))["states"].get("seed") == 5
            and json.load(open(j("1.json")))["states"].get("seed", 0) is None,
            "check: the report's states.seed (a sample's seed, else null)")
+        # and what it drew from: the points' exhaustive count
+        rc, out, err = run([pc, "check", a, "--fs-opts", "nobarrier", "--json", j("sx1.json")])
+        whole = json.load(open(j("sx1.json")))["states"]
+        samp = json.load(open(j("sw.json")))["states"]
+        ok(whole.get("all") == whole["total"] == 103626 and samp.get("all") == 103626
+           and samp["total"] == samp["checked"] == 156,
+           "check: states.all, what a sample drew from (= total when exhaustive)",
+           str(whole) + str(samp))
+        rc, out, err = run([pc, "check", a] + smp + ["--seed", "5"])
+        ok("states: 156 checked of 156 (sample:3 per point, seed 5: not exhaustive; "
+           "103626 states in all)\n" in out, "check: the summary of a sample says what it drew from",
+           out)
         rc, out, err = run([pc, "merge", j("sa.json"), j("sb.json"), "-o", j("sm.json")])
         ok(rc == 0 and strip(j("sm.json")) == strip(j("sw.json")),
            "merge: sampled shards of one seed equal the whole", err)
