@@ -1882,13 +1882,24 @@ int sim_check_main(int argc, char **argv)
 		check_free(&c);
 		return rc;
 	}
+	if (cl.at == CLI_AT_POINT && c.points_checked == 0) {
+		rc = cli_usage_error("%s: no crash point %" PRIu64 " (the trace has %" PRIu64 ")",
+				     cl.trace, cl.at_point, c.points_total);
+		check_free(&c);
+		return rc;
+	}
+	/* the reports before the summary: a reader of standard output that
+	 * stops early (| head) must not cost them (SIGPIPE) */
+	rc = 0;
+	if (cl.json)
+		rc = write_json(&c, now_s() - t0);
+	if (!rc && cl.junit)
+		rc = write_junit(&c, now_s() - t0);
+	if (rc) {
+		check_free(&c);
+		return rc;
+	}
 	if (cl.at == CLI_AT_POINT) {
-		if (c.points_checked == 0) {
-			rc = cli_usage_error("%s: no crash point %" PRIu64 " (the trace has %" PRIu64 ")",
-					     cl.trace, cl.at_point, c.points_total);
-			check_free(&c);
-			return rc;
-		}
 		if (!c.nv)
 			printf("no violation: this state recovers as expected\n");
 		for (size_t i = 0; i < c.nv; i++)
@@ -1898,13 +1909,7 @@ int sim_check_main(int argc, char **argv)
 	} else {
 		print_summary(&c);
 	}
-	rc = 0;
-	if (cl.json)
-		rc = write_json(&c, now_s() - t0);
-	if (!rc && cl.junit)
-		rc = write_junit(&c, now_s() - t0);
-	if (!rc)
-		rc = c.nv ? EXIT_VIOLATIONS : EXIT_OK;
+	rc = c.nv ? EXIT_VIOLATIONS : EXIT_OK;
 	if (fflush(stdout))
 		rc = cli_usage_error("writing the output: %s", strerror(errno));
 	check_free(&c);

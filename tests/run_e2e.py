@@ -509,6 +509,19 @@ def test_check(pc):
         rc, out, err = run([pc, "check", t, "--checker", " "])
         ok(rc == 2 and err == "powercut: check: option --checker needs a command\n",
            "check: an empty --checker is refused", out + err)
+        # the reports are written before the summary: a reader that stops
+        # early (| head) does not cost them
+        # (standard output a pipe nobody reads: the first write is SIGPIPE)
+        rfd, wfd = os.pipe()
+        os.close(rfd)
+        p = subprocess.run([pc, "check", "traces/examples/rename-replace.trace", "--fs-opts",
+                            "nobarrier", "--json", j("h.json"), "--junit", j("h.xml")],
+                           cwd=ROOT, stdout=wfd, stderr=subprocess.PIPE)
+        os.close(wfd)
+        ok(p.returncode == -13 and os.path.exists(j("h.json")) and os.path.exists(j("h.xml"))
+           and len(json.load(open(j("h.json")))["violations"]) == 429,
+           "check: a closed standard output does not cost the --json and --junit reports",
+           "status %d %s" % (p.returncode, p.stderr.decode()))
         # the correct program: no violation
         rc, out, err = run([pc, "check", "traces/examples/pmem-publish.trace"] + args)
         ok(rc == 0 and "violations: 0" in out, "check: the fenced publication is clean", out + err)
