@@ -1388,10 +1388,13 @@ static void config_json(FILE *f, const struct sim_config *cfg)
 static int probe_output(const char *opt, const char *path)
 {
 	struct sim_atomic a;
+	struct stat st;
 	char err[512];
 
 	if (!path)
 		return 0;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))	/* rename() would fail */
+		return cli_usage_error("%s: %s: cannot write: %s", opt, path, strerror(EISDIR));
 	if (sim_atomic_open(&a, path, err, sizeof(err)))
 		return cli_usage_error("%s: %s", opt, err);
 	sim_atomic_abort(&a);

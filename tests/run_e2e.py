@@ -134,6 +134,8 @@ USAGE = [
      "powercut: --json: /nonexistent/r.json: cannot create: No such file or directory"),
     (["check", "traces/examples/append-fsync.trace", "-j", "2", "--junit", "/nonexistent/r.xml"],
      "powercut: --junit: /nonexistent/r.xml: cannot create: No such file or directory"),
+    (["check", "tests/bad/unknown-event.trace", "--json", "tests/regress"],
+     "powercut: --json: tests/regress: cannot write: Is a directory"),
     (["check", "traces/examples/append-fsync.trace", "--progress=1"],
      "powercut: check: option --progress takes no value"),
     (["check", "traces/examples/append-fsync.trace", "--json"],
