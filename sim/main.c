@@ -263,7 +263,12 @@ static int cmd_outcomes(int argc, char **argv)
 		rc = cli_usage_error("out of memory");
 		goto out;
 	}
-	for (tok = strtok_r(specs, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (save = specs; (tok = strsep(&save, ",")) != NULL;) {
+		if (!*tok) {		/* "u64:0,,u64:8": a spec lost, say so */
+			rc = cli_usage_error("--observe: an empty observation in '%s' "
+					     "(expected SPEC[,SPEC...])", cl.observe);
+			goto out;
+		}
 		if (sim_obs_parse(tok, &o.obs[o.nobs], err, sizeof(err))) {
 			rc = cli_usage_error("--observe: %s", err);
 			goto out;

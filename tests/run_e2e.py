@@ -116,6 +116,8 @@ USAGE = [
      "powercut: outcomes: --observe SPEC[,SPEC...] is required"),
     (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "reg:rax"],
      "powercut: --observe: unknown observation 'reg:rax' (mem:ADDR:LEN, u64:ADDR, blk:OFF:LEN or file:PATH)"),
+    (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0x1000,,u64:0x1040"],
+     "powercut: --observe: an empty observation in 'u64:0x1000,,u64:0x1040' (expected SPEC[,SPEC...])"),
     (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "mem:0x10"],
      "powercut: --observe: malformed observation 'mem:0x10'"),
     (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0", "--states", "some"],
