@@ -238,6 +238,11 @@ unsigned jfs_model_txn_logged(const void *model, uint32_t seq, unsigned alt,
 unsigned jfs_model_log_contents(const void *model, uint32_t lb, uint32_t seq, const uint8_t **out,
 				unsigned max);
 
+/* The latencies, in cycles, of every fsync, fdatasync and msync the model
+ * MODEL ran so far, in *LAT (in no particular order; valid until its next
+ * event); returns their number (`powercut report`, R3). */
+uint32_t jfs_model_latencies(const void *model, const uint64_t **lat);
+
 /* The inode number of the model MODEL's open file descriptor FD, 0 if FD
  * is not open, and its generation in *GEN (the oracle's O5 tells a path's
  * files apart by them). */

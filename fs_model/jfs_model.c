@@ -967,6 +967,16 @@ unsigned jfs_model_log_contents(const void *model, uint32_t lb, uint32_t seq, co
 	return n;
 }
 
+/* ---- latencies (powercut report) ---- */
+
+uint32_t jfs_model_latencies(const void *model, const uint64_t **lat)
+{
+	const struct jfs_fs *fs = model;
+
+	*lat = fs->lat;
+	return fs->nlat;
+}
+
 /* ---- file descriptors (O5) ---- */
 
 uint32_t jfs_model_fd_ino(const void *model, uint32_t fd, uint32_t *gen)

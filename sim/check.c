@@ -1932,37 +1932,6 @@ void sim_merge_help(FILE *out)
 		"the report of the same check without --shard.\n");
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0, k;
-
-	if (!f)
-		return NULL;
-	do {
-		if (n + 65536 > cap) {
-			char *nb = realloc(buf, cap = 2 * cap + 65536);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-		}
-		k = fread(buf + n, 1, cap - n, f);
-		n += k;
-	} while (k > 0);
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	*len = n;
-	return buf;
-}
-
 static void set_raw(struct json *j, const char *text)
 {
 	free(j->raw);
@@ -2033,7 +2002,7 @@ int sim_merge_main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nin; i++) {
 		size_t len;
-		char *text = slurp(in[i], &len);
+		char *text = json_slurp(in[i], &len);
 		const struct json *sh;
 		unsigned si, sn;
 		if (!text) {

@@ -1,5 +1,5 @@
 /*
- * check.h — `powercut check` and `powercut merge`.
+ * check.h — `powercut check`, `powercut merge` and `powercut report`.
  */
 #ifndef POWERCUT_CHECK_H
 #define POWERCUT_CHECK_H
@@ -13,5 +13,9 @@ int sim_merge_main(int argc, char **argv);
 
 void sim_check_help(FILE *out);
 void sim_merge_help(FILE *out);
+
+/* `powercut report REPORT.json -o OUT.html` (report.c).  0, or 2. */
+int sim_report_main(int argc, char **argv);
+void sim_report_help(FILE *out);
 
 #endif

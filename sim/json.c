@@ -434,3 +434,38 @@ void json_write(FILE *f, const struct json *j, int indent)
 	}
 	}
 }
+
+char *json_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, k;
+	int e;
+
+	if (!f)
+		return NULL;
+	do {
+		if (n + 65536 > cap) {
+			char *nb = realloc(buf, cap = 2 * cap + 65536);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = nb;
+		}
+		k = fread(buf + n, 1, cap - n, f);
+		n += k;
+	} while (k > 0);
+	if (ferror(f)) {
+		e = errno ? errno : EIO;
+		free(buf);
+		fclose(f);
+		errno = e;
+		return NULL;
+	}
+	fclose(f);
+	*len = n;
+	return buf;
+}

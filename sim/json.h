@@ -55,6 +55,10 @@ struct json {
 struct json *json_parse(const char *text, size_t len, char *err, size_t errlen);
 void json_free(struct json *j);
 
+/* The whole file PATH, for json_parse: its length in *LEN.  NULL with
+ * errno set if it cannot be read. */
+char *json_slurp(const char *path, size_t *len);
+
 /* The member KEY of object J, or NULL. */
 const struct json *json_get(const struct json *j, const char *key);
 

@@ -76,6 +76,7 @@ static void help_main(FILE *out)
 		"  outcomes TRACE --observe SPEC...   every distinct post-crash observation\n"
 		"  check TRACE [crash options]        cut the power everywhere, judge every state\n"
 		"  merge REPORT... -o REPORT          combine the --json reports of shards\n"
+		"  report REPORT -o OUT.html          a check report as one HTML page\n"
 		"  import FORMAT INPUT -o TRACE       convert a foreign trace (jlang, ...)\n"
 		"  record -o TRACE [--pmem PATH]... -- PROGRAM [ARGS...]\n"
 		"                                     record a real program's file calls and pmem stores\n"
@@ -502,6 +503,8 @@ int main(int argc, char **argv)
 				sim_check_help(stdout);
 			else if (!strcmp(argv[2], "merge"))
 				sim_merge_help(stdout);
+			else if (!strcmp(argv[2], "report"))
+				sim_report_help(stdout);
 			else if (!strcmp(argv[2], "import"))
 				help_import(stdout);
 			else
@@ -521,6 +524,8 @@ int main(int argc, char **argv)
 		return cmd_outcomes(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return sim_check_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "report"))
+		return sim_report_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "import"))
 		return cmd_import(argc - 1, argv + 1);
 	if (!strcmp(cmd, "record"))

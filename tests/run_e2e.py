@@ -18,6 +18,7 @@ Runs, in order:
   check    check's reports, -j, shards, merge, replay (an application checker)
   reduce   the reduced exhaustive enumeration finds what judging every
            state finds; -j, shards and replay on a file trace
+  report   powercut report: the HTML page of a check report, its bad inputs
   checker-fs  an application checker on a file trace: the recovered tree it
            is given, its verdicts (reduced = one by one, -j 2 = -j 1), one
            run per distinct tree
@@ -29,6 +30,7 @@ Prints one line per failure and a closing "N passed, N failed" line.
 
 import argparse
 import glob
+import json
 import os
 import random
 import re
@@ -756,6 +758,68 @@ def test_reduce(pc):
 
 
 
+def test_report(pc):
+    """powercut report: a check report as one HTML page (sim/report.c)."""
+    import html as htmlmod
+    t = "traces/examples/append-fsync.trace"
+    with tempfile.TemporaryDirectory() as d:
+        j = lambda n: os.path.join(d, n)
+        rc, _, _ = run([pc, "check", t, "--fs-opts", "nobarrier", "--no-progress",
+                        "--json", j("bad.json")])
+        rep = json.load(open(j("bad.json")))
+        ok(rc == 1 and rep["violations"], "report: a violating check to draw")
+        rc, out, err = run([pc, "report", j("bad.json"), "-o", j("bad.html")])
+        page = open(j("bad.html")).read() if rc == 0 else ""
+        n = len(rep["violations"])
+        ok(rc == 0 and out == "" and err == "" and page.startswith("<!DOCTYPE html>")
+           and page.rstrip().endswith("</html>") and "<script" not in page
+           and "%d violations</p>" % n in page and "<h2>Violations (%d)</h2>" % n in page,
+           "report: the page of a violating check", "status %d: %s" % (rc, err))
+        # every violation is a mark on the timeline (its point in the
+        # tooltip) and a table with its replay command, HTML-escaped
+        marks = re.findall(r'<a href="#v(\d+)"><rect [^>]*><title>#\d+ point (\d+),', page)
+        ok(len(marks) == n and all(int(p) == v["point"] for (i, p), v in
+                                   zip(marks, rep["violations"])),
+           "report: one timeline mark per violation, at its point", str(marks[:3]))
+        ok(all(htmlmod.escape(v["replay"], quote=True) in page for v in rep["violations"]),
+           "report: every violation's replay command")
+        ok('class="unx"' in page and "points %d-%d" % tuple(rep["states"]["unexplored_ranges"][0])
+           in page, "report: the points not explored shaded (K7)")
+        # latency: the trace replayed with the report's configuration
+        rc, out, _ = run([pc, "run", t, "--fs-opts", "nobarrier"])
+        p50 = re.search(r"latency p50: (\d+) cycles", out).group(1)
+        ok("2 calls; p50 %s cycles" % p50 in page and 'class="hist"' in page,
+           "report: the latency histogram, as run measures it", p50)
+        # deterministic
+        run([pc, "report", j("bad.json"), "-o", j("bad2.html")])
+        ok(open(j("bad2.html")).read() == page, "report: the same page twice")
+        # a clean check, and a report whose trace is not here
+        run([pc, "check", t, "--no-progress", "--json", j("ok.json")])
+        rc, _, err = run([pc, "report", j("ok.json"), "-o", j("ok.html")])
+        page = open(j("ok.html")).read() if rc == 0 else ""
+        ok(rc == 0 and "No violation</p>" in page and "<h2>Violations (0)</h2>" in page,
+           "report: the page of a clean check", err)
+        gone = dict(json.load(open(j("ok.json"))), trace=j("moved.trace"))
+        json.dump(gone, open(j("gone.json"), "w"))
+        rc, _, err = run([pc, "report", j("gone.json"), "-o", j("gone.html")])
+        page = open(j("gone.html")).read() if rc == 0 else ""
+        ok(rc == 0 and "cannot be read here" in page, "report: a trace not here is a note",
+           err)
+        # bad input: one line, exit 2, no output file
+        open(j("notjson"), "w").write("version 1\n")
+        json.dump({"a": 1}, open(j("other.json"), "w"))
+        for args, want in (([j("none.json"), "-o", j("x.html")], "cannot read"),
+                           ([j("notjson"), "-o", j("x.html")], "notjson:1:"),
+                           ([j("other.json"), "-o", j("x.html")], "not a powercut check report"),
+                           ([j("bad.json")], "usage: powercut report"),
+                           ([j("bad.json"), "-o", "/nonexistent/x.html"], "/nonexistent"),
+                           ([j("bad.json"), j("ok.json"), "-o", j("x.html")], "one REPORT.json")):
+            rc, out, err = run([pc, "report"] + args)
+            ok(rc == 2 and out == "" and err.count("\n") == 1 and err.startswith("powercut: ")
+               and want in err and not os.path.exists(j("x.html")),
+               "report: %s" % want, "status %d: %s" % (rc, err))
+
+
 def test_import(pc):
     wl = sorted(glob.glob(os.path.join(CORPUS, "j-lang*")))
     ok(len(wl) == 328, "import: the CrashMonkey seq-1 corpus has 328 workloads", CORPUS)
@@ -1062,6 +1126,7 @@ def main():
               ("checker-fs", lambda: test_checker_fs(pc)),
               ("unexplored", lambda: test_unexplored(pc)),
               ("import", lambda: test_import(pc)),
+              ("report", lambda: test_report(pc)),
               ("streaming", lambda: test_streaming(pc, a.build)),
               ("mutation", lambda: test_mutation(pc))]
     for name, fn in groups:
