@@ -1391,6 +1391,53 @@ START_TEST(fs_oracle_sync_promise_is_the_file_s)
 }
 END_TEST
 
+/*
+ * O5 word by word: a block with many versions (FP_WIDX_MIN or more: its
+ * words' values indexed) and one with few must explain a torn block
+ * alike.  /f is 4 KiB of zeros, then W 8-byte writes at words 0 .. W-1,
+ * synced; its block with word 3 as it was before the fourth write (zero)
+ * holds data of the file (no referenced-data violation; the fsync's
+ * promise is broken), and with a value never written there is garbage.
+ */
+static void word_index_case(unsigned writes)
+{
+	struct memo_run r = { 0 };
+	char trace[4096];
+	size_t o;
+	uint32_t blk = 0, bs = 0;
+	uint64_t junk = 0x0123456789abcdefULL, zero = 0;
+	struct media *b;
+
+	o = (size_t)snprintf(trace, sizeof(trace), "version 1\n"
+			     "open fd=3 path=/f flags=O_CREAT|O_WRONLY\n"
+			     "ftruncate fd=3 len=4096\n");
+	for (unsigned i = 0; i < writes; i++)
+		o += (size_t)snprintf(trace + o, sizeof(trace) - o,
+				      "pwrite fd=3 off=%u len=8 val=%u\n", 8 * i, 1000 + i);
+	snprintf(trace + o, sizeof(trace) - o, "fsync fd=3\n");
+	memo_start(&r, trace);
+	ck_assert_int_eq(memo_file_blocks(&r, &blk, 1, &bs), 4096);
+	memo_check(&r, r.x, r.a, NULL, 0, true);
+	ck_assert_uint_eq(r.sync_bad + r.ref_bad + r.other_bad, 0);
+	ck_assert_int_eq(media_clone(&b, r.a), 0);
+	media_write(b, (uint64_t)blk * bs + 24, &zero, 8);
+	memo_check(&r, r.x, b, NULL, 0, true);
+	ck_assert_uint_eq(r.ref_bad, 0);
+	ck_assert_uint_eq(r.sync_bad, 1);
+	media_write(b, (uint64_t)blk * bs + 24, &junk, 8);
+	memo_check(&r, r.x, b, NULL, 0, true);
+	ck_assert_uint_eq(r.ref_bad, 1);
+	media_destroy(b);
+	memo_finish(&r);
+}
+
+START_TEST(fs_oracle_word_index)
+{
+	word_index_case(6);		/* 8 versions: no index */
+	word_index_case(40);		/* 42: indexed */
+}
+END_TEST
+
 /* K7's point ranges: consecutive points join, one point is singular, and
  * a long list is cut with a count. */
 START_TEST(cli_point_ranges)
@@ -1467,6 +1514,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, fs_oracle_memo_follows_rewritten_blocks);
 	tcase_add_test(tc, fs_oracle_referenced_data_is_the_inode_s);
 	tcase_add_test(tc, fs_oracle_sync_promise_is_the_file_s);
+	tcase_add_test(tc, fs_oracle_word_index);
 	suite_add_tcase(s, tc);
 	return s;
 }
