@@ -36,9 +36,12 @@
  *       standard error goes to that directory too: on bad input every job
  *       fails alike, and the parent prints the first failed job's words
  *       once.  Its progress counts go to memory the parent reads and
- *       draws (job_share).
+ *       draws (job_share).  The directory is in $TMPDIR (default /tmp);
+ *       a signal that stops the run (SIGINT, SIGTERM, SIGHUP) kills the
+ *       jobs and removes it (jobs_on_signal).
  *   K5. Output.  A summary on standard output; --json and --junit files
- *       are written to a temporary name, synced and renamed, and tried
+ *       are written to a temporary name, synced and renamed (a stream,
+ *       such as /dev/stdout, directly: sim_atomic_open), and tried
  *       before the run (a typo must not cost the whole check).  --junit
  *       has a test case for each invariant some judge checked (K3), not
  *       for the others.  A violation is named by its point's own line and
@@ -440,6 +443,66 @@ static int record(void *ctx, const struct sim_violation *sv)
 }
 
 /* ---- K3: the application checker ---- */
+
+/*
+ * K4: a -j run stopped by SIGINT, SIGTERM or SIGHUP leaves no job
+ * directory behind: the parent kills its jobs, waits for them, removes
+ * their files (named before any job starts) and the directory, then dies
+ * of the signal.  Only async-signal-safe calls in the handler.
+ */
+static struct {
+	char dir[4096];
+	char (*file)[4200];		/* DIR/J and DIR/J.err */
+	unsigned nfile;
+	pid_t pid[256];
+	unsigned njob;
+} jobs_left;
+
+static const int jobs_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+/* Kill the jobs started so far and remove their directory. */
+static void jobs_abandon(void)
+{
+	for (unsigned j = 0; j < jobs_left.njob; j++)
+		if (jobs_left.pid[j] > 0)
+			kill(jobs_left.pid[j], SIGKILL);
+	for (unsigned j = 0; j < jobs_left.njob; j++)
+		if (jobs_left.pid[j] > 0)
+			waitpid(jobs_left.pid[j], NULL, 0);
+	for (unsigned i = 0; i < jobs_left.nfile; i++)
+		unlink(jobs_left.file[i]);
+	rmdir(jobs_left.dir);
+}
+
+static void jobs_on_signal(int sig)
+{
+	jobs_abandon();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Handle (HANDLER) or restore (SIG_DFL) the signals jobs_on_signal
+ * cleans up after. */
+static void jobs_signals_set(void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(jobs_signals) / sizeof(jobs_signals[0]); i++)
+		sigaction(jobs_signals[i], &sa, NULL);
+}
+
+static void jobs_signals_block(bool block)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(jobs_signals) / sizeof(jobs_signals[0]); i++)
+		sigaddset(&set, jobs_signals[i]);
+	sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -1789,14 +1852,32 @@ int sim_check_main(int argc, char **argv)
 			c.judged = judged_invariants(&c);
 	} else {
 		/* K4: J processes, each replaying the trace and checking its share */
-		char dir[] = "/tmp/powercut-jobs-XXXXXX", path[4200];
-		pid_t pid[256];
+		char *dir = jobs_left.dir, path[4200];
+		const char *tmp = getenv("TMPDIR");
+		pid_t *pid = jobs_left.pid;
 		int st[256];
 		bool bad = false;
 		struct job_share *share = NULL;
 
+		snprintf(dir, sizeof(jobs_left.dir), "%s/powercut-jobs-XXXXXX",
+			 tmp && tmp[0] && strlen(tmp) < 3000 ? tmp : "/tmp");
 		if (!mkdtemp(dir))
-			return cli_usage_error("-j: cannot make a directory: %s", strerror(errno));
+			return cli_usage_error("-j: cannot make a directory in %s: %s",
+					       tmp && tmp[0] ? tmp : "/tmp", strerror(errno));
+		jobs_left.file = calloc(2 * (size_t)cl.jobs, sizeof(*jobs_left.file));
+		if (!jobs_left.file)
+			abort();
+		for (unsigned j = 0; j < cl.jobs; j++) {
+			snprintf(jobs_left.file[2 * j], sizeof(jobs_left.file[0]), "%s/%u", dir, j);
+			snprintf(jobs_left.file[2 * j + 1], sizeof(jobs_left.file[0]), "%s/%u.err",
+				 dir, j);
+		}
+		jobs_left.nfile = 2 * cl.jobs;
+		jobs_left.njob = 0;
+		/* a signal between here and the last fork waits until every
+		 * job is known; a job restores the default handling */
+		jobs_signals_block(true);
+		jobs_signals_set(jobs_on_signal);
 		if (c.progress) {	/* the jobs count, this process prints */
 			share = mmap(NULL, cl.jobs * sizeof(*share), PROT_READ | PROT_WRITE,
 				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1806,11 +1887,19 @@ int sim_check_main(int argc, char **argv)
 		fflush(NULL);
 		for (unsigned j = 0; j < cl.jobs; j++) {
 			pid[j] = fork();
-			if (pid[j] < 0)
-				return cli_usage_error("-j: fork: %s", strerror(errno));
+			if (pid[j] < 0) {
+				int e = errno;
+				jobs_abandon();
+				jobs_signals_set(SIG_DFL);
+				jobs_signals_block(false);
+				return cli_usage_error("-j: fork: %s", strerror(e));
+			}
+			jobs_left.njob = j + 1;
 			if (pid[j] == 0) {
 				/* its messages to DIR/J.err: the parent prints one */
 				int efd;
+				jobs_signals_set(SIG_DFL);
+				jobs_signals_block(false);
 				snprintf(path, sizeof(path), "%s/%u.err", dir, j);
 				efd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 				if (efd >= 0) {
@@ -1831,6 +1920,7 @@ int sim_check_main(int argc, char **argv)
 				_exit(rc);
 			}
 		}
+		jobs_signals_block(false);
 		wait_jobs(&c, pid, st, share);
 		if (share)
 			munmap(share, cl.jobs * sizeof(*share));
@@ -1856,7 +1946,13 @@ int sim_check_main(int argc, char **argv)
 					bad = true;
 			}
 		}
+		jobs_signals_block(true);
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		jobs_signals_set(SIG_DFL);
+		jobs_signals_block(false);
+		jobs_left.njob = jobs_left.nfile = 0;
+		free(jobs_left.file);
+		jobs_left.file = NULL;
 		if (bad) {
 			check_free(&c);
 			return EXIT_USAGE;	/* the job printed why */

@@ -39,6 +39,7 @@ void json_put_str(FILE *f, const char *s)
 
 int sim_atomic_open(struct sim_atomic *a, const char *path, char *err, size_t errlen)
 {
+	struct stat st;
 	int fd;
 
 	memset(a, 0, sizeof(*a));
@@ -47,6 +48,13 @@ int sim_atomic_open(struct sim_atomic *a, const char *path, char *err, size_t er
 		return -1;
 	}
 	strcpy(a->path, path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		if (!(a->f = fopen(path, "w"))) {
+			snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;			/* tmp[0] == '\0': direct */
+	}
 	snprintf(a->tmp, sizeof(a->tmp), "%s.tmpXXXXXX", path);
 	fd = mkstemp(a->tmp);
 	if (fd < 0) {
@@ -69,6 +77,18 @@ int sim_atomic_commit(struct sim_atomic *a, char *err, size_t errlen)
 	int bad, e;
 
 	umask(mask);
+	if (!a->tmp[0]) {			/* a stream: written as it is */
+		bad = fflush(a->f) != 0 || ferror(a->f);
+		e = errno;
+		if (fclose(a->f) != 0 && !bad) {
+			bad = 1;
+			e = errno;
+		}
+		a->f = NULL;
+		if (bad)
+			snprintf(err, errlen, "%s: cannot write: %s", a->path, strerror(e));
+		return bad ? -1 : 0;
+	}
 	/* mkstemp made it 0600; a report is an ordinary file */
 	bad = fchmod(fileno(a->f), 0666 & ~mask) != 0 || fflush(a->f) != 0 ||
 	      ferror(a->f) || fsync(fileno(a->f)) != 0;

@@ -24,11 +24,15 @@ void json_put_str(FILE *f, const char *s);
 
 struct sim_atomic {
 	FILE *f;
-	char tmp[4096];
+	char tmp[4096];			/* "" when written directly */
 	char path[4096];
 };
 
-/* Open a temporary file beside PATH.  0, or -1 with a message in err. */
+/* Open a temporary file beside PATH.  A PATH that exists and is neither a
+ * regular file nor a directory (/dev/stdout, a terminal, a FIFO) is
+ * written directly instead: a stream cannot be replaced whole, and a
+ * rename over it would replace the device node or the link.  0, or -1
+ * with a message in err. */
 int sim_atomic_open(struct sim_atomic *a, const char *path, char *err, size_t errlen);
 /* Flush, fsync, rename over PATH.  0, or -1 (the temporary is removed). */
 int sim_atomic_commit(struct sim_atomic *a, char *err, size_t errlen);

@@ -16,6 +16,7 @@ Runs, in order:
            passes `check TRACE ARGS` (exit 0, no violation)
   determinism  outcomes twice give identical bytes
   check    check's reports, -j, shards, merge, replay (an application checker)
+  jobs     a -j run stopped by a signal leaves no job directory behind
   reduce   the reduced exhaustive enumeration finds what judging every
            state finds; -j, shards and replay on a file trace
   report   powercut report: the HTML page of a check report, its bad inputs
@@ -573,6 +574,32 @@ REDUCE_CASES = [
 ]
 
 
+def test_jobs_signal(pc):
+    """K4: a -j run stopped by a signal leaves no job directory ($TMPDIR)."""
+    import signal
+    import time
+    t = "traces/examples/append-fsync.trace"
+    with tempfile.TemporaryDirectory() as d:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # a check that runs long enough to be stopped (minutes):
+            # ten million sampled states a point
+            p = subprocess.Popen([pc, "check", t, "--fs-opts", "nobarrier", "--states",
+                                  "sample:10000000", "-j", "2", "--no-progress"], cwd=ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 env=dict(os.environ, TMPDIR=d))
+            seen = []
+            for _ in range(100):
+                seen = os.listdir(d)
+                if seen and os.listdir(os.path.join(d, seen[0])):
+                    break
+                time.sleep(0.05)
+            p.send_signal(sig)
+            rc = p.wait(timeout=60)
+            ok(seen and rc == -sig and os.listdir(d) == [],
+               "jobs: -j 2 stopped by %s removes its job directory" % sig.name,
+               "seen %s, status %s, left %s" % (seen, rc, os.listdir(d)))
+
+
 def test_reduce(pc):
     import json
     with tempfile.TemporaryDirectory() as d:
@@ -805,6 +832,16 @@ def test_report(pc):
         page = open(j("gone.html")).read() if rc == 0 else ""
         ok(rc == 0 and "cannot be read here" in page, "report: a trace not here is a note",
            err)
+        # a stream is written, not replaced (a rename over /dev/stdout as
+        # root once turned the link into a regular file holding a report)
+        rc, out, err = run([pc, "report", j("bad.json"), "-o", "/dev/stdout"])
+        ok(rc == 0 and out.startswith("<!DOCTYPE html>") and os.path.islink("/dev/stdout"),
+           "report: -o /dev/stdout writes the page there", err)
+        rc, out, err = run([pc, "check", t, "--no-progress", "--json", "/dev/stdout"])
+        ok(rc == 0 and out.startswith("{") and "check: " in out
+           and json.loads(out[:out.index("check: ")])["crash_points"] > 0
+           and os.path.islink("/dev/stdout"), "report: check --json /dev/stdout, the report "
+           "then the summary, and /dev/stdout still a link", out[:200] + err)
         # bad input: one line, exit 2, no output file
         open(j("notjson"), "w").write("version 1\n")
         json.dump({"a": 1}, open(j("other.json"), "w"))
@@ -1123,6 +1160,7 @@ def main():
               ("determinism", lambda: test_determinism(pc)),
               ("check", lambda: test_check(pc)),
               ("reduce", lambda: test_reduce(pc)),
+              ("jobs", lambda: test_jobs_signal(pc)),
               ("checker-fs", lambda: test_checker_fs(pc)),
               ("unexplored", lambda: test_unexplored(pc)),
               ("import", lambda: test_import(pc)),
