@@ -2117,6 +2117,28 @@ int sim_merge_main(int argc, char **argv)
 			cli_usage_error("%s:1: not a powercut check report", in[i]);
 			goto out;
 		}
+		{
+			/* the counts merge adds: a report edited into something
+			 * else is refused, not counted as 0 */
+			static const char *const top[] = { "crash_points", "points_checked" };
+			static const char *const sts[] = {
+				"checked", "images_judged", "violating", "unexplored_points",
+			};
+			const char *bad = NULL;
+			const struct json *m;
+			for (size_t k = 0; k < 2 && !bad; k++)
+				if (!(m = json_get(rep[i], top[k])) || m->type != JSON_NUM ||
+				    m->raw[0] == '-')
+					bad = top[k];
+			for (size_t k = 0; k < 4 && !bad; k++)
+				if (!(m = json_get(json_get(rep[i], "states"), sts[k])) ||
+				    m->type != JSON_NUM || m->raw[0] == '-')
+					bad = sts[k];
+			if (bad) {
+				cli_usage_error("%s:1: \"%s\" is not a count", in[i], bad);
+				goto out;
+			}
+		}
 		if (sh->type != JSON_STR || sscanf(sh->str, "%u/%u", &si, &sn) != 2 ||
 		    si < 1 || si > sn) {
 			cli_usage_error("%s:1: not the report of a shard (no \"shard\": \"I/N\")", in[i]);

@@ -515,6 +515,8 @@ int main(int argc, char **argv)
 		return cmd ? EXIT_OK : EXIT_USAGE;
 	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		if (argc > 2)
+			return cli_usage_error("version: no arguments, not '%s'", argv[2]);
 		printf("powercut %s (trace format %d)\n", POWERCUT_VERSION, TRACE_FORMAT_VERSION);
 		return EXIT_OK;
 	}

@@ -80,6 +80,7 @@ def test_bad(pc):
 
 USAGE = [
     (["run"], "powercut: run: no TRACE given (see powercut run --help)"),
+    (["version", "2"], "powercut: version: no arguments, not '2'"),
     (["frobnicate"], "powercut: unknown command 'frobnicate' (see powercut --help)"),
     (["run", "traces/examples/pmem-publish.trace", "--bogus"],
      "powercut: run: unknown option '--bogus' (see powercut run --help)"),
@@ -440,6 +441,15 @@ def test_check(pc):
            not os.path.exists(j("bad.json")), "merge: a missing shard is an error", err)
         rc, out, err = run([pc, "merge", j("s1.json"), j("s1.json"), "-o", j("bad.json")])
         ok(rc == 2 and "given twice" in err, "merge: a repeated shard is an error", err)
+        # a count that is not one is refused, not added as 0
+        for where, key in ((None, "points_checked"), ("states", "checked"),
+                           ("states", "images_judged")):
+            r = json.load(open(j("s2.json")))
+            (r[where] if where else r)[key] = "x"
+            json.dump(r, open(j("s2x.json"), "w"))
+            rc, out, err = run([pc, "merge", j("s1.json"), j("s2x.json"), "-o", j("bad.json")])
+            ok(rc == 2 and err == 'powercut: %s:1: "%s" is not a count\n' % (j("s2x.json"), key)
+               and not os.path.exists(j("bad.json")), "merge: %s not a count" % key, err)
         # a sample depends on its seed: the report says it, and shards drawn
         # with different seeds are not one run
         a = "traces/examples/append-fsync.trace"
