@@ -1973,12 +1973,10 @@ static bool file_keeps(struct sim_fs_promises *p, const struct fp_prom *r, const
 	return true;
 }
 
-/* Does PATH name the file IN in the recovered view: its inode number and
- * generation, as the model gave them (O4, O5)?  False if never learnt. */
-static bool names_file(struct sim_fs_promises *p, const char *path, const struct fp_ino *in)
+/* Is the recovered inode INO (0: none) the file IN: its inode number and
+ * generation, as the model gave them (O4)?  False if never learnt. */
+static bool is_file(struct sim_fs_promises *p, uint32_t ino, const struct fp_ino *in)
 {
-	uint32_t ino = in->mino ? jfs_view_inode(p->view, path) : 0;
-
 	return ino && ino == in->mino && jfs_view_generation(p->view, ino) == in->mgen;
 }
 
@@ -2041,14 +2039,14 @@ static int judge_file_promise(struct sim_fs_promises *p, const struct fp_prom *r
 		 * leave two recovered inodes to try. */
 		uint32_t one = 0, first = 0;
 		bool several = false, own = false;
-		for (uint32_t i = 0; i < in->npaths && !own; i++)
-			own = names_file(p, p->pt[in->paths[i]].s, in);
+		for (uint32_t i = 0; in->mino && i < in->npaths && !own; i++)
+			own = is_file(p, jfs_view_inode(p->view, p->pt[in->paths[i]].s), in);
 		for (uint32_t i = 0; i < in->npaths && !several; i++) {
 			const char *path = p->pt[in->paths[i]].s;
 			uint32_t ino = jfs_view_inode(p->view, path);
 			unsigned t;
 			uint64_t sz;
-			if (own && !names_file(p, path, in))
+			if (own && !is_file(p, ino, in))
 				continue;
 			if (ino && (jfs_view_stat(p->view, path, &t, &sz) || t != FT_REG ||
 				    (r->exact ? sz != r->size : sz < r->min_size)))
