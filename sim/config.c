@@ -210,6 +210,51 @@ static int set_param(struct sim_config *c, int idx, const char *v,
 static int load_machine_file(struct sim_config *c, const char *path,
 			     char *err, size_t errlen);
 
+/*
+ * A machine file describes a machine: its persistence domain and model
+ * parameters.  The options of a mount or a run (device, fault, fs-opts,
+ * block-semantics, background, machine itself) and `set=` are refused, so
+ * that a file passed as --machine never changes more than it says it does.
+ */
+static int set_machine_file_key(struct sim_config *c, const char *key, const char *v,
+				char *err, size_t errlen)
+{
+	static const char *const run_options[] = {
+		"machine", "device", "fault", "block-semantics", "fs-opts", "background", NULL
+	};
+	char list[256];
+	int i;
+
+	if (!strcmp(key, "domain")) {
+		i = choice_index(machine_names, v);
+		if (i < 0) {
+			choice_list(machine_names, list, sizeof(list));
+			snprintf(err, errlen, "domain: expected %s, not '%.64s'", list, v);
+			return -1;
+		}
+		c->machine = (enum sim_machine)i;
+		return 0;
+	}
+	if (!strcmp(key, "set")) {
+		snprintf(err, errlen, "set: not a machine setting (a machine file writes a "
+			 "parameter as KEY=VALUE)");
+		return -1;
+	}
+	if (choice_index(run_options, key) >= 0) {
+		snprintf(err, errlen, "%s: not a machine setting (a machine file holds domain= "
+			 "and model parameters; give --%s as a flag or a trace's config line)",
+			 key, key);
+		return -1;
+	}
+	i = sim_param_find(key);
+	if (i < 0) {
+		snprintf(err, errlen, "unknown machine setting '%.64s' (domain= or a model "
+			 "parameter: powercut run --help lists them)", key);
+		return -1;
+	}
+	return set_param(c, i, v, SIM_FROM_MACHINE_FILE, err, errlen);
+}
+
 static bool take(struct sim_config *c, enum sim_opt o, enum sim_origin from)
 {
 	if (from < c->opt_origin[o])
@@ -225,16 +270,14 @@ int sim_config_set(struct sim_config *c, const char *key, const char *v,
 	int i;
 
 	registry_build();
+	if (from == SIM_FROM_MACHINE_FILE)
+		return set_machine_file_key(c, key, v, err, errlen);
 	if (!strcmp(key, "machine")) {
 		i = choice_index(machine_names, v);
 		if (i < 0 && strchr(v, '/') == NULL && strchr(v, '.') == NULL) {
 			choice_list(machine_names, list, sizeof(list));
 			snprintf(err, errlen, "machine: expected %s or a machine file, not '%.64s'",
 				 list, v);
-			return -1;
-		}
-		if (from == SIM_FROM_MACHINE_FILE) {
-			snprintf(err, errlen, "a machine file cannot name another machine file");
 			return -1;
 		}
 		if (!take(c, SIM_OPT_MACHINE, from))
@@ -250,16 +293,6 @@ int sim_config_set(struct sim_config *c, const char *key, const char *v,
 		}
 		strcpy(c->machine_path, v);
 		return load_machine_file(c, v, err, errlen);
-	}
-	if (!strcmp(key, "domain") && from == SIM_FROM_MACHINE_FILE) {
-		i = choice_index(machine_names, v);
-		if (i < 0) {
-			choice_list(machine_names, list, sizeof(list));
-			snprintf(err, errlen, "domain: expected %s, not '%.64s'", list, v);
-			return -1;
-		}
-		c->machine = (enum sim_machine)i;
-		return 0;
 	}
 	if (!strcmp(key, "device")) {
 		size_t n = strlen(v);

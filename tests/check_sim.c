@@ -131,6 +131,27 @@ START_TEST(config_machine_file)
 	sim_config_init(&c);
 	ck_assert_int_eq(sim_config_set(&c, "machine", path, SIM_FROM_FLAG, err, sizeof(err)), -1);
 	ck_assert(strstr(err, ":2: expected KEY=VALUE") != NULL);
+
+	/* a machine file describes a machine: options of a mount or a run
+	 * (and another machine) are refused, not applied */
+	static const char *const not_machine[] = {
+		"device=pmem\n", "fs-opts=nodelalloc\n", "fault=ignore-flush\n",
+		"block-semantics=barrier\n", "background=off\n", "machine=eadr\n",
+		"set=pmem.size=8M\n", "domain=adr\nnope=1\n",
+	};
+	for (size_t i = 0; i < sizeof(not_machine) / sizeof(not_machine[0]); i++) {
+		f = fopen(path, "w");
+		fputs(not_machine[i], f);
+		fclose(f);
+		sim_config_init(&c);
+		ck_assert_int_eq(sim_config_set(&c, "machine", path, SIM_FROM_FLAG, err,
+						sizeof(err)), -1);
+		ck_assert_msg(strstr(err, "not a machine setting") || strstr(err, "unknown machine setting"),
+			      "%s: %s", not_machine[i], err);
+		ck_assert_int_eq(c.device, SIM_DEVICE_DISK_WC);
+		ck_assert_str_eq(c.fs_opts, "");
+		ck_assert(c.background);
+	}
 	unlink(path);
 }
 END_TEST

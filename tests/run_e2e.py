@@ -94,6 +94,13 @@ USAGE = [
      "powercut: --machine: tests/bad/machine/nul.machine:1: a NUL byte: not a machine file"),
     (["run", "traces/examples/pmem-publish.trace", "--machine", "tests/bad/machine/line.machine"],
      "powercut: --machine: tests/bad/machine/line.machine:3: cache.line=63 is not a power of two"),
+    # a machine file holds domain= and model parameters, nothing else
+    (["check", "traces/examples/append-fsync.trace", "--machine", "tests/bad/machine/run-option.machine"],
+     "powercut: --machine: tests/bad/machine/run-option.machine:4: fs-opts: not a machine setting "
+     "(a machine file holds domain= and model parameters; give --fs-opts as a flag or a trace's config line)"),
+    (["run", "traces/examples/pmem-publish.trace", "--machine", "tests/bad/machine/unknown.machine"],
+     "powercut: --machine: tests/bad/machine/unknown.machine:2: unknown machine setting 'l1d.sise' "
+     "(domain= or a model parameter: powercut run --help lists them)"),
     (["run", "traces/examples/pmem-publish.trace", "--machine", "tests/bad"],
      "powercut: --machine: tests/bad:1: read error: Is a directory"),
     (["run", "traces/examples/pmem-publish.trace", "--fault", "melt"],
