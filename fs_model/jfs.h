@@ -73,11 +73,15 @@ int jfs_view_load(struct jfs_view *v, jfs_read_fn *read, const void *img,
 		  uint64_t img_bytes);
 
 /*
- * Look PATH (absolute) up in the recovered view: writes "absent" or
- * "SIZE:XXXXXXXX" (decimal size, crc32 of the whole content, lowercase
- * hex) to OUT.  A symlink is reported as itself (its target's length and
- * crc32), as lstat would see it.  Returns the characters written, or -1 if
- * OUTLEN is too small.  O(path depth * directory size + file size).
+ * Look PATH (absolute) up in the recovered view, as lstat would (no
+ * symlink followed), and write what is there to OUT: "absent"; a regular
+ * file's "SIZE:XXXXXXXX" (decimal size, crc32 of the whole content,
+ * lowercase hex); a directory's "dir:N:XXXXXXXX" (its N live entries, the
+ * crc32 of their names sorted bytewise, each followed by a NUL byte); a
+ * symlink's "symlink:LEN:XXXXXXXX" (its target's length and crc32).  A
+ * trailing slash names a directory only: after anything else, "absent".
+ * Returns the characters written, or -1 if OUTLEN is too small.
+ * O(path depth * directory size + file or directory size).
  */
 int jfs_view_lookup(struct jfs_view *v, const char *path, char *out, size_t outlen);
 

@@ -1200,6 +1200,50 @@ static uint32_t vdir_find(struct jfs_view *v, uint32_t dir, const char *name, si
 	return 0;
 }
 
+/* One live entry of a directory: its inode T (in range, in use, of type
+ * MODE, a JFS_T_*), its name (NL bytes, not NUL-terminated) and its
+ * inode's bytes CI. */
+typedef void vdir_entry_fn(struct jfs_view *v, void *ctx, uint32_t t, const uint8_t *name,
+			   uint32_t nl, uint32_t mode, const uint8_t *ci);
+
+/*
+ * Call FN for every live entry of directory DIR, in directory order: an
+ * entry that names an inode out of range, not in use or of an unknown
+ * type, or has no name or one longer than JFS_NAME_MAX, is skipped, as
+ * lookups and fsck see it.  Each directory block is copied first, so FN
+ * may read the view (and call this again).  O(directory blocks).
+ */
+static void vdir_each(struct jfs_view *v, uint32_t dir, vdir_entry_fn *fn, void *ctx)
+{
+	uint8_t inode[JFS_INODE_SIZE], *d;
+	uint32_t per = v->g.bsize / JFS_DIRENT;
+	uint64_t size;
+
+	memcpy(inode, vinode(v, dir, v->b2), JFS_INODE_SIZE);
+	size = vsize(v, inode);
+	d = malloc(v->g.bsize);
+	if (!d)
+		abort();
+	for (uint64_t l = 0; l < size / v->g.bsize; l++) {
+		uint32_t b = vbmap(v, inode, l) & JFS_BLKMASK;
+		if (!b || b >= v->g.nblocks)
+			continue;
+		memcpy(d, vblk(v, b, v->b1), v->g.bsize);
+		for (uint32_t k = 0; k < per; k++) {
+			const uint8_t *e = d + k * JFS_DIRENT, *ci;
+			uint32_t t = jfs_get32(e), nl = jfs_get16(e + 4), mode;
+			if (!t || t > v->g.ninodes || !nl || nl > JFS_NAME_MAX)
+				continue;
+			ci = vinode(v, t, v->b2);
+			mode = jfs_get16(ci + JFS_I_MODE);
+			if (!mode || mode > JFS_T_LNK)
+				continue;
+			fn(v, ctx, t, e + 8, nl, mode, ci);
+		}
+	}
+	free(d);
+}
+
 static uint32_t vlookup(struct jfs_view *v, const char *path)
 {
 	uint32_t cur = JFS_ROOT_INO;
@@ -1272,17 +1316,82 @@ static uint64_t vcontent(struct jfs_view *v, uint32_t ino, uint32_t *crc, uint8_
 	return size;
 }
 
+struct dir_name {
+	uint32_t nl;
+	uint8_t name[JFS_NAME_MAX];
+};
+
+struct dir_names {
+	struct dir_name *e;
+	size_t n, cap;
+};
+
+static void collect_name(struct jfs_view *v, void *ctx, uint32_t t, const uint8_t *name,
+			 uint32_t nl, uint32_t mode, const uint8_t *ci)
+{
+	struct dir_names *dn = ctx;
+
+	(void)v, (void)t, (void)mode, (void)ci;
+	if (dn->n == dn->cap) {
+		dn->cap = dn->cap ? 2 * dn->cap : 16;
+		dn->e = realloc(dn->e, dn->cap * sizeof(*dn->e));
+		if (!dn->e)
+			abort();
+	}
+	dn->e[dn->n].nl = nl;
+	memcpy(dn->e[dn->n].name, name, nl);
+	dn->n++;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	const struct dir_name *x = a, *y = b;
+	int c = memcmp(x->name, y->name, x->nl < y->nl ? x->nl : y->nl);
+
+	return c ? c : (x->nl > y->nl) - (x->nl < y->nl);
+}
+
+/* A directory's observation: its live entries' count and the crc32 of
+ * their names sorted bytewise, each followed by a NUL byte. */
+static int dir_value(struct jfs_view *v, uint32_t ino, char *out, size_t outlen)
+{
+	struct dir_names dn = { 0 };
+	uint32_t crc = 0;
+	int n;
+
+	vdir_each(v, ino, collect_name, &dn);
+	qsort(dn.e, dn.n, sizeof(*dn.e), name_cmp);
+	for (size_t i = 0; i < dn.n; i++)
+		crc = crc32_update(crc32_update(crc, dn.e[i].name, dn.e[i].nl), "", 1);
+	n = snprintf(out, outlen, "dir:%zu:%08" PRIx32, dn.n, crc);
+	free(dn.e);
+	return n;
+}
+
 int jfs_view_lookup(struct jfs_view *v, const char *path, char *out, size_t outlen)
 {
 	uint32_t ino = vlookup(v, path), crc;
+	size_t len = strlen(path);
+	unsigned mode = ino ? jfs_get16(vinode(v, ino, v->b2) + JFS_I_MODE) : 0;
 	uint64_t size;
 	int n;
 
-	if (!ino || !jfs_get16(vinode(v, ino, v->b2) + JFS_I_MODE))
-		n = snprintf(out, outlen, "absent");
-	else {
+	/* a trailing slash names a directory only, as in open(2) (ENOTDIR) */
+	if (mode != JFS_T_DIR && len > 1 && path[len - 1] == '/')
+		mode = JFS_T_NONE;
+	switch (mode) {
+	case JFS_T_REG:
+	case JFS_T_LNK:
 		size = vcontent(v, ino, &crc, NULL, 0, NULL, NULL);
-		n = snprintf(out, outlen, "%" PRIu64 ":%08" PRIx32, size, crc);
+		n = snprintf(out, outlen, "%s%" PRIu64 ":%08" PRIx32,
+			     mode == JFS_T_LNK ? "symlink:" : "", size, crc);
+		break;
+	case JFS_T_DIR:
+		n = dir_value(v, ino, out, outlen);
+		break;
+	default:		/* not in use, or a type no lookup knows */
+		n = snprintf(out, outlen, "absent");
+		break;
 	}
 	return n < 0 || (size_t)n >= outlen ? -1 : n;
 }
@@ -1409,48 +1518,35 @@ int jfs_view_stat(struct jfs_view *v, const char *path, unsigned *type, uint64_t
 	return 0;
 }
 
-/* Depth-first walk of directory DIR whose path is PATH (LEN chars). */
-static void walk_dir(struct jfs_view *v, uint32_t dir, char *path, size_t len,
-		     jfs_walk_fn *fn, void *ctx, unsigned depth)
-{
-	uint8_t inode[JFS_INODE_SIZE], *d;
-	uint32_t per = v->g.bsize / JFS_DIRENT;
-	uint64_t size;
+struct walk_ctx {
+	jfs_walk_fn *fn;
+	void *ctx;
+	char *path;			/* [4096] */
+	size_t len;			/* of the directory's path */
+	unsigned depth;
+};
 
-	if (depth > 64)
+static void walk_entry(struct jfs_view *v, void *ctx, uint32_t t, const uint8_t *name,
+		       uint32_t nl, uint32_t mode, const uint8_t *ci)
+{
+	struct walk_ctx *w = ctx;
+	size_t len = w->len;
+
+	if (len + 1 + nl >= 4096)
 		return;
-	memcpy(inode, vinode(v, dir, v->b2), JFS_INODE_SIZE);
-	size = vsize(v, inode);
-	d = malloc(v->g.bsize);
-	if (!d)
-		abort();
-	for (uint64_t l = 0; l < size / v->g.bsize; l++) {
-		uint32_t b = vbmap(v, inode, l) & JFS_BLKMASK;
-		if (!b || b >= v->g.nblocks)
-			continue;
-		memcpy(d, vblk(v, b, v->b1), v->g.bsize);
-		for (uint32_t k = 0; k < per; k++) {
-			const uint8_t *e = d + k * JFS_DIRENT, *ci;
-			uint32_t t = jfs_get32(e), nl = jfs_get16(e + 4), mode;
-			if (!t || t > v->g.ninodes || !nl || nl > JFS_NAME_MAX ||
-			    len + 1 + nl >= 4096)
-				continue;
-			ci = vinode(v, t, v->b2);
-			mode = jfs_get16(ci + JFS_I_MODE);
-			if (!mode || mode > JFS_T_LNK)
-				continue;
-			path[len] = '/';
-			memcpy(path + len + 1, e + 8, nl);
-			path[len + 1 + nl] = '\0';
-			fn(ctx, path, mode, vsize(v, ci));
-			if (mode == JFS_T_DIR && !v->walk_seen[t]) {
-				v->walk_seen[t] = 1;
-				walk_dir(v, t, path, len + 1 + nl, fn, ctx, depth + 1);
-			}
-			path[len] = '\0';
-		}
+	w->path[len] = '/';
+	memcpy(w->path + len + 1, name, nl);
+	w->path[len + 1 + nl] = '\0';
+	w->fn(w->ctx, w->path, mode, vsize(v, ci));
+	if (mode == JFS_T_DIR && !v->walk_seen[t] && w->depth < 64) {
+		v->walk_seen[t] = 1;
+		w->len = len + 1 + nl;
+		w->depth++;
+		vdir_each(v, t, walk_entry, w);
+		w->depth--;
+		w->len = len;
 	}
-	free(d);
+	w->path[len] = '\0';
 }
 
 void jfs_view_walk(struct jfs_view *v, jfs_walk_fn *fn, void *ctx)
@@ -1469,7 +1565,7 @@ void jfs_view_walk(struct jfs_view *v, jfs_walk_fn *fn, void *ctx)
 	memset(v->walk_seen, 0, v->g.ninodes + 1);
 	v->walk_seen[JFS_ROOT_INO] = 1;
 	path[0] = '\0';
-	walk_dir(v, JFS_ROOT_INO, path, 0, fn, ctx, 0);
+	vdir_each(v, JFS_ROOT_INO, walk_entry, &(struct walk_ctx){ fn, ctx, path, 0, 0 });
 }
 
 /* ---- fsck (F14) ---- */

@@ -299,7 +299,7 @@ START_TEST(mkfs_recovers_clean)
 	view_base(&m);
 	ck_assert_uint_eq(jfs_view_fsck(m.view, fsck_print, NULL), 0);
 	ck_assert_str_eq(lookup(&m, "/nothing"), "absent");
-	ck_assert_str_eq(lookup(&m, "/"), "0:00000000");
+	ck_assert_str_eq(lookup(&m, "/"), "dir:0:00000000");	/* no entries */
 	mach_fini(&m);
 }
 END_TEST
@@ -333,7 +333,17 @@ START_TEST(namespace_events)
 	ck_assert_str_eq(lookup(&m, "/d/a2"), crcval(5000, 0x41));
 	ck_assert_str_eq(lookup(&m, "/d/f"), crcval(100, 0));
 	ck_assert_str_eq(lookup(&m, "/e"), "absent");
-	ck_assert_str_eq(lookup(&m, "/s"), "2:69707b5c");	/* "/a" */
+	/* a symlink as itself, told apart from a file of its target's bytes */
+	ck_assert_str_eq(lookup(&m, "/s"), "symlink:2:69707b5c");	/* "/a" */
+	/* a directory: its entries' count and the crc32 of their sorted
+	 * names, each ended by a NUL ("a2\0f\0", "d\0s\0") */
+	ck_assert_str_eq(lookup(&m, "/d"), "dir:2:0bf555eb");
+	ck_assert_str_eq(lookup(&m, "/d/"), "dir:2:0bf555eb");
+	ck_assert_str_eq(lookup(&m, "/"), "dir:2:9112957d");
+	/* a trailing slash names a directory only (ENOTDIR otherwise) */
+	ck_assert_str_eq(lookup(&m, "/d/f/"), "absent");
+	ck_assert_str_eq(lookup(&m, "/s/"), "absent");
+	ck_assert_str_eq(lookup(&m, "/s/x"), "absent");
 	mach_fini(&m);
 }
 END_TEST
@@ -427,7 +437,7 @@ START_TEST(journal_wraps_and_checkpoints)
 	/* F10: the last fsync found /f's changes committed (the tiny journal
 	 * made mkdir's handle commit them) and only flushed: /d11 is still in
 	 * the running transaction */
-	ck_assert_str_eq(lookup(&m, "/d10"), "0:00000000");
+	ck_assert_str_eq(lookup(&m, "/d10"), "dir:0:00000000");
 	ck_assert_str_eq(lookup(&m, "/d11"), "absent");
 	mach_fini(&m);
 }
