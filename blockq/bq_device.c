@@ -138,6 +138,7 @@ int bq_device_open(struct bq_queue *q)
 {
 	const struct sim_config *c = q->env.cfg;
 	const char *path = c->device_path;
+	char local[SIM_PATH_MAX + 2];
 	struct bq_device *d = &q->dev;
 	const struct bq_plugin *p;
 
@@ -162,6 +163,14 @@ int bq_device_open(struct bq_queue *q)
 			return 0;	/* bq_pmem.c: no device policy */
 		case SIM_DEVICE_PLUGIN:
 			break;
+		}
+		/* a file, never a name for the library search path: dlopen
+		 * looks a name without a slash up in LD_LIBRARY_PATH and the
+		 * system's directories, not in the current directory (where
+		 * sim_config_check found it) */
+		if (!strchr(path, '/')) {
+			snprintf(local, sizeof(local), "./%s", path);
+			path = local;
 		}
 		dlerror();
 		d->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);

@@ -263,8 +263,33 @@ static bool take(struct sim_config *c, enum sim_opt o, enum sim_origin from)
 	return true;
 }
 
+/*
+ * A file named inside a file is found beside it, as #include and make -f
+ * do: a relative PATH written in FILE resolves against FILE's directory
+ * (joined, not made absolute, so that a report shows it as given from the
+ * current directory); one on the command line (FILE NULL) or in standard
+ * input ("-") against the current directory.  0, or -1 when too long.
+ */
+static int resolve_path(const char *file, const char *path, char *out, size_t outlen)
+{
+	const char *slash = file && strcmp(file, "-") ? strrchr(file, '/') : NULL;
+	int n;
+
+	if (path[0] == '/' || !slash)
+		n = snprintf(out, outlen, "%s", path);
+	else
+		n = snprintf(out, outlen, "%.*s%s", (int)(slash - file + 1), file, path);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
 int sim_config_set(struct sim_config *c, const char *key, const char *v,
 		   enum sim_origin from, char *err, size_t errlen)
+{
+	return sim_config_set_in(c, key, v, from, NULL, err, errlen);
+}
+
+int sim_config_set_in(struct sim_config *c, const char *key, const char *v,
+		      enum sim_origin from, const char *file, char *err, size_t errlen)
 {
 	char list[256];
 	int i;
@@ -287,14 +312,15 @@ int sim_config_set(struct sim_config *c, const char *key, const char *v,
 			c->machine_path[0] = '\0';
 			return 0;
 		}
-		if (strlen(v) >= sizeof(c->machine_path)) {
+		if (resolve_path(file, v, c->machine_path, sizeof(c->machine_path))) {
+			c->machine_path[0] = '\0';
 			snprintf(err, errlen, "machine: path too long");
 			return -1;
 		}
-		strcpy(c->machine_path, v);
-		return load_machine_file(c, v, err, errlen);
+		return load_machine_file(c, c->machine_path, err, errlen);
 	}
 	if (!strcmp(key, "device")) {
+		char path[SIM_PATH_MAX];
 		size_t n = strlen(v);
 		i = choice_index(device_names, v);
 		if (i < 0 && !(n > 3 && !strcmp(v + n - 3, ".so"))) {
@@ -303,14 +329,14 @@ int sim_config_set(struct sim_config *c, const char *key, const char *v,
 				 list, v);
 			return -1;
 		}
-		if (n >= sizeof(c->device_path)) {
+		if (i < 0 && resolve_path(file, v, path, sizeof(path))) {
 			snprintf(err, errlen, "device: path too long");
 			return -1;
 		}
 		if (!take(c, SIM_OPT_DEVICE, from))
 			return 0;
 		c->device = i >= 0 ? (enum sim_device)i : SIM_DEVICE_PLUGIN;
-		strcpy(c->device_path, i >= 0 ? "" : v);
+		strcpy(c->device_path, i >= 0 ? "" : path);
 		return 0;
 	}
 	if (!strcmp(key, "fault")) {

@@ -118,6 +118,13 @@ void sim_config_init(struct sim_config *c);
 int sim_config_set(struct sim_config *c, const char *key, const char *value,
 		   enum sim_origin from, char *err, size_t errlen);
 
+/* sim_config_set for a setting written in FILE (a trace's `config`
+ * line): a relative path in VALUE (a machine file, a device plugin) is
+ * FILE's directory joined to it; NULL or "-" (standard input): the
+ * current directory, as for a flag. */
+int sim_config_set_in(struct sim_config *c, const char *key, const char *value,
+		      enum sim_origin from, const char *file, char *err, size_t errlen);
+
 /* Checks that need all settings together (dax on a disk, a plugin that
  * does not exist, ...).  0, or -1 with a message in err. */
 int sim_config_check(const struct sim_config *c, char *err, size_t errlen);

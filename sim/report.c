@@ -132,7 +132,15 @@ static int replay_latency(const struct json *rep, const char *name, struct laten
 		if (m->type != JSON_STR)
 			return cli_usage_error("%s:1: config member \"%s\" is not a string", name,
 					       m->key);
-		if (sim_config_set(&cfg, m->key, m->str, SIM_FROM_FLAG, err, sizeof(err)))
+		char domain[16];
+		const char *v = m->str, *file = strstr(v, " file=");
+		/* "eadr file=PATH": the machine file's parameters are in the
+		 * report already; its domain is all it adds */
+		if (!strcmp(m->key, "machine") && file && (size_t)(file - v) < sizeof(domain)) {
+			snprintf(domain, sizeof(domain), "%.*s", (int)(file - v), v);
+			v = domain;
+		}
+		if (sim_config_set(&cfg, m->key, v, SIM_FROM_FLAG, err, sizeof(err)))
 			return cli_usage_error("%s:1: config: %s", name, err);
 	}
 	if (sim_config_check(&cfg, err, sizeof(err)))

@@ -351,8 +351,8 @@ static int apply_config(struct sim *s, const struct trace_event *ev)
 	char err[512];
 
 	for (unsigned i = 0; i < ev->nkv; i++)
-		if (sim_config_set(s->cfg, ev->kv[i].key.s, ev->kv[i].value.s,
-				   SIM_FROM_TRACE, err, sizeof(err)))
+		if (sim_config_set_in(s->cfg, ev->kv[i].key.s, ev->kv[i].value.s,
+				      SIM_FROM_TRACE, s->trace_name, err, sizeof(err)))
 			return sim_fail(s, ev->line, "config: %s", err);
 	return 0;
 }

@@ -101,6 +101,42 @@ START_TEST(config_errors)
 }
 END_TEST
 
+/* A relative path written in a file resolves against the file's
+ * directory; on the command line or in standard input, the cwd's. */
+START_TEST(config_paths_relative_to_their_file)
+{
+	static const struct { const char *file, *value, *path; } cases[] = {
+		{ "sub/dir/x.trace", "p.so", "sub/dir/p.so" },
+		{ "sub/dir/x.trace", "../q/p.so", "sub/dir/../q/p.so" },
+		{ "sub/dir/x.trace", "/abs/p.so", "/abs/p.so" },
+		{ "/x.trace", "p.so", "/p.so" },
+		{ "x.trace", "p.so", "p.so" },
+		{ "-", "p.so", "p.so" },
+		{ NULL, "p.so", "p.so" },
+	};
+	struct sim_config c;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sim_config_init(&c);
+		ck_assert_int_eq(sim_config_set_in(&c, "device", cases[i].value, SIM_FROM_TRACE,
+						   cases[i].file, err, sizeof(err)), 0);
+		ck_assert_str_eq(c.device_path, cases[i].path);
+	}
+	/* a machine file: resolved, then opened there */
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_config_set_in(&c, "machine", "nope.machine", SIM_FROM_TRACE,
+					   "/nonexistent/t.trace", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "machine file /nonexistent/nope.machine: No such file or directory");
+	/* a built-in name is not a path */
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_config_set_in(&c, "device", "pmem", SIM_FROM_TRACE, "a/t.trace",
+					   err, sizeof(err)), 0);
+	ck_assert_int_eq(c.device, SIM_DEVICE_PMEM);
+	ck_assert_str_eq(c.device_path, "");
+}
+END_TEST
+
 START_TEST(config_machine_file)
 {
 	struct sim_config c;
@@ -1502,6 +1538,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, config_faults_accumulate);
 	tcase_add_test(tc, config_errors);
 	tcase_add_test(tc, config_machine_file);
+	tcase_add_test(tc, config_paths_relative_to_their_file);
 	tcase_add_test(tc, fs_opts);
 	suite_add_tcase(s, tc);
 

@@ -20,6 +20,8 @@ Runs, in order:
   reduce   the reduced exhaustive enumeration finds what judging every
            state finds; -j, shards and replay on a file trace
   report   powercut report: the HTML page of a check report, its bad inputs
+  paths    relative paths in a trace's config lines resolve against the
+           trace's directory, on the command line against the current one
   checker-fs  an application checker on a file trace: the recovered tree it
            is given, its verdicts (reduced = one by one, -j 2 = -j 1), one
            run per distinct tree
@@ -36,6 +38,7 @@ import os
 import random
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -1161,6 +1164,73 @@ def test_checker_fs(pc):
            "checker-fs: a relative --checker-file is refused", err)
 
 
+def test_config_paths(pc):
+    """A relative path written inside a file (a trace's `config machine=`
+    and `device=PLUGIN.so`) is relative to that file's directory; one on
+    the command line, or in a trace read from standard input, to the
+    current directory (docs/user-guide.md, "Configuration")."""
+    plugin = os.path.join(ROOT, "build/plugins/bbwc.so")
+
+    def run_in(cwd, args, stdin=None):
+        p = subprocess.run(args, cwd=cwd, capture_output=True, timeout=120, input=stdin)
+        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sub = os.path.join(tmp, "sub", "dir")
+        os.makedirs(sub)
+        shutil.copy(plugin, os.path.join(sub, "bbwc.so"))
+        with open(os.path.join(sub, "m.machine"), "w") as f:
+            f.write("domain=eadr\n")
+        # a decoy of the same name where powercut is started
+        with open(os.path.join(tmp, "m.machine"), "w") as f:
+            f.write("domain=pcommit\n")
+        with open(os.path.join(sub, "cpu.trace"), "w") as f:
+            f.write("config machine=m.machine\nstore addr=0 len=8 val=1\n")
+        with open(os.path.join(sub, "block.trace"), "w") as f:
+            f.write("config device=bbwc.so\n"
+                    "bio id=1 op=write sector=0 len=512 data=fill:0x11\nwait id=1\n")
+        # eadr (the trace's m.machine): the store is durable at once
+        want = "u64:0=1\n"
+        for cwd, trace in ((tmp, "sub/dir/cpu.trace"), (sub, "cpu.trace"),
+                           (ROOT, os.path.join(sub, "cpu.trace"))):
+            rc, out, err = run_in(cwd, [pc, "outcomes", trace, "--observe", "u64:0"])
+            ok(rc == 0 and out == want,
+               "paths: config machine=m.machine is the trace's, from %s" % cwd,
+               "status %d\nstdout %r\nwant   %r\nstderr %r" % (rc, out, want, err))
+        rc, out, err = run_in(tmp, [pc, "check", "sub/dir/cpu.trace", "--checker", "true",
+                                    "--no-progress", "--json", "r.json"])
+        cfg = json.load(open(os.path.join(tmp, "r.json")))["config"] if rc == 0 else {}
+        ok(rc == 0 and cfg.get("machine") == "eadr file=sub/dir/m.machine",
+           "paths: the report names the machine file from the current directory",
+           "status %d %r %s" % (rc, cfg.get("machine"), err))
+        # the report of a run with a machine file replays (its parameters are in it)
+        rc, out, err = run_in(tmp, [pc, "report", "r.json", "-o", "r.html"])
+        ok(rc == 0 and err == "" and "cannot be read" not in open(os.path.join(tmp, "r.html")).read(),
+           "paths: report of a run with a machine file", "status %d %s" % (rc, err))
+        # standard input: the current directory's m.machine (pcommit: the store may be lost)
+        rc, out, err = run_in(tmp, [pc, "outcomes", "-", "--observe", "u64:0"],
+                              stdin=open(os.path.join(sub, "cpu.trace"), "rb").read())
+        ok(rc == 0 and out == "u64:0=0\nu64:0=1\n",
+           "paths: a trace on standard input resolves against the current directory",
+           "status %d\nstdout %r\nstderr %r" % (rc, out, err))
+        # a flag: the current directory
+        rc, out, err = run_in(tmp, [pc, "outcomes", "sub/dir/cpu.trace", "--observe", "u64:0",
+                                    "--machine", "m.machine"])
+        ok(rc == 0 and out == "u64:0=0\nu64:0=1\n",
+           "paths: --machine FILE is relative to the current directory",
+           "status %d\nstdout %r\nstderr %r" % (rc, out, err))
+        for cwd, trace in ((tmp, "sub/dir/block.trace"), (ROOT, os.path.join(sub, "block.trace"))):
+            rc, out, err = run_in(cwd, [pc, "run", trace])
+            ok(rc == 0 and "bbwc" in out,
+               "paths: config device=bbwc.so is the trace's plugin, from %s" % cwd,
+               "status %d\nstderr %r" % (rc, err))
+        # a plugin named without a slash is the file in the current
+        # directory, not a library name for dlopen's search path
+        rc, out, err = run_in(sub, [pc, "run", "../../sub/dir/block.trace", "--device", "bbwc.so"])
+        ok(rc == 0 and "bbwc" in out, "paths: --device bbwc.so in the current directory",
+           "status %d\nstderr %r" % (rc, err))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--powercut", default="./powercut")
@@ -1182,6 +1252,7 @@ def main():
               ("unexplored", lambda: test_unexplored(pc)),
               ("import", lambda: test_import(pc)),
               ("report", lambda: test_report(pc)),
+              ("paths", lambda: test_config_paths(pc)),
               ("streaming", lambda: test_streaming(pc, a.build)),
               ("mutation", lambda: test_mutation(pc))]
     for name, fn in groups:
