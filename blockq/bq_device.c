@@ -176,16 +176,14 @@ int bq_device_open(struct bq_queue *q)
 		d->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 		if (!d->dl) {
 			const char *e = dlerror();
-			return bq_fail(q, "device plugin %.200s: %.250s", path,
-				       e ? e : "cannot load");
+			bq_fail(q, "device plugin %.200s: %.250s", path, e ? e : "cannot load");
+			goto fail;
 		}
 		p = dlsym(d->dl, BQ_PLUGIN_SYMBOL);
 		if (!p) {
-			dlclose(d->dl);
-			d->dl = NULL;
-			return bq_fail(q, "device plugin %.200s: no symbol %s (is it "
-				       "built against powercut/bq_plugin.h?)", path,
-				       BQ_PLUGIN_SYMBOL);
+			bq_fail(q, "device plugin %.200s: no symbol %s (is it built against "
+				"powercut/bq_plugin.h?)", path, BQ_PLUGIN_SYMBOL);
+			goto fail;
 		}
 	}
 	if (check_ops(q, path, p))
@@ -207,6 +205,7 @@ int bq_device_open(struct bq_queue *q)
 	}
 	return 0;
 fail:
+	q->env.err->blame[0] = "device";	/* the plugin the user named */
 	if (d->dl)
 		dlclose(d->dl);
 	d->dl = NULL;

@@ -1912,6 +1912,19 @@ uint64_t cache_durable_gen(const void *self)
  * ------------------------------------------------------------------- */
 
 static const char *const level_name[CACHE_NLEVELS] = { "l1d", "l2", "llc" };
+/* the parameters a level's geometry error is about (sim_err.blame) */
+static const char *const level_size[CACHE_NLEVELS] = { "l1d.size", "l2.size", "llc.size" };
+static const char *const level_ways[CACHE_NLEVELS] = { "l1d.ways", "l2.ways", "llc.ways" };
+
+static int geometry_error(struct cache_model *m, int id, const char *other)
+{
+	const char **b = m->env->err->blame;
+
+	b[0] = level_size[id];
+	b[1] = level_ways[id];
+	b[2] = other;
+	return -1;
+}
 
 /* Check one level's geometry (STYLE 6: once, up front). */
 static int level_geometry(struct cache_model *m, int id, uint64_t *sets,
@@ -1933,7 +1946,7 @@ static int level_geometry(struct cache_model *m, int id, uint64_t *sets,
 		if (id == CACHE_L1D) {
 			snprintf(m->env->err->msg, sizeof(m->env->err->msg),
 				 "l1d.size=0: the L1D cannot be absent");
-			return -1;
+			return geometry_error(m, id, NULL);
 		}
 		return 0;
 	}
@@ -1941,19 +1954,19 @@ static int level_geometry(struct cache_model *m, int id, uint64_t *sets,
 		snprintf(m->env->err->msg, sizeof(m->env->err->msg),
 			 "%s.size=%" PRIu64 " is not a multiple of cache.line x %s.ways (%" PRIu64 ")",
 			 level_name[id], size, level_name[id], (uint64_t)m->line_size * *ways);
-		return -1;
+		return geometry_error(m, id, "cache.line");
 	}
 	*sets = size / ((uint64_t)m->line_size * *ways);
 	if (*sets & (*sets - 1)) {
 		snprintf(m->env->err->msg, sizeof(m->env->err->msg),
 			 "%s: %" PRIu64 " sets (size / (line x ways)) is not a power of two",
 			 level_name[id], *sets);
-		return -1;
+		return geometry_error(m, id, "cache.line");
 	}
 	if (sim_param(cfg, "cache.policy") == CACHE_POLICY_PLRU && (*ways & (*ways - 1))) {
 		snprintf(m->env->err->msg, sizeof(m->env->err->msg),
 			 "%s.ways=%u: tree-PLRU needs a power of two", level_name[id], *ways);
-		return -1;
+		return geometry_error(m, id, "cache.policy");
 	}
 	return 0;
 }

@@ -1116,7 +1116,7 @@ static int check_point(void *ctx, struct sim *s, const struct sim_point *p)
 		rc = sim_explore_one(c->x, s, c->cl->state_id, judge_state, c, err, sizeof(err));
 		c->states_checked++;
 		if (rc && !c->err[0])
-			snprintf(c->err, sizeof(c->err), "%s", err);
+			snprintf(c->err, sizeof(c->err), "--state: %s", err);
 		return rc ? 1 : 0;
 	}
 	if (sim_point_unexplored(s))
@@ -1982,8 +1982,9 @@ int sim_check_main(int argc, char **argv)
 		return rc;
 	}
 	if (cl.at == CLI_AT_POINT && c.points_checked == 0) {
-		rc = cli_usage_error("%s: no crash point %" PRIu64 " (the trace has %" PRIu64 ")",
-				     cl.trace, cl.at_point, c.points_total);
+		rc = cli_usage_error("%s: --at %" PRIu64 ": no such crash point (the trace has %"
+				     PRIu64 ", numbered from 0)", cl.trace, cl.at_point,
+				     c.points_total);
 		check_free(&c);
 		return rc;
 	}

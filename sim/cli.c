@@ -407,7 +407,7 @@ int cli_read_trace_config(struct sim_config *cfg, const char *path)
 	while ((rc = trace_next(r, &ev)) > 0 && trace_op_layer(ev.op) == TRACE_LAYER_HEADER) {
 		for (unsigned i = 0; i < ev.nkv; i++)
 			if (sim_config_set_in(cfg, ev.kv[i].key.s, ev.kv[i].value.s,
-					      SIM_FROM_TRACE, path, err, sizeof(err))) {
+					      SIM_FROM_TRACE, path, ev.line, err, sizeof(err))) {
 				fprintf(stderr, "powercut: %s:%" PRIu64 ": config: %s\n", path,
 					ev.line, err);
 				trace_close(r);

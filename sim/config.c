@@ -153,7 +153,7 @@ static int parse_number(const char *v, uint64_t *out, bool size_suffix)
 }
 
 static int set_param(struct sim_config *c, int idx, const char *v,
-		     enum sim_origin from, char *err, size_t errlen)
+		     enum sim_origin from, uint64_t line, char *err, size_t errlen)
 {
 	const struct sim_param *p = registry[idx];
 	uint64_t x;
@@ -203,6 +203,7 @@ static int set_param(struct sim_config *c, int idx, const char *v,
 	if (from >= c->param_origin[idx]) {
 		c->value[idx] = x;
 		c->param_origin[idx] = (uint8_t)from;
+		c->param_line[idx] = from == SIM_FROM_TRACE ? line : 0;
 	}
 	return 0;
 }
@@ -252,14 +253,15 @@ static int set_machine_file_key(struct sim_config *c, const char *key, const cha
 			 "parameter: powercut run --help lists them)", key);
 		return -1;
 	}
-	return set_param(c, i, v, SIM_FROM_MACHINE_FILE, err, errlen);
+	return set_param(c, i, v, SIM_FROM_MACHINE_FILE, 0, err, errlen);
 }
 
-static bool take(struct sim_config *c, enum sim_opt o, enum sim_origin from)
+static bool take(struct sim_config *c, enum sim_opt o, enum sim_origin from, uint64_t line)
 {
 	if (from < c->opt_origin[o])
 		return false;
 	c->opt_origin[o] = (uint8_t)from;
+	c->opt_line[o] = from == SIM_FROM_TRACE ? line : 0;
 	return true;
 }
 
@@ -285,11 +287,12 @@ static int resolve_path(const char *file, const char *path, char *out, size_t ou
 int sim_config_set(struct sim_config *c, const char *key, const char *v,
 		   enum sim_origin from, char *err, size_t errlen)
 {
-	return sim_config_set_in(c, key, v, from, NULL, err, errlen);
+	return sim_config_set_in(c, key, v, from, NULL, 0, err, errlen);
 }
 
 int sim_config_set_in(struct sim_config *c, const char *key, const char *v,
-		      enum sim_origin from, const char *file, char *err, size_t errlen)
+		      enum sim_origin from, const char *file, uint64_t line,
+		      char *err, size_t errlen)
 {
 	char list[256];
 	int i;
@@ -305,7 +308,7 @@ int sim_config_set_in(struct sim_config *c, const char *key, const char *v,
 				 list, v);
 			return -1;
 		}
-		if (!take(c, SIM_OPT_MACHINE, from))
+		if (!take(c, SIM_OPT_MACHINE, from, line))
 			return 0;
 		if (i >= 0) {
 			c->machine = (enum sim_machine)i;
@@ -333,7 +336,7 @@ int sim_config_set_in(struct sim_config *c, const char *key, const char *v,
 			snprintf(err, errlen, "device: path too long");
 			return -1;
 		}
-		if (!take(c, SIM_OPT_DEVICE, from))
+		if (!take(c, SIM_OPT_DEVICE, from, line))
 			return 0;
 		c->device = i >= 0 ? (enum sim_device)i : SIM_DEVICE_PLUGIN;
 		strcpy(c->device_path, i >= 0 ? "" : path);
@@ -367,7 +370,7 @@ next:
 		/* Repeated --fault flags add up; a config line replaces. */
 		if (from == SIM_FROM_FLAG && c->opt_origin[SIM_OPT_FAULT] == SIM_FROM_FLAG)
 			bits |= c->faults;
-		if (take(c, SIM_OPT_FAULT, from))
+		if (take(c, SIM_OPT_FAULT, from, line))
 			c->faults = bits;
 		return 0;
 	}
@@ -377,7 +380,7 @@ next:
 			snprintf(err, errlen, "block-semantics: expected linux|barrier, not '%.64s'", v);
 			return -1;
 		}
-		if (take(c, SIM_OPT_BLOCK_SEM, from))
+		if (take(c, SIM_OPT_BLOCK_SEM, from, line))
 			c->block_semantics = (enum sim_block_semantics)i;
 		return 0;
 	}
@@ -390,7 +393,7 @@ next:
 			snprintf(err, errlen, "fs-opts: too long");
 			return -1;
 		}
-		if (take(c, SIM_OPT_FS_OPTS, from))
+		if (take(c, SIM_OPT_FS_OPTS, from, line))
 			strcpy(c->fs_opts, v);
 		return 0;
 	}
@@ -404,7 +407,7 @@ next:
 			snprintf(err, errlen, "background: expected on or off, not '%.64s'", v);
 			return -1;
 		}
-		if (take(c, SIM_OPT_BACKGROUND, from))
+		if (take(c, SIM_OPT_BACKGROUND, from, line))
 			c->background = on;
 		return 0;
 	}
@@ -422,14 +425,14 @@ next:
 			snprintf(err, errlen, "unknown parameter '%s' (powercut run --help lists them)", k);
 			return -1;
 		}
-		return set_param(c, i, eq + 1, from, err, errlen);
+		return set_param(c, i, eq + 1, from, line, err, errlen);
 	}
 	i = sim_param_find(key);
 	if (i < 0) {
 		snprintf(err, errlen, "unknown setting '%.64s'", key);
 		return -1;
 	}
-	return set_param(c, i, v, from, err, errlen);
+	return set_param(c, i, v, from, line, err, errlen);
 }
 
 /*
@@ -492,28 +495,121 @@ static int load_machine_file(struct sim_config *c, const char *path,
 	return rc;
 }
 
-int sim_config_check(const struct sim_config *c, char *err, size_t errlen)
+/* ---- checks of settings together ---- */
+
+static const char *const opt_flags[SIM_OPT_COUNT] = {
+	[SIM_OPT_MACHINE] = "machine", [SIM_OPT_DEVICE] = "device",
+	[SIM_OPT_FAULT] = "fault", [SIM_OPT_BLOCK_SEM] = "block-semantics",
+	[SIM_OPT_FS_OPTS] = "fs-opts", [SIM_OPT_BACKGROUND] = "background",
+};
+
+/* Let (FROM, LINE, FLAG) take the blame if it was set by a higher origin
+ * than the current one, or by a later line of the trace. */
+static void blame_consider(struct sim_blame *b, enum sim_origin from, uint64_t line,
+			   const char *flag)
 {
+	if (from > b->from || (from == b->from && from == SIM_FROM_TRACE && line > b->line)) {
+		b->from = from;
+		b->line = line;
+		b->flag = flag;
+	}
+}
+
+static void blame_opt(const struct sim_config *c, enum sim_opt o, struct sim_blame *b)
+{
+	blame_consider(b, (enum sim_origin)c->opt_origin[o], c->opt_line[o], opt_flags[o]);
+}
+
+/* A parameter from a machine file is blamed on where the machine was named. */
+static void blame_param(const struct sim_config *c, const char *name, struct sim_blame *b)
+{
+	int i = sim_param_find(name);
+
+	assert(i >= 0);
+	if (c->param_origin[i] == SIM_FROM_MACHINE_FILE)
+		blame_opt(c, SIM_OPT_MACHINE, b);
+	else
+		blame_consider(b, (enum sim_origin)c->param_origin[i], c->param_line[i], "set");
+}
+
+void sim_config_blame(const struct sim_config *c, const char *const *names,
+		      struct sim_blame *b)
+{
+	*b = (struct sim_blame){ SIM_FROM_DEFAULT, 0, NULL };
+	for (; *names; names++) {
+		int o;
+		for (o = 0; o < SIM_OPT_COUNT; o++)
+			if (!strcmp(opt_flags[o], *names))
+				break;
+		if (o < SIM_OPT_COUNT)
+			blame_opt(c, (enum sim_opt)o, b);
+		else if (sim_param_find(*names) >= 0)
+			blame_param(c, *names, b);
+	}
+}
+
+void sim_blame_format(const struct sim_blame *b, const char *trace, char *buf, size_t len)
+{
+	if (b->from == SIM_FROM_FLAG)
+		snprintf(buf, len, "--%s: ", b->flag);
+	else if (b->from == SIM_FROM_TRACE)
+		snprintf(buf, len, "%s:%" PRIu64 ": config: ", trace ? trace : "-", b->line);
+	else
+		buf[0] = '\0';
+}
+
+int sim_config_check(const struct sim_config *c, char *err, size_t errlen,
+		     struct sim_blame *blame)
+{
+	struct sim_blame b = { SIM_FROM_DEFAULT, 0, NULL };
 	struct jfs_opts o;
+	int rc = 0;
 
 	jfs_opts_default(&o);
-	if (jfs_opts_parse(c->fs_opts, &o, err, errlen))
-		return -1;
-	if (o.dax && (c->device == SIM_DEVICE_DISK_WC || c->device == SIM_DEVICE_DISK_WT)) {
+	if (jfs_opts_parse(c->fs_opts, &o, err, errlen)) {
+		blame_opt(c, SIM_OPT_FS_OPTS, &b);
+		rc = -1;
+	} else if (o.dax && c->device != SIM_DEVICE_PMEM && c->device != SIM_DEVICE_PMEM_WB) {
 		snprintf(err, errlen, "fs option dax needs a pmem device (--device pmem or "
 			 "pmem-wb), not %s", sim_device_name(c->device));
-		return -1;
-	}
-	if (c->device == SIM_DEVICE_PLUGIN) {
+		blame_opt(c, SIM_OPT_FS_OPTS, &b);
+		blame_opt(c, SIM_OPT_DEVICE, &b);
+		rc = -1;
+	} else if (c->device == SIM_DEVICE_PLUGIN) {
 		FILE *f = fopen(c->device_path, "rb");
 		if (!f) {
 			snprintf(err, errlen, "device plugin %.200s: %s", c->device_path,
 				 strerror(errno));
-			return -1;
+			blame_opt(c, SIM_OPT_DEVICE, &b);
+			rc = -1;
+		} else {
+			fclose(f);
 		}
-		fclose(f);
 	}
-	return 0;
+	if (rc && blame)
+		*blame = b;
+	return rc;
+}
+
+int sim_config_check_fs(const struct sim_config *c, char *err, size_t errlen,
+			struct sim_blame *blame)
+{
+	struct sim_blame b = { SIM_FROM_DEFAULT, 0, NULL };
+	const char *dev = c->device == SIM_DEVICE_PMEM || c->device == SIM_DEVICE_PMEM_WB ?
+			  "pmem.size" : "disk.size";
+	uint64_t bs = sim_param(c, "jfs.block_size"), nb = sim_param(c, "jfs.blocks");
+	uint64_t size = sim_param(c, dev);
+
+	if (nb <= size / bs)
+		return 0;
+	snprintf(err, errlen, "the filesystem (jfs.blocks=%" PRIu64 " x jfs.block_size=%"
+		 PRIu64 ") does not fit the %" PRIu64 "-byte device (%s)", nb, bs, size, dev);
+	blame_param(c, "jfs.block_size", &b);
+	blame_param(c, "jfs.blocks", &b);
+	blame_param(c, dev, &b);
+	if (blame)
+		*blame = b;
+	return -1;
 }
 
 /* ---- printing ---- */

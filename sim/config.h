@@ -103,6 +103,18 @@ struct sim_config {
 	/* where each named option and parameter was last set (sim_origin) */
 	uint8_t opt_origin[SIM_OPT_COUNT];
 	uint8_t param_origin[SIM_MAX_PARAMS];
+	/* SIM_FROM_TRACE: the trace line that set it (else 0), for messages */
+	uint64_t opt_line[SIM_OPT_COUNT];
+	uint64_t param_line[SIM_MAX_PARAMS];
+};
+
+/* The setting to blame for an error of sim_config_check(): the one of
+ * those involved set by the highest origin (the latest line among a
+ * trace's), so that a message points where the user wrote it. */
+struct sim_blame {
+	enum sim_origin from;
+	uint64_t line;			/* SIM_FROM_TRACE: its config line */
+	const char *flag;		/* "fs-opts", "set", ...: its flag */
 };
 
 /* Defaults for everything. */
@@ -118,16 +130,36 @@ void sim_config_init(struct sim_config *c);
 int sim_config_set(struct sim_config *c, const char *key, const char *value,
 		   enum sim_origin from, char *err, size_t errlen);
 
-/* sim_config_set for a setting written in FILE (a trace's `config`
- * line): a relative path in VALUE (a machine file, a device plugin) is
- * FILE's directory joined to it; NULL or "-" (standard input): the
- * current directory, as for a flag. */
+/* sim_config_set for a setting written in FILE at LINE (a trace's
+ * `config` line): a relative path in VALUE (a machine file, a device
+ * plugin) is FILE's directory joined to it; NULL or "-" (standard input):
+ * the current directory, as for a flag.  LINE is kept for messages. */
 int sim_config_set_in(struct sim_config *c, const char *key, const char *value,
-		      enum sim_origin from, const char *file, char *err, size_t errlen);
+		      enum sim_origin from, const char *file, uint64_t line,
+		      char *err, size_t errlen);
 
 /* Checks that need all settings together (dax on a disk, a plugin that
- * does not exist, ...).  0, or -1 with a message in err. */
-int sim_config_check(const struct sim_config *c, char *err, size_t errlen);
+ * does not exist, ...).  0, or -1 with a message in err and, if BLAME is
+ * not NULL, the setting to blame in it. */
+int sim_config_check(const struct sim_config *c, char *err, size_t errlen,
+		     struct sim_blame *blame);
+
+/* A file trace's filesystem (jfs.blocks x jfs.block_size) must fit its
+ * device (pmem.size on pmem devices, else disk.size).  0, or -1 as
+ * sim_config_check. */
+int sim_config_check_fs(const struct sim_config *c, char *err, size_t errlen,
+			struct sim_blame *blame);
+
+/* The blame for an error about NAMES (option or parameter names,
+ * NULL-ended): the one set by the highest origin, as sim_config_check. */
+void sim_config_blame(const struct sim_config *c, const char *const *names,
+		      struct sim_blame *blame);
+
+/* "--fs-opts: " (a flag), "TRACE:LINE: config: " (a trace's line) or ""
+ * (a default: the caller says where) into BUF: where BLAME's error was
+ * written. */
+void sim_blame_format(const struct sim_blame *blame, const char *trace, char *buf,
+		      size_t len);
 
 /* The registry. */
 size_t sim_param_count(void);

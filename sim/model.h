@@ -40,6 +40,10 @@ struct sim_clock {
 /* Where a model puts a message for the loop. */
 struct sim_err {
 	char msg[512];
+	/* create(): the settings (option or parameter names) an error is
+	 * about, NULL-ended, so that the message points where they were set
+	 * (a flag, a config line) rather than at the first event */
+	const char *blame[4];
 };
 
 /*

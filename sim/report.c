@@ -143,7 +143,7 @@ static int replay_latency(const struct json *rep, const char *name, struct laten
 		if (sim_config_set(&cfg, m->key, v, SIM_FROM_FLAG, err, sizeof(err)))
 			return cli_usage_error("%s:1: config: %s", name, err);
 	}
-	if (sim_config_check(&cfg, err, sizeof(err)))
+	if (sim_config_check(&cfg, err, sizeof(err), NULL))
 		return cli_usage_error("%s:1: config: %s", name, err);
 	if (sim_create(&s, &cfg, err, sizeof(err)))
 		return cli_usage_error("%s", err);

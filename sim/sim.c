@@ -37,6 +37,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "media.h"
 
@@ -87,6 +88,34 @@ static int sim_fail(struct sim *s, uint64_t line, const char *fmt, ...)
 	return -1;
 }
 
+/* An error caused by the command line or the configuration, not by an
+ * event: "powercut: --base-image: ..." (no FILE:LINE of its own). */
+static int sim_fail_plain(struct sim *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int sim_fail_plain(struct sim *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A configuration error MSG where BLAME says it was written (a flag, a
+ * config line), else at LINE, the event that needed the configuration. */
+static int sim_fail_config(struct sim *s, const struct sim_blame *blame, uint64_t line,
+			   const char *msg)
+{
+	char where[512];
+
+	sim_blame_format(blame, s->trace_name, where, sizeof(where));
+	if (!where[0])
+		return sim_fail(s, line, "%s", msg);
+	return sim_fail_plain(s, "%s%s", where, msg);
+}
+
 int sim_create(struct sim **out, struct sim_config *cfg, char *err, size_t errlen)
 {
 	struct sim *s = calloc(1, sizeof(*s));
@@ -134,7 +163,7 @@ void sim_set_base_image(struct sim *s, const char *path)
 }
 
 /* Load the base image into the fresh media: only non-zero pages. */
-static int load_base_image(struct sim *s, FILE *f, uint64_t line)
+static int load_base_image(struct sim *s, FILE *f)
 {
 	static uint8_t buf[1 << 16];
 	static const uint8_t zero[MEDIA_PAGE_SIZE];
@@ -150,7 +179,7 @@ static int load_base_image(struct sim *s, FILE *f, uint64_t line)
 		off += n;
 	}
 	if (ferror(f))
-		return sim_fail(s, line, "base image %s: read error", s->base_image);
+		return sim_fail_plain(s, "--base-image: %s: read error", s->base_image);
 	return 0;
 }
 
@@ -240,11 +269,17 @@ static int make_role(struct sim *s, enum sim_role role, uint64_t line)
 	if (!sl->kind)
 		return 0;		/* W2: counted, not simulated */
 	s->err.msg[0] = '\0';
+	memset(s->err.blame, 0, sizeof(s->err.blame));
 	s->env.no_crash_states = !s->point_fn;
 	if (sl->kind->create(&sl->self, &s->env)) {
+		struct sim_blame blame = { SIM_FROM_DEFAULT, 0, NULL };
+		char msg[sizeof(s->err.msg) + 64];
 		sl->self = NULL;
-		return sim_fail(s, line, "%s: %s", sl->kind->name,
-				s->err.msg[0] ? s->err.msg : "cannot start the model");
+		if (s->err.blame[0])
+			sim_config_blame(s->cfg, s->err.blame, &blame);
+		snprintf(msg, sizeof(msg), "%s: %s", sl->kind->name,
+			 s->err.msg[0] ? s->err.msg : "cannot start the model");
+		return sim_fail_config(s, &blame, line, msg);
 	}
 	if (role == SIM_ROLE_CACHE)
 		s->env.cache = sl->self;
@@ -263,22 +298,34 @@ static int enter_world(struct sim *s, enum sim_world w, uint64_t line)
 	if (s->world == w)
 		return 0;
 	if (s->world == SIM_WORLD_NONE) {
-		if (sim_config_check(s->cfg, err, sizeof(err)))
-			return sim_fail(s, line, "%s", err);
+		struct sim_blame blame;
+		if (sim_config_check(s->cfg, err, sizeof(err), &blame) ||
+		    (w == SIM_WORLD_FILE && sim_config_check_fs(s->cfg, err, sizeof(err), &blame)))
+			return sim_fail_config(s, &blame, line, err);
 		FILE *base = NULL;
+		struct stat st;
 		size = (w == SIM_WORLD_CPU || pmem_device(s->cfg)) ?
 			sim_param(s->cfg, "pmem.size") : sim_param(s->cfg, "disk.size");
 		if (s->base_image) {
 			long end;
 			if (w != SIM_WORLD_BLOCK)
-				return sim_fail(s, line, "--base-image applies to block traces only");
-			if (!(base = fopen(s->base_image, "rb")))
-				return sim_fail(s, line, "base image %s: %s", s->base_image,
-						strerror(errno));
+				return sim_fail_plain(s, "--base-image: applies to block traces "
+						      "only, not to the %s trace %s",
+						      w == SIM_WORLD_FILE ? "file" : "CPU",
+						      s->trace_name ? s->trace_name : "-");
+			if (!(base = fopen(s->base_image, "rb")) ||
+			    (!fstat(fileno(base), &st) && S_ISDIR(st.st_mode) && (errno = EISDIR))) {
+				int e = errno;
+				if (base)
+					fclose(base);
+				return sim_fail_plain(s, "--base-image: %s: %s", s->base_image,
+						      strerror(e));
+			}
 			if (fseek(base, 0, SEEK_END) || (end = ftell(base)) < 0 ||
 			    fseek(base, 0, SEEK_SET)) {
 				fclose(base);
-				return sim_fail(s, line, "base image %s: cannot seek", s->base_image);
+				return sim_fail_plain(s, "--base-image: %s: cannot seek",
+						      s->base_image);
 			}
 			if ((uint64_t)end > size)
 				size = ((uint64_t)end + MEDIA_PAGE_SIZE - 1) & ~(uint64_t)(MEDIA_PAGE_SIZE - 1);
@@ -292,7 +339,7 @@ static int enter_world(struct sim *s, enum sim_world w, uint64_t line)
 		}
 		s->env.media = s->media;
 		if (base) {
-			rc = load_base_image(s, base, line);
+			rc = load_base_image(s, base);
 			fclose(base);
 			if (rc)
 				return rc;
@@ -352,7 +399,7 @@ static int apply_config(struct sim *s, const struct trace_event *ev)
 
 	for (unsigned i = 0; i < ev->nkv; i++)
 		if (sim_config_set_in(s->cfg, ev->kv[i].key.s, ev->kv[i].value.s,
-				      SIM_FROM_TRACE, s->trace_name, err, sizeof(err)))
+				      SIM_FROM_TRACE, s->trace_name, ev->line, err, sizeof(err)))
 			return sim_fail(s, ev->line, "config: %s", err);
 	return 0;
 }

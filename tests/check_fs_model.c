@@ -169,7 +169,7 @@ static int mach_start(struct mach *m)
 
 	bool pmem = m->cfg.device == SIM_DEVICE_PMEM || m->cfg.device == SIM_DEVICE_PMEM_WB;
 
-	ck_assert_msg(sim_config_check(&m->cfg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(sim_config_check(&m->cfg, err, sizeof(err), NULL) == 0, "%s", err);
 	ck_assert_int_eq(media_create(&m->media, sim_param(&m->cfg, pmem ? "pmem.size" :
 							    "disk.size")), 0);
 	m->env = (struct sim_env){ .cfg = &m->cfg, .clock = &m->clock, .media = m->media,
@@ -362,7 +362,8 @@ START_TEST(bad_input_is_an_error)
 	ck_assert_ptr_nonnull(strstr(m.err.msg, "is a directory"));
 	mach_fini(&m);
 	/* DAX needs the cache model of a pmem device (F22); the simulator
-	 * refuses disks earlier (sim_config_check), a plugin here */
+	 * refuses other devices earlier (sim_config_check); the model, a pmem
+	 * device without the cache model */
 	mach_init(&m);
 	m.use_bq = false;		/* no blockq, so no cache model */
 	mach_set(&m, "fs-opts", "dax");

@@ -91,12 +91,13 @@ START_TEST(config_errors)
 	ck_assert_str_eq(err, "unknown setting 'colour'");
 	/* combinations are checked together */
 	ck_assert_int_eq(sim_config_set(&c, "fs-opts", "dax", SIM_FROM_FLAG, err, sizeof(err)), 0);
-	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err), NULL), -1);
 	ck_assert_str_eq(err, "fs option dax needs a pmem device (--device pmem or pmem-wb), not disk-wc");
 	ck_assert_int_eq(sim_config_set(&c, "device", "pmem-wb", SIM_FROM_FLAG, err, sizeof(err)), 0);
-	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err), NULL), 0);
+	ck_assert_int_eq(sim_config_set(&c, "fs-opts", "delalloc", SIM_FROM_FLAG, err, sizeof(err)), 0);
 	ck_assert_int_eq(sim_config_set(&c, "device", "./nope.so", SIM_FROM_FLAG, err, sizeof(err)), 0);
-	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err)), -1);
+	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err), NULL), -1);
 	ck_assert_str_eq(err, "device plugin ./nope.so: No such file or directory");
 }
 END_TEST
@@ -120,20 +121,78 @@ START_TEST(config_paths_relative_to_their_file)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		sim_config_init(&c);
 		ck_assert_int_eq(sim_config_set_in(&c, "device", cases[i].value, SIM_FROM_TRACE,
-						   cases[i].file, err, sizeof(err)), 0);
+						   cases[i].file, 1, err, sizeof(err)), 0);
 		ck_assert_str_eq(c.device_path, cases[i].path);
 	}
 	/* a machine file: resolved, then opened there */
 	sim_config_init(&c);
 	ck_assert_int_eq(sim_config_set_in(&c, "machine", "nope.machine", SIM_FROM_TRACE,
-					   "/nonexistent/t.trace", err, sizeof(err)), -1);
+					   "/nonexistent/t.trace", 1, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "machine file /nonexistent/nope.machine: No such file or directory");
 	/* a built-in name is not a path */
 	sim_config_init(&c);
-	ck_assert_int_eq(sim_config_set_in(&c, "device", "pmem", SIM_FROM_TRACE, "a/t.trace",
+	ck_assert_int_eq(sim_config_set_in(&c, "device", "pmem", SIM_FROM_TRACE, "a/t.trace", 1,
 					   err, sizeof(err)), 0);
 	ck_assert_int_eq(c.device, SIM_DEVICE_PMEM);
 	ck_assert_str_eq(c.device_path, "");
+}
+END_TEST
+
+/* An error of settings together blames the one set last where the user
+ * wrote it: a flag over a config line, the later of two config lines. */
+START_TEST(config_check_blames_where_it_was_set)
+{
+	struct sim_config c;
+	struct sim_blame b;
+	char err[256], where[128];
+
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_config_set_in(&c, "fs-opts", "dax", SIM_FROM_TRACE, "t", 2, err,
+					   sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err), &b), -1);
+	sim_blame_format(&b, "t", where, sizeof(where));
+	ck_assert_str_eq(where, "t:2: config: ");
+	ck_assert_int_eq(sim_config_set_in(&c, "device", "pmem", SIM_FROM_TRACE, "t", 3, err,
+					   sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err), &b), 0);
+	ck_assert_int_eq(sim_config_set_in(&c, "device", "disk-wt", SIM_FROM_TRACE, "t", 5, err,
+					   sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err), &b), -1);
+	sim_blame_format(&b, "t", where, sizeof(where));
+	ck_assert_str_eq(where, "t:5: config: ");
+	/* a flag wins the blame as it wins the value */
+	ck_assert_int_eq(sim_config_set(&c, "device", "disk-wc", SIM_FROM_FLAG, err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_check(&c, err, sizeof(err), &b), -1);
+	sim_blame_format(&b, "t", where, sizeof(where));
+	ck_assert_str_eq(where, "--device: ");
+	ck_assert_str_eq(err, "fs option dax needs a pmem device (--device pmem or pmem-wb), "
+			 "not disk-wc");
+
+	/* the filesystem must fit the device: blamed on the parameter set last */
+	sim_config_init(&c);
+	ck_assert_int_eq(sim_config_check_fs(&c, err, sizeof(err), &b), 0);
+	ck_assert_int_eq(sim_config_set_in(&c, "disk.size", "8K", SIM_FROM_TRACE, "t", 1, err,
+					   sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_check_fs(&c, err, sizeof(err), &b), -1);
+	sim_blame_format(&b, "t", where, sizeof(where));
+	ck_assert_str_eq(where, "t:1: config: ");
+	ck_assert_int_eq(sim_config_set(&c, "set", "disk.size=1G", SIM_FROM_FLAG, err,
+					sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_check_fs(&c, err, sizeof(err), &b), 0);
+	ck_assert_int_eq(sim_config_set(&c, "jfs.block_size", "64K", SIM_FROM_FLAG, err,
+					sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_set_in(&c, "jfs.blocks", "16385", SIM_FROM_TRACE, "t", 9,
+					   err, sizeof(err)), 0);
+	ck_assert_int_eq(sim_config_check_fs(&c, err, sizeof(err), &b), -1);
+	sim_blame_format(&b, "t", where, sizeof(where));
+	ck_assert_str_eq(where, "--set: ");
+	/* names of options and parameters alike */
+	sim_config_blame(&c, (const char *const[]){ "jfs.blocks", "device", NULL }, &b);
+	sim_blame_format(&b, "t", where, sizeof(where));
+	ck_assert_str_eq(where, "t:9: config: ");
+	sim_config_blame(&c, (const char *const[]){ "l1d.size", NULL }, &b);
+	sim_blame_format(&b, "t", where, sizeof(where));
+	ck_assert_str_eq(where, "");			/* a default: the caller says where */
 }
 END_TEST
 
@@ -1539,6 +1598,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, config_errors);
 	tcase_add_test(tc, config_machine_file);
 	tcase_add_test(tc, config_paths_relative_to_their_file);
+	tcase_add_test(tc, config_check_blames_where_it_was_set);
 	tcase_add_test(tc, fs_opts);
 	suite_add_tcase(s, tc);
 

@@ -39,7 +39,9 @@
  *   1. Nothing crashes, leaks, hangs (-timeout) or trips a sanitizer.
  *   2. run exits 0 or 2; check exits 0, 1 or 2.  A 0 (or 1) leaves nothing
  *      on standard error; a 2 leaves exactly one line,
- *      "powercut: TRACE:LINE: what is wrong", LINE at least 1.
+ *      "powercut: TRACE:LINE: what is wrong", LINE at least 1, or
+ *      "powercut: --FLAG: what is wrong" when a flag of pick_config()
+ *      clashes with the trace's config lines (dax on its device, ...).
  *   3. run and the crash-state pass agree: the trace's events are the
  *      same whether or not anyone asks for crash states, so the pass fails
  *      on bad input exactly when run does, with the same message.  Two
@@ -288,7 +290,8 @@ static void capture_end(struct captured *cap)
 	stderr = cap->saved_err;
 }
 
-/* Oracle 2: "powercut: PATH:LINE: what is wrong\n", one line. */
+/* Oracle 2: "powercut: PATH:LINE: what is wrong\n" (or "powercut: --FLAG:
+ * what is wrong\n"), one line. */
 static void check_message(const char *msg, size_t len, const char *path, const char *cmd)
 {
 	size_t pl = strlen(path);
@@ -298,6 +301,12 @@ static void check_message(const char *msg, size_t len, const char *path, const c
 		die("exit status 2 without a message", cmd);
 	if (strlen(msg) != len || msg[len - 1] != '\n' || memchr(msg, '\n', len) != msg + len - 1)
 		die("message not exactly one line", msg);
+	if (!strncmp(p, "powercut: --", 12)) {
+		p += 12 + strspn(p + 12, "abcdefghijklmnopqrstuvwxyz-");
+		if (p == msg + 12 || p[0] != ':' || p[1] != ' ' || p[2] == '\n')
+			die("message of a flag with no flag name or no text", msg);
+		return;
+	}
 	if (strncmp(p, "powercut: ", 10) || strncmp(p + 10, path, pl) || p[10 + pl] != ':')
 		die("message not of the form 'powercut: TRACE:LINE: ...'", msg);
 	p += 10 + pl + 1;

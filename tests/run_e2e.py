@@ -126,6 +126,31 @@ USAGE = [
      "powercut: run does not take --states"),
     (["run", "/nonexistent.trace"],
      "powercut: /nonexistent.trace: cannot open: No such file or directory"),
+    # an error that a flag causes names the flag, not the trace's first
+    # event (the settings it clashes with may come from the trace)
+    (["check", "traces/examples/append-fsync.trace", "--fs-opts", "dax"],
+     "powercut: --fs-opts: fs option dax needs a pmem device (--device pmem or pmem-wb), not disk-wc"),
+    (["run", "traces/examples/append-fsync.trace", "--device", "/nonexistent/p.so"],
+     "powercut: --device: device plugin /nonexistent/p.so: No such file or directory"),
+    (["check", "traces/examples/append-fsync.trace", "--set", "disk.size=8K"],
+     "powercut: --set: the filesystem (jfs.blocks=4096 x jfs.block_size=4096) does not fit the 8192-byte device (disk.size)"),
+    (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0", "--set", "l1d.size=1000"],
+     "powercut: --set: cache: l1d.size=1000 is not a multiple of cache.line x l1d.ways (512)"),
+    (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0", "--set", "cache.policy=plru",
+      "--set", "l2.ways=3", "--set", "l2.size=192K"],
+     "powercut: --set: cache: l2.ways=3: tree-PLRU needs a power of two"),
+    (["run", "traces/examples/pmem-publish.trace", "--machine", "tests/bad/machine/geometry.machine"],
+     "powercut: --machine: cache: l1d.size=1000 is not a multiple of cache.line x l1d.ways (512)"),
+    (["check", "traces/examples/jbd2-commit.trace", "--base-image", "/nonexistent/img"],
+     "powercut: --base-image: /nonexistent/img: No such file or directory"),
+    (["check", "traces/examples/jbd2-commit.trace", "--base-image", "tests/bad"],
+     "powercut: --base-image: tests/bad: Is a directory"),
+    (["check", "traces/examples/append-fsync.trace", "--base-image", "tests/bad/nul-byte.trace"],
+     "powercut: --base-image: applies to block traces only, not to the file trace traces/examples/append-fsync.trace"),
+    (["check", "traces/examples/append-fsync.trace", "--at", "1", "--state", "junk"],
+     "powercut: traces/examples/append-fsync.trace: --state: malformed state 'junk' (expected base or g1=2,g5=1...)"),
+    (["check", "traces/examples/append-fsync.trace", "--at", "1", "--state", "g9=1"],
+     "powercut: traces/examples/append-fsync.trace: --state: state g9=1: group g9 does not exist at this point (it has 1)"),
     (["outcomes", "traces/examples/pmem-publish.trace"],
      "powercut: outcomes: --observe SPEC[,SPEC...] is required"),
     (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "reg:rax"],
@@ -320,10 +345,11 @@ def test_dax(pc):
        "dax: the mount option dax_flush= wins over jfs.dax_flush", out + err)
     # impossible configurations: one line, exit 2
     for args, want in (
-            (["--device", "disk-wc"], "powercut: %s:24: fs option dax needs a pmem device "
-             "(--device pmem or pmem-wb), not disk-wc\n" % f),
-            (["--device", "build/plugins/bbwc.so"], "powercut: %s:24: fs_model: fs option dax "
-             "needs a pmem device (--device pmem or pmem-wb), not plugin\n" % f),
+            # the flag that clashes with the trace's config line is named
+            (["--device", "disk-wc"], "powercut: --device: fs option dax needs a pmem device "
+             "(--device pmem or pmem-wb), not disk-wc\n"),
+            (["--device", "build/plugins/bbwc.so"], "powercut: --device: fs option dax "
+             "needs a pmem device (--device pmem or pmem-wb), not plugin\n"),
             (["--fs-opts", "dax,data=journal"], "powercut: --fs-opts: dax cannot be used with "
              "data=journal (ext4: \"can't mount with both data=journal and dax\")\n")):
         rc, out, err = run([pc, "run", f] + args)
@@ -557,7 +583,8 @@ def test_check(pc):
         ok(rc == 2 and "nothing can judge this trace" in err and not os.path.exists(j("x.json")),
            "check: no judge is an error, and no report is written", err)
         rc, out, err = run([pc, "check", t] + args + ["--at", "99", "--state", "base"])
-        ok(rc == 2 and "no crash point 99" in err, "check: replaying a point that does not exist", err)
+        ok(rc == 2 and err == "powercut: %s: --at 99: no such crash point (the trace has 7, "
+           "numbered from 0)\n" % t, "check: replaying a point that does not exist", err)
         rc, out, err = run([pc, "check", t] + args + ["--at", "3", "--state", "g9=1"])
         ok(rc == 2 and "group g9 does not exist" in err and out == "",
            "check: replaying a state that does not exist (nothing on stdout)", out + err)
@@ -1228,6 +1255,11 @@ def test_config_paths(pc):
         # directory, not a library name for dlopen's search path
         rc, out, err = run_in(sub, [pc, "run", "../../sub/dir/block.trace", "--device", "bbwc.so"])
         ok(rc == 0 and "bbwc" in out, "paths: --device bbwc.so in the current directory",
+           "status %d\nstderr %r" % (rc, err))
+        rc, out, err = run_in(tmp, [pc, "run", "sub/dir/block.trace", "--device", "bbwc.so"])
+        ok(rc == 2 and out == "" and
+           err == "powercut: --device: device plugin bbwc.so: No such file or directory\n",
+           "paths: --device bbwc.so is not looked for beside the trace",
            "status %d\nstderr %r" % (rc, err))
 
 
