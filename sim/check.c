@@ -1769,7 +1769,7 @@ void sim_check_help(FILE *out)
 		"  --seed N                seed for sample:K\n"
 		"  --max-states N          refuse more than N states (reduced: judgements) at one\n"
 		"                          point (default 1e8; reduced: 1e5 judgements at a point\n"
-		"                          of more states)\n"
+		"                          of more states; 0: no limit)\n"
 		"  --no-reduce             judge every exhaustive state one by one (without it,\n"
 		"                          one judgement covers every state that agrees with it\n"
 		"                          on the bytes it read: docs/semantics.md K6)\n"

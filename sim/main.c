@@ -58,7 +58,7 @@ static void help_outcomes(FILE *out)
 		"  --states exhaustive|bounded:K|sample:K   (default exhaustive)\n"
 		"  --seed N            seed for sample:K (default 0)\n"
 		"  --max-states N      refuse to enumerate more than N states at one point\n"
-		"                      (default 100000000)\n"
+		"                      (default 100000000; 0: no limit)\n"
 		"\n%s", cli_config_help);
 }
 

@@ -378,6 +378,13 @@ def test_outcomes_summary(pc):
         ok(rc == 0 and err.startswith("outcomes: 4 distinct; crash points: 54; ")
            and err.endswith(want), "outcomes: summary of %s" % " ".join(extra or ["exhaustive"]),
            err)
+    # --max-states N refuses a point of more states; 0 sets no limit
+    for n, want_rc in (("1", 2), ("0", 0)):
+        for cmd in (["outcomes", t, "--observe", "file:/log", "--at", "all"],
+                    ["check", t, "--no-progress"]):
+            rc, out, err = run([pc] + cmd + ["--max-states", n])
+            ok(rc == want_rc, "outcomes: %s --max-states %s exits %d" % (cmd[0], n, want_rc),
+               "status %d %s" % (rc, err[-300:]))
 
 
 def test_determinism(pc):
