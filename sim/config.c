@@ -211,6 +211,24 @@ static int set_param(struct sim_config *c, int idx, const char *v,
 static int load_machine_file(struct sim_config *c, const char *path,
 			     char *err, size_t errlen);
 
+/* The named options, by their flags' names (without "--"). */
+static const char *const opt_flags[SIM_OPT_COUNT] = {
+	[SIM_OPT_MACHINE] = "machine", [SIM_OPT_DEVICE] = "device",
+	[SIM_OPT_FAULT] = "fault", [SIM_OPT_BLOCK_SEM] = "block-semantics",
+	[SIM_OPT_FS_OPTS] = "fs-opts", [SIM_OPT_BACKGROUND] = "background",
+};
+
+/* The option named NAME, or SIM_OPT_COUNT. */
+static enum sim_opt opt_by_name(const char *name)
+{
+	int o;
+
+	for (o = 0; o < SIM_OPT_COUNT; o++)
+		if (!strcmp(opt_flags[o], name))
+			break;
+	return (enum sim_opt)o;
+}
+
 /*
  * A machine file describes a machine: its persistence domain and model
  * parameters.  The options of a mount or a run (device, fault, fs-opts,
@@ -220,9 +238,6 @@ static int load_machine_file(struct sim_config *c, const char *path,
 static int set_machine_file_key(struct sim_config *c, const char *key, const char *v,
 				char *err, size_t errlen)
 {
-	static const char *const run_options[] = {
-		"machine", "device", "fault", "block-semantics", "fs-opts", "background", NULL
-	};
 	char list[256];
 	int i;
 
@@ -241,7 +256,7 @@ static int set_machine_file_key(struct sim_config *c, const char *key, const cha
 			 "parameter as KEY=VALUE)");
 		return -1;
 	}
-	if (choice_index(run_options, key) >= 0) {
+	if (opt_by_name(key) != SIM_OPT_COUNT) {
 		snprintf(err, errlen, "%s: not a machine setting (a machine file holds domain= "
 			 "and model parameters; give --%s as a flag or a trace's config line)",
 			 key, key);
@@ -497,12 +512,6 @@ static int load_machine_file(struct sim_config *c, const char *path,
 
 /* ---- checks of settings together ---- */
 
-static const char *const opt_flags[SIM_OPT_COUNT] = {
-	[SIM_OPT_MACHINE] = "machine", [SIM_OPT_DEVICE] = "device",
-	[SIM_OPT_FAULT] = "fault", [SIM_OPT_BLOCK_SEM] = "block-semantics",
-	[SIM_OPT_FS_OPTS] = "fs-opts", [SIM_OPT_BACKGROUND] = "background",
-};
-
 /* Let (FROM, LINE, FLAG) take the blame if it was set by a higher origin
  * than the current one, or by a later line of the trace. */
 static void blame_consider(struct sim_blame *b, enum sim_origin from, uint64_t line,
@@ -537,12 +546,9 @@ void sim_config_blame(const struct sim_config *c, const char *const *names,
 {
 	*b = (struct sim_blame){ SIM_FROM_DEFAULT, 0, NULL };
 	for (; *names; names++) {
-		int o;
-		for (o = 0; o < SIM_OPT_COUNT; o++)
-			if (!strcmp(opt_flags[o], *names))
-				break;
-		if (o < SIM_OPT_COUNT)
-			blame_opt(c, (enum sim_opt)o, b);
+		enum sim_opt o = opt_by_name(*names);
+		if (o != SIM_OPT_COUNT)
+			blame_opt(c, o, b);
 		else if (sim_param_find(*names) >= 0)
 			blame_param(c, *names, b);
 	}
