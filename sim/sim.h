@@ -92,7 +92,9 @@ int sim_start(struct sim *s);
  * configuration, with origin "trace", so they only work before the
  * machine's world is fixed.  Returns 0; -1 with the message
  * "FILE:LINE: what is wrong" in sim_error() (FILE is the trace name given
- * to sim_set_trace_name()); or the crash-point callback's non-zero status.
+ * to sim_set_trace_name()) -- or, for a configuration error whose setting
+ * came from a flag, "--FLAG: what is wrong" (struct sim_blame); or the
+ * crash-point callback's non-zero status.
  */
 int sim_feed(struct sim *s, const struct trace_event *ev);
 
