@@ -1,0 +1,242 @@
+#!/usr/bin/python3
+"""timer-histories.py — check the histories in which jbd2's commit timer
+fired earlier, by rewriting the trace.
+
+`powercut check` enumerates a background commit as a choice at each crash
+point, but not what follows one: a history in which the timer committed
+at an earlier event and the trace then wrote file data in place is
+reported as not explored (docs/semantics.md K7, F15 "Not explored").
+This tool makes such histories real.  For a set S of events, it writes a
+copy of the trace with `think cycles=10^15` before each event of S: the
+commit timer (F20) then fires at the start of that event and commits
+the running transaction, as it would have if the program had paused
+there.  Each copy is checked by an ordinary `powercut check` (or
+`outcomes`), so its violations carry replay commands that work as they
+are, on the copy the tool keeps.
+
+The search starts from the trace as written and extends a history S
+with one more event after S's last only while S's check still reports
+points not explored: a history whose check reports none covers every
+history that extends it (K7).  It stops at --depth timer commits or at
+--max-histories copies, and says which.
+
+What it does not cover: a background commit preceded by the flusher's
+write-back of delayed (unallocated) pages -- F20's timer writes back no
+delayed page, and no trace event makes the flusher run -- and histories
+beyond the bounds.  So "complete" below means: every history of timer
+commits without the flusher; docs/user-guide.md has the details.
+
+    tools/timer-histories.py [--depth K] [--max-histories N] [--keep DIR]
+                             [--powercut PATH] check|outcomes TRACE [ARGS...]
+
+ARGS go to every powercut run (--device, --fs-opts, --observe, ...).
+Exit status: check's (1 when any history has a violation, else 0);
+2 for bad usage or a powercut error, with powercut's message.
+"""
+import argparse
+import signal
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+THINK = "think cycles=1000000000000000"
+REFUSED = ("--json", "--junit", "--state", "--shard", "--points")
+
+
+def die(msg):
+    print("timer-histories: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+def event_lines(lines):
+    """Indexes of the lines before which the timer may fire: every event
+    but the first (an empty journal has no timer running) and marks
+    (they cost nothing: firing before a mark is firing before the next
+    event)."""
+    ev = []
+    for i, line in enumerate(lines):
+        word = line.split(None, 1)[0] if line.strip() else ""
+        if not word or word.startswith("#") or word in ("version", "config"):
+            continue
+        if word != "mark":
+            ev.append(i)
+    return ev[1:]
+
+
+def write_copy(lines, history, path):
+    out = []
+    for i, line in enumerate(lines):
+        if i in history:
+            out.append(THINK)
+        out.append(line)
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def run_one(pc, cmd, trace, args, jpath):
+    """One history: powercut's exit status, output, and report (check)."""
+    argv = [pc, cmd, trace] + args
+    if cmd == "check":
+        argv += ["--no-progress", "--json", jpath]
+    r = subprocess.run(argv, capture_output=True, text=True)
+    if r.returncode not in (0, 1):
+        die(r.stderr.strip() or "%s: exit status %d" % (" ".join(argv), r.returncode))
+    rep = json.load(open(jpath)) if cmd == "check" else None
+    return r.returncode, r.stdout, r.stderr, rep
+
+
+def unexplored(cmd, err, rep):
+    if cmd == "check":
+        return rep["states"]["unexplored_points"]
+    for line in err.splitlines():
+        if "not explored: at " in line:
+            return int(line.split("not explored: at ", 1)[1].split()[0])
+    return 0
+
+
+def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    ap = argparse.ArgumentParser(
+        prog="timer-histories.py",
+        description="check the histories in which the commit timer fired earlier "
+        "(docs/semantics.md K7), by rewriting the trace")
+    ap.add_argument("--depth", type=int, default=2,
+                    help="at most this many timer commits in a history (default 2)")
+    ap.add_argument("--max-histories", type=int, default=1000,
+                    help="at most this many histories, the trace as written included "
+                    "(default 1000)")
+    ap.add_argument("--keep", metavar="DIR",
+                    help="keep every history's trace (and report) in DIR; by default only "
+                    "those with violations are kept, in ./timer-histories.d")
+    ap.add_argument("--powercut", default=None, help="the powercut binary (default: ./powercut "
+                    "beside this tool's tree, else powercut on PATH)")
+    ap.add_argument("cmd", choices=("check", "outcomes"))
+    ap.add_argument("trace")
+    ap.add_argument("args", nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    if a.depth < 0 or a.max_histories < 1:
+        die("--depth must be >= 0 and --max-histories >= 1")
+    for i, x in enumerate(a.args):
+        at = a.args[i + 1] if i + 1 < len(a.args) else ""
+        if x == "--at" and (a.cmd == "check" or at == "all"):
+            die("--at %s is not for this tool: the histories' crash points differ; "
+                "outcomes takes --at end or --at mark:NAME" % at)
+        if x.split("=", 1)[0] in REFUSED:
+            die("%s is not for this tool: each history is checked whole; replay a "
+                "violation with the command it prints" % x.split("=", 1)[0])
+    pc = a.powercut
+    if not pc:
+        here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "powercut")
+        pc = here if os.path.exists(here) else shutil.which("powercut")
+    if not pc:
+        die("no powercut binary: build it (make) or give --powercut")
+    try:
+        lines = open(a.trace).read().split("\n")
+    except OSError as e:
+        die("%s: %s" % (a.trace, e.strerror))
+    if lines and lines[-1] == "":
+        lines.pop()
+    events = event_lines(lines)
+    work = tempfile.mkdtemp(prefix="timer-histories.")
+    keep = a.keep or "timer-histories.d"
+    kept = []
+    try:
+        frontier = [()]
+        seen = 0
+        bounded = None
+        worst = 0
+        judged = 0
+        violating = []
+        shown = {}
+        union = set()
+        left = []               # histories whose deeper ones were not tried
+        depth = 0
+        while frontier:
+            nxt = []
+            for hist in frontier:
+                if seen >= a.max_histories:
+                    bounded = "--max-histories %d" % a.max_histories
+                    left.append(hist)
+                    continue
+                seen += 1
+                name = "h" + ("-".join(str(i + 1) for i in hist) if hist else "0")
+                path = os.path.join(work, name + ".trace")
+                if hist:
+                    write_copy(lines, set(hist), path)
+                rc, out, err, rep = run_one(pc, a.cmd, path if hist else a.trace, a.args,
+                                            path + ".json")
+                worst = max(worst, rc)
+                n = unexplored(a.cmd, err, rep)
+                if rep:
+                    judged += rep["states"].get("images_judged", 0)
+                if a.cmd == "outcomes":
+                    union.update(x for x in out.splitlines()
+                                 if x and not x.startswith("outcomes:") and
+                                 not x.startswith("  "))
+                if (rc == 1 or a.keep) and hist:
+                    kept.append((hist, path))
+                elif rc == 1:
+                    shown[hist] = (a.trace, rep)
+                if rc == 1:
+                    violating.append(hist)
+                if n == 0:
+                    continue
+                if depth >= a.depth:
+                    bounded = bounded or "--depth %d" % a.depth
+                    left.append(hist)
+                    continue
+                last = hist[-1] if hist else -1
+                nxt += [hist + (e,) for e in events if e > last]
+            frontier = nxt
+            depth += 1
+        if kept:
+            os.makedirs(keep, exist_ok=True)
+        for hist, path in kept:
+            dst = os.path.join(keep, os.path.basename(path))
+            shutil.copyfile(path, dst)
+            if a.cmd == "check":
+                with open(path + ".json") as f:
+                    text = f.read().replace(path, dst)
+                with open(dst + ".json", "w") as f:
+                    f.write(text)
+                shown[hist] = (dst, json.loads(text))
+        print("timer-histories: %s, %d events the timer may fire before" %
+              (a.trace, len(events)))
+        print("histories: %d checked (the trace as written, and %d with the timer firing "
+              "before chosen events)" % (seen, seen - 1))
+        if left:
+            print("complete: no, bounded by %s: %d histories still report points not "
+                  "explored, or were not reached" % (bounded, len(left)))
+        else:
+            print("complete: yes, for timer commits (not the flusher's write-back before "
+                  "one: docs/user-guide.md)")
+        if a.cmd == "check":
+            print("distinct images judged: %d (summed over the histories)" % judged)
+            first = {}
+            for hist in violating:
+                dst, rep = shown[hist]
+                for v in rep["violations"]:
+                    first.setdefault((v["invariant"], v["path"]), (hist, dst, v))
+            print("violations: %d (invariant, path) pairs, in %d of %d histories" %
+                  (len(first), len(violating), seen))
+            for (inv, path), (hist, dst, v) in first.items():
+                where = ("timer before " + ", ".join("line %d" % (i + 1) for i in hist) +
+                         ": " + dst) if hist else "the trace as written"
+                print("  [%s] %s, first in %s" % (inv, path, where))
+                print("    point %s (line %s of that trace: %s), state %s" %
+                      (v["point"], v["line"], v["event"], v["state"]))
+                print("    replay: %s" % v["replay"])
+        else:
+            print("outcomes: %d distinct over every history" % len(union))
+            for x in sorted(union):
+                print(x)
+        return 1 if worst == 1 and a.cmd == "check" else 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
