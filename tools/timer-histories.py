@@ -17,8 +17,11 @@ are, on the copy the tool keeps.
 The search starts from the trace as written and extends a history S
 with one more event after S's last only while S's check still reports
 points not explored: a history whose check reports none covers every
-history that extends it (K7).  It stops at --depth timer commits or at
---max-histories copies, and says which.
+history that extends it (K7); nor is a history whose copy has no crash
+point beyond its parent's but the think's own (the running transaction
+was empty: the timer did not fire, its extensions are its parent's).
+It stops at --depth timer commits or at --max-histories copies, and
+says which.
 
 What it does not cover: a background commit preceded by the flusher's
 write-back of delayed (unallocated) pages -- F20's timer writes back no
@@ -26,7 +29,7 @@ delayed page, and no trace event makes the flusher run -- and histories
 beyond the bounds.  So "complete" below means: every history of timer
 commits without the flusher; docs/user-guide.md has the details.
 
-    tools/timer-histories.py [--depth K] [--max-histories N] [--keep DIR]
+    tools/timer-histories.py [--depth K] [--max-histories N] [-j N] [--keep DIR]
                              [--powercut PATH] check|outcomes TRACE [ARGS...]
 
 ARGS go to every powercut run (--device, --fs-opts, --observe, ...).
@@ -34,6 +37,7 @@ Exit status: check's (1 when any history has a violation, else 0);
 2 for bad usage or a powercut error, with powercut's message.
 """
 import argparse
+import concurrent.futures
 import signal
 import json
 import os
@@ -88,6 +92,16 @@ def run_one(pc, cmd, trace, args, jpath):
     return r.returncode, r.stdout, r.stderr, rep
 
 
+def points_of(cmd, err, rep):
+    """The crash points of a history's trace."""
+    if cmd == "check":
+        return rep["crash_points"]
+    for line in err.splitlines():
+        if line.startswith("outcomes: ") and "crash points: " in line:
+            return int(line.split("crash points: ", 1)[1].split(";")[0])
+    return -1
+
+
 def unexplored(cmd, err, rep):
     if cmd == "check":
         return rep["states"]["unexplored_points"]
@@ -108,6 +122,8 @@ def main():
     ap.add_argument("--max-histories", type=int, default=1000,
                     help="at most this many histories, the trace as written included "
                     "(default 1000)")
+    ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                    help="histories checked at once (default: the CPUs)")
     ap.add_argument("--keep", metavar="DIR",
                     help="keep every history's trace (and report) in DIR; by default only "
                     "those with violations are kept, in ./timer-histories.d")
@@ -117,8 +133,8 @@ def main():
     ap.add_argument("trace")
     ap.add_argument("args", nargs=argparse.REMAINDER)
     a = ap.parse_args()
-    if a.depth < 0 or a.max_histories < 1:
-        die("--depth must be >= 0 and --max-histories >= 1")
+    if a.depth < 0 or a.max_histories < 1 or a.jobs < 1:
+        die("--depth must be >= 0, --max-histories and --jobs >= 1")
     for i, x in enumerate(a.args):
         at = a.args[i + 1] if i + 1 < len(a.args) else ""
         if x == "--at" and (a.cmd == "check" or at == "all"):
@@ -154,22 +170,28 @@ def main():
         union = set()
         left = []               # histories whose deeper ones were not tried
         depth = 0
+        idle = 0
+        npoints = {}
+        def one(hist):
+            name = "h" + ("-".join(str(i + 1) for i in hist) if hist else "0")
+            path = os.path.join(work, name + ".trace")
+            if hist:
+                write_copy(lines, set(hist), path)
+            return (path,) + run_one(pc, a.cmd, path if hist else a.trace, a.args,
+                                     path + ".json")
+
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs)
         while frontier:
             nxt = []
-            for hist in frontier:
-                if seen >= a.max_histories:
-                    bounded = "--max-histories %d" % a.max_histories
-                    left.append(hist)
-                    continue
+            todo = frontier[:max(0, a.max_histories - seen)]
+            if len(todo) < len(frontier):
+                bounded = "--max-histories %d" % a.max_histories
+                left += frontier[len(todo):]
+            for hist, (path, rc, out, err, rep) in zip(todo, pool.map(one, todo)):
                 seen += 1
-                name = "h" + ("-".join(str(i + 1) for i in hist) if hist else "0")
-                path = os.path.join(work, name + ".trace")
-                if hist:
-                    write_copy(lines, set(hist), path)
-                rc, out, err, rep = run_one(pc, a.cmd, path if hist else a.trace, a.args,
-                                            path + ".json")
                 worst = max(worst, rc)
                 n = unexplored(a.cmd, err, rep)
+                npoints[hist] = points_of(a.cmd, err, rep)
                 if rep:
                     judged += rep["states"].get("images_judged", 0)
                 if a.cmd == "outcomes":
@@ -182,6 +204,12 @@ def main():
                     shown[hist] = (a.trace, rep)
                 if rc == 1:
                     violating.append(hist)
+                if hist and npoints[hist] == npoints[hist[:-1]] + 1:
+                    # the think's own point and nothing else: the running
+                    # transaction was empty, the timer did not fire, and
+                    # this history's extensions are its parent's
+                    idle += 1
+                    continue
                 if n == 0:
                     continue
                 if depth >= a.depth:
@@ -192,6 +220,7 @@ def main():
                 nxt += [hist + (e,) for e in events if e > last]
             frontier = nxt
             depth += 1
+        pool.shutdown()
         if kept:
             os.makedirs(keep, exist_ok=True)
         for hist, path in kept:
@@ -206,7 +235,8 @@ def main():
         print("timer-histories: %s, %d events the timer may fire before" %
               (a.trace, len(events)))
         print("histories: %d checked (the trace as written, and %d with the timer firing "
-              "before chosen events)" % (seen, seen - 1))
+              "before chosen events; in %d of those it found nothing to commit, and their "
+              "extensions are not tried)" % (seen, seen - 1, idle))
         if left:
             print("complete: no, bounded by %s: %d histories still report points not "
                   "explored, or were not reached" % (bounded, len(left)))
