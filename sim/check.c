@@ -1669,7 +1669,8 @@ static void put_unexplored(FILE *f, const struct check *c, bool xml)
 		 "an earlier event and file data was then written in place, or (where the "
 		 "device may lose a completed commit's writes: nobarrier or a flush fault "
 		 "on a volatile cache, early completion) fired at all (docs/semantics.md, "
-		 "F15, \"Not explored\"); their states are not among those counted\n",
+		 "F15, \"Not explored\"); their states are not among those counted "
+		 "(tools/timer-histories.py checks the timer's, bounded)\n",
 		 c->points_unexplored, c->points_checked, where);
 	if (xml)
 		xml_put(f, line);
