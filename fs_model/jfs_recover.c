@@ -1360,7 +1360,8 @@ static int dir_value(struct jfs_view *v, uint32_t ino, char *out, size_t outlen)
 	int n;
 
 	vdir_each(v, ino, collect_name, &dn);
-	qsort(dn.e, dn.n, sizeof(*dn.e), name_cmp);
+	if (dn.n)			/* an empty directory has no array */
+		qsort(dn.e, dn.n, sizeof(*dn.e), name_cmp);
 	for (size_t i = 0; i < dn.n; i++)
 		crc = crc32_update(crc32_update(crc, dn.e[i].name, dn.e[i].nl), "", 1);
 	n = snprintf(out, outlen, "dir:%zu:%08" PRIx32, dn.n, crc);
