@@ -183,6 +183,9 @@ struct bq_queue {
 	struct bq_bio *head, *tail;	/* in flight, submission order */
 	size_t nflight;
 	struct bq_map bios;
+	struct bq_map unwaited;		/* B5: ids of bios a barrier completed
+					 * that the submitter has not waited
+					 * for yet (value: the queue) */
 	struct bq_bio *free_bios;
 	uint64_t tick;			/* I3's clock: submits and arrivals */
 

@@ -33,6 +33,8 @@
  *       (drain, then a pre-flush), no bio submitted after it is dispatched
  *       before it completes, and it completes only once its own data is
  *       durable (FUA or a post-flush).  The submitter need not wait.
+ *       A bio the drain completed is complete for the submitter too: its
+ *       wait returns at once, and its id is taken until that wait.
  *   B6. Sequencing (blk-flush.c): a flagged bio becomes up to three steps,
  *       PREFLUSH -> DATA -> POSTFLUSH, by what the driver advertised.  No
  *       write cache: both flags are stripped and an empty flush completes
@@ -421,6 +423,14 @@ static struct bq_bio *find_bio(const struct bq_queue *q, uint64_t id)
 
 static int complete_bio(struct bq_queue *q, struct bq_bio *b);
 
+/* B5: a barrier completed bio ID before the submitter waited for it.  Its
+ * id stays taken until the submitter's wait, which then returns at once
+ * (as on pmem, whose bios complete inside their submission). */
+static int note_unwaited(struct bq_queue *q, uint64_t id)
+{
+	return bq_map_put(&q->unwaited, id, q) ? bq_fail(q, "out of memory") : 0;
+}
+
 static void retire(struct bq_queue *q, struct bq_bio *b)
 {
 	if (b->prev)
@@ -476,8 +486,9 @@ static int bq_bio_step(struct bq_queue *q, struct bq_bio *b)
 	case BQ_SEQ_DRAIN:
 		/* B5: every earlier bio completes first */
 		while (q->head != b) {
+			uint64_t id = q->head->id;
 			int rc = complete_bio(q, q->head);
-			if (rc)
+			if (rc || (rc = note_unwaited(q, id)))
 				return rc;
 		}
 		b->seq |= BQ_SEQ_DRAIN;
@@ -537,8 +548,11 @@ static int complete_bio(struct bq_queue *q, struct bq_bio *b)
 		struct bq_bio *p = b->prev;
 		while (p && !p->barrier)
 			p = p->prev;
-		if (p && (rc = complete_bio(q, p)))
-			return rc;
+		if (p) {
+			uint64_t id = p->id;
+			if ((rc = complete_bio(q, p)) || (rc = note_unwaited(q, id)))
+				return rc;
+		}
 	}
 	while ((rc = bq_bio_step(q, b)) == 0)
 		;
@@ -691,7 +705,7 @@ static int submit(struct bq_queue *q, const struct bq_bio_desc *d,
 
 	if (d->id == UINT64_MAX)
 		return bq_fail(q, "bio id=%" PRIu64 " is reserved", d->id);
-	if (find_bio(q, d->id))
+	if (find_bio(q, d->id) || bq_map_get(&q->unwaited, d->id))
 		return bq_fail(q, "bio id=%" PRIu64 " is already in flight", d->id);
 	if (d->len % 512)
 		return bq_fail(q, "bio id=%" PRIu64 ": len %" PRIu64
@@ -838,6 +852,13 @@ int bq_wait(struct bq_queue *q, uint64_t id)
 
 	if (q->pmem && id != UINT64_MAX)
 		return bq_pmem_wait(q, id);
+	if (!b && id != UINT64_MAX && bq_map_get(&q->unwaited, id)) {
+		/* B5: a barrier completed it already */
+		bq_map_del(&q->unwaited, id);
+		late_arrivals(q, before);
+		bq_publish(q);
+		return settle(q, 0);
+	}
 	if (!b)
 		return bq_fail(q, "wait id=%" PRIu64 ": no bio %" PRIu64 " in flight", id, id);
 	t = b->t_done;
@@ -868,6 +889,12 @@ int bq_wait_all(struct bq_queue *q)
 		}
 		if ((rc = complete_bio(q, b)))
 			return rc;
+	}
+	if (q->unwaited.n) {
+		/* every bio is waited for now, those a barrier completed too */
+		bq_map_fini(&q->unwaited);
+		if (bq_map_init(&q->unwaited, 16))
+			return bq_fail(q, "out of memory");
 	}
 	time_wait(q, t);
 	late_arrivals(q, before);
@@ -968,7 +995,8 @@ int bq_queue_init(struct bq_queue *q, const struct sim_env *env)
 	q->bus_bw = sim_param(c, "disk.bandwidth");
 	q->media_bw = sim_param(c, "disk.media_bandwidth");
 	q->slot_free = calloc(q->depth, sizeof(*q->slot_free));
-	if (!q->slot_free || bq_map_init(&q->bios, 64) || bq_map_init(&q->units, 256) ||
+	if (!q->slot_free || bq_map_init(&q->bios, 64) || bq_map_init(&q->unwaited, 16) ||
+	    bq_map_init(&q->units, 256) ||
 	    (q->pmem && bq_map_init(&q->pw_ids, 64)))
 		goto nomem;
 	q->pw_prune = 64;
@@ -1023,6 +1051,7 @@ void bq_queue_fini(struct bq_queue *q)
 	free(q->pw);
 	bq_map_fini(&q->pw_ids);
 	bq_map_fini(&q->bios);
+	bq_map_fini(&q->unwaited);
 	bq_map_fini(&q->units);
 	bq_device_close(q);
 }

@@ -356,6 +356,27 @@ START_TEST(b5_barrier_drain_and_hold)
 }
 END_TEST
 
+/* B5: a bio the barrier's drain completed is complete for the submitter:
+ * its wait returns at once (it was refused), and its id is taken until
+ * that wait, as on pmem (b10_pmem_sync). */
+START_TEST(b5_wait_after_drain)
+{
+	struct h *h = mk("device=disk-wc block-semantics=barrier");
+	W(h, 1, 0, 0x11);
+	FLUSH(h, 2);
+	WAIT(h, 2);
+	EXPECT(h, "11,00,00");
+	ck_assert_int_eq(bio(h, 1, TRACE_BIO_WRITE, 1, 512, 0, 0x22), -1);
+	ck_assert_str_eq(h->err.msg, "bio id=1 is already in flight");
+	WAIT(h, 1);
+	ck_assert_int_eq(bq_wait(h->q, 1), -1);
+	W(h, 1, 1, 0x22);
+	WAITALL(h);
+	EXPECT(h, "11,00,00|11,22,00");
+	done(h);
+}
+END_TEST
+
 START_TEST(b6_emulated_fua_postflush)
 {
 	struct h *h = mk("device=disk-wc disk.fua=off");
@@ -1040,6 +1061,7 @@ static Suite *suite(void)
 	tcase_add_test(rules, b4_wait_orders);
 	tcase_add_test(rules, b4_durable_then_concurrent_overlap);
 	tcase_add_test(rules, b5_barrier_drain_and_hold);
+	tcase_add_test(rules, b5_wait_after_drain);
 	tcase_add_test(rules, b6_emulated_fua_postflush);
 	tcase_add_test(rules, b7_b8_torn_and_atomic);
 	tcase_add_test(rules, b8_subunit_merge);
