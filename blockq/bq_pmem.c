@@ -52,7 +52,9 @@
  * C15's drains; on pmem-wb the next PREFLUSH's); F4
  * reorder-across-flush omits the fence between pmem-wb's PREFLUSH
  * write-back and the copy, so the new data may persist before the old.
- * On pmem, F1, F2 and F4 have nothing to act on.
+ * An empty flush (op=flush) has no copy to reorder with its write-back:
+ * F4 leaves it whole, as it leaves a disk's flush command (F4 reorders,
+ * it drops nothing).  On pmem, F1, F2 and F4 have nothing to act on.
  *
  * Notes:
  *   - All CPU operations run on cpu 0, the submitter's.
@@ -232,7 +234,10 @@ int bq_pmem_submit(struct bq_queue *q, const struct bq_bio_desc *d,
 				if ((rc = writeback_range(q, q->wb_lines[i], q->wb_lines[i + 1], d->line)))
 					return rc;
 			q->nwb = 0;
-			if (!(q->faults & SIM_FAULT_REORDER_ACROSS_FLUSH) &&	/* F4 */
+			/* F4 drops the fence between the write-back and the
+			 * copy; an empty flush has no copy to reorder, and its
+			 * completion is the flush's */
+			if ((!data || !(q->faults & SIM_FAULT_REORDER_ACROSS_FLUSH)) &&
 			    (rc = fence(q, d->line)))
 				return rc;
 			bq_step(q, "bio %" PRIu64 ": preflush: lines written back", d->id);
