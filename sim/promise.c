@@ -435,7 +435,23 @@ int sim_promises_judge(const struct sim_promises *p, const struct sim_image *im,
 				 s->sector, zero ? "zeros: no write to it reached the media" :
 				 "data no write of the trace put there");
 		}
-		if (s->by_bio == s->promised_bio)
+		if (p->barrier && s->by_bio == s->promised_bio)
+			snprintf(v.explanation, sizeof(v.explanation),
+				 "Bio %" PRIu64 " (line %" PRIu64 ") is a barrier and its completion "
+				 "was waited for (line %" PRIu64 "); under barrier semantics a "
+				 "barrier completes only once its own data is durable, so it had "
+				 "to be; in this state it is not.", s->promised_bio,
+				 s->promised_line, s->wait_line);
+		else if (p->barrier)	/* P4: submitted before, not completed before */
+			snprintf(v.explanation, sizeof(v.explanation),
+				 "Bio %" PRIu64 " (line %" PRIu64 ") was submitted before the barrier "
+				 "bio %" PRIu64 " (line %" PRIu64 "), whose completion was waited for "
+				 "(line %" PRIu64 "); under barrier semantics a barrier completes only "
+				 "after every earlier bio is durable, so bio %" PRIu64 " had to be; "
+				 "in this state sector %" PRIu64 " is not.", s->promised_bio,
+				 s->promised_line, s->by_bio, s->by_line, s->wait_line,
+				 s->promised_bio, s->sector);
+		else if (s->by_bio == s->promised_bio)
 			snprintf(v.explanation, sizeof(v.explanation),
 				 "Bio %" PRIu64 " (line %" PRIu64 ") was written with FUA and its "
 				 "completion was waited for (line %" PRIu64 "), so its data had to be "

@@ -1,0 +1,1 @@
+check tests/regress/barrier-promises.trace --block-semantics barrier --fault ignore-fua
