@@ -429,6 +429,31 @@ START_TEST(b9_cache_full_destages_oldest)
 }
 END_TEST
 
+/* B9 with several destages at once (cache_make_room's sorted path): a
+ * three-unit write completes into a one-unit cache; its first two units
+ * (arrived first) are destaged, the third stays cached.  Then three late
+ * arrivals (F3) at one wait overflow it by two: the two older go. */
+START_TEST(b9_destages_several_oldest_first)
+{
+	struct h *h = mk("device=disk-wc disk.cache_size=512");
+	ck_assert_int_eq(bio(h, 1, TRACE_BIO_WRITE, 0, 1536, 0, 0x11), 0);
+	WAIT(h, 1);
+	ck_assert_uint_eq(h->q->st.destages, 2);
+	EXPECT(h, "11,11,00|11,11,11");
+	done(h);
+	h = mk("device=disk-wc disk.cache_size=512 fault=early-complete");
+	W(h, 1, 2, 0x11);
+	W(h, 2, 1, 0x22);
+	W(h, 3, 0, 0x33);
+	WAITALL(h);		/* completed, not yet on the device */
+	W(h, 4, 5, 0x44);
+	WAIT(h, 4);		/* the three arrive, by unit: 3, 2, 1 */
+	ck_assert_uint_eq(h->q->st.destages, 2);
+	EXPECT(h, "33,22,00|33,22,11");
+	done(h);
+}
+END_TEST
+
 START_TEST(discard_reads_zero)
 {
 	struct h *h = mk("device=disk-wt");
@@ -1066,6 +1091,7 @@ static Suite *suite(void)
 	tcase_add_test(rules, b7_b8_torn_and_atomic);
 	tcase_add_test(rules, b8_subunit_merge);
 	tcase_add_test(rules, b9_cache_full_destages_oldest);
+	tcase_add_test(rules, b9_destages_several_oldest_first);
 	tcase_add_test(rules, discard_reads_zero);
 	suite_add_tcase(s, rules);
 	tcase_add_test(faults, f1_ignore_flush);
