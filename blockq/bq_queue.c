@@ -113,7 +113,9 @@
  *   - Reads are not modelled as requests (bq_read() answers at once).
  *   - A discard is modelled as a write of zeros (a device that reads
  *     zeros after trim).  Whether unmapped data may come back is not
- *     modelled.
+ *     modelled.  PREFLUSH/FUA on a discard are honoured as on a write,
+ *     though Linux 6.3 and later fail such a bio (commit b4a6bb3a67aa,
+ *     "block: add a sanity check for non-write flush/fua bios").
  *   - Errors (media errors, failed flushes) are not modelled: every
  *     request succeeds.  barrier.txt's error-handling caveat is out of
  *     scope.
