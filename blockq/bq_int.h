@@ -69,6 +69,12 @@ struct bq_version {
 	uint8_t *data;			/* unit_size bytes; [lo, hi) used */
 };
 
+/* Where to find a version again (B9's arrival queue): its unit and its
+ * bio's submission, which name at most one version. */
+struct bq_cached_key {
+	uint64_t unit, submit;
+};
+
 /* One enumerated image of a unit: which versions, in which order. */
 struct bq_choice {
 	uint8_t n;			/* versions applied */
@@ -202,6 +208,10 @@ struct bq_queue {
 	bool groups_stale;
 	size_t nempty;			/* active units with no version left */
 	uint64_t ncached;		/* CACHED versions (cache occupancy) */
+	struct bq_cached_key *cached;	/* B9: every CACHED version, in arrival
+					 * order (ver_arrive), and some that left */
+	size_t cached_head, ncached_keys, cap_cached;
+	bool cached_lost;		/* out of memory: B9 scans instead */
 	uint64_t nacked;		/* ACKED versions */
 	uint8_t *scratch;		/* enumeration stack: (V+1) units */
 	uint64_t overflow_unit;		/* a unit past the limits, or UINT64_MAX */

@@ -429,7 +429,7 @@ START_TEST(b9_cache_full_destages_oldest)
 }
 END_TEST
 
-/* B9 with several destages at once (cache_make_room's sorted path): a
+/* B9 with several destages at once (cache_make_room's arrival queue): a
  * three-unit write completes into a one-unit cache; its first two units
  * (arrived first) are destaged, the third stays cached.  Then three late
  * arrivals (F3) at one wait overflow it by two: the two older go. */
