@@ -69,10 +69,19 @@ struct bq_version {
 	uint8_t *data;			/* unit_size bytes; [lo, hi) used */
 };
 
-/* Where to find a version again (B9's arrival queue): its unit and its
- * bio's submission, which name at most one version. */
-struct bq_cached_key {
+/* Where to find a version again: its unit and its bio's submission,
+ * which name at most one version. */
+struct bq_vkey {
 	uint64_t unit, submit;
+};
+
+/* The versions that entered a state (CACHED, ACKED), in the order they
+ * entered it, as keys: [head, n) holds every version in that state and
+ * some that left it (skipped when met, dropped when the queue fills). */
+struct bq_keyq {
+	struct bq_vkey *k;
+	size_t head, n, cap;
+	bool lost;			/* out of memory: the users scan instead */
 };
 
 /* One enumerated image of a unit: which versions, in which order. */
@@ -208,10 +217,8 @@ struct bq_queue {
 	bool groups_stale;
 	size_t nempty;			/* active units with no version left */
 	uint64_t ncached;		/* CACHED versions (cache occupancy) */
-	struct bq_cached_key *cached;	/* B9: every CACHED version, in arrival
-					 * order (ver_arrive), and some that left */
-	size_t cached_head, ncached_keys, cap_cached;
-	bool cached_lost;		/* out of memory: B9 scans instead */
+	struct bq_keyq cached;		/* B9: CACHED versions by arrive_tick */
+	struct bq_keyq acked;		/* F3: ACKED versions by ack_tick */
 	uint64_t nacked;		/* ACKED versions */
 	uint8_t *scratch;		/* enumeration stack: (V+1) units */
 	uint64_t overflow_unit;		/* a unit past the limits, or UINT64_MAX */
