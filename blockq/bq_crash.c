@@ -349,7 +349,7 @@ static void enumerate(struct bq_queue *q, struct bq_unit *u)
 media:
 	/* I2: the media holds choice 0 */
 	if (media_cmp(q->env.media, off, u->img, len))
-		media_write(q->env.media, off, u->img, len);
+		media_write_image(q->env.media, off, u->img, len);
 	u->pre_on_media = false;	/* not known; canon_only compares */
 }
 
@@ -420,7 +420,7 @@ static void canon_only(struct bq_queue *q, struct bq_unit *u)
 		img = q->scratch;
 	}
 	if (media_cmp(q->env.media, off, img, len))
-		media_write(q->env.media, off, img, len);
+		media_write_image(q->env.media, off, img, len);
 	u->pre_on_media = img == u->pre;
 }
 

@@ -296,8 +296,11 @@ static void ver_set(struct bq_queue *q, struct bq_version *v, enum bq_ver_state 
 	if (v->state == BQ_V_ACKED)
 		q->nacked--;
 	v->state = s;
-	if (s == BQ_V_DURABLE)
+	if (s == BQ_V_DURABLE) {
 		q->durable_gen++;
+		/* its bytes reached the media, whatever the image held */
+		media_add_written(q->env.media, v->hi - v->lo);
+	}
 	if (s == BQ_V_CACHED)
 		q->ncached++;
 	if (s == BQ_V_ACKED)

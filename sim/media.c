@@ -177,11 +177,21 @@ static uint8_t *page_make(struct media *m, uint64_t pg)
 	return *pp;
 }
 
+void media_add_written(struct media *m, uint64_t n)
+{
+	m->written += n;
+}
+
 void media_write(struct media *m, uint64_t off, const void *src, size_t n)
+{
+	m->written += n;
+	media_write_image(m, off, src, n);
+}
+
+void media_write_image(struct media *m, uint64_t off, const void *src, size_t n)
 {
 	const uint8_t *s = src;
 
-	m->written += n;
 	while (n > 0) {
 		uint64_t pg = off >> MEDIA_PAGE_SHIFT;
 		size_t in = (size_t)(off & (MEDIA_PAGE_SIZE - 1));

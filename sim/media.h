@@ -53,8 +53,17 @@ const uint8_t *media_page(const struct media *m, uint64_t off);
  * O(1). */
 void media_prefetch(const struct media *m, uint64_t off);
 
-/* Bytes that reached the media through media_write (statistics). */
+/* Bytes that reached the media through media_write, plus those counted
+ * with media_add_written (statistics). */
 uint64_t media_bytes_written(const struct media *m);
+
+/* A model that keeps the media as an image of what is durable and writes
+ * it only where it changed (blockq/'s disks, I2) writes it with
+ * media_write_image, which counts nothing, and counts each write that
+ * became durable, whole, with media_add_written: a write of the bytes the
+ * media already held reached it too. */
+void media_write_image(struct media *m, uint64_t off, const void *src, size_t n);
+void media_add_written(struct media *m, uint64_t n);
 
 /* The whole image as a deep copy (snapshots for the explorer).  O(written
  * pages). */

@@ -1,0 +1,1 @@
+run tests/regress/rewrite-same-bytes.trace --device pmem-wb
