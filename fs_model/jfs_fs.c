@@ -719,6 +719,8 @@ void jfs_hist_save(struct jfs_fs *fs, uint32_t s, uint32_t off, uint32_t len)
 	struct jfs_page *p = &fs->pages[s];
 
 	h->pending = 0;
+	if (fs->env->no_crash_states)
+		return;		/* `run`: no one asks for page versions (M7) */
 	if (fs->gap_start && !fs->gap_open && !fs->dry && fs->o.data != JFS_DATA_JOURNAL && len)
 		jfs_gap_page_change(fs, s);	/* M9 */
 	if (fs->dry || fs->o.data == JFS_DATA_JOURNAL || !len)
@@ -822,6 +824,7 @@ void jfs_page_clean(struct jfs_fs *fs, uint32_t s, uint64_t off)
 	 * older version the flusher may have written back before it; keep
 	 * the history if it has one besides the version that write carries */
 	if (!(p->flags & JFS_PG_DIRTY) || !fs->dev.may_lose || !fs->env->cfg->background ||
+	    fs->env->no_crash_states ||
 	    (p->nhist < 2 && !p->nclean) ||
 	    !fs->dev.may_lose(fs->dev.ctx, fs->last_bio, off, fs->g.bsize)) {
 		page_set_dirty(fs, s, false);

@@ -43,7 +43,10 @@
  *   M7  A page's history (jfs_page.hist) is empty unless the page is
  *       dirty and its block allocated and written, or (data=writeback)
  *       dirty and in need of allocation (F18); it holds one record per
- *       change of its bytes since then (struct jfs_pgrec).
+ *       change of its bytes since then (struct jfs_pgrec).  Under
+ *       env->no_crash_states (`powercut run`) no page has one, and M8
+ *       keeps none: no one asks for page versions, and they grew with
+ *       the trace (575 MB at 1M events of gen_trace --kind file).
  *   M8  A page cleaned by a write the device may still lose (F15: the
  *       write-back, ordered data or O_DIRECT bio just submitted) keeps its
  *       history, with one entry in fs->uns (the bio, the version it
