@@ -172,6 +172,7 @@ def main():
         depth = 0
         idle = 0
         npoints = {}
+
         def one(hist):
             name = "h" + ("-".join(str(i + 1) for i in hist) if hist else "0")
             path = os.path.join(work, name + ".trace")
