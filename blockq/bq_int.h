@@ -38,6 +38,7 @@
 
 #include "../sim/config.h"
 #include "../sim/crash.h"
+#include "../sim/latency.h"
 #include "../sim/model.h"
 #include "blockq.h"
 #include "bq_plugin.h"
@@ -161,6 +162,19 @@ struct bq_pwrite {
 					   this id, or 0 */
 };
 
+/* Bio latency classes of `run` (bq_model_report): plain writes, writes
+ * with PREFLUSH or FUA, empty flushes, discards. */
+enum bq_lat_kind { BQ_LAT_WRITE, BQ_LAT_FLAGGED, BQ_LAT_FLUSH, BQ_LAT_DISCARD, BQ_LAT_KINDS };
+
+static inline enum bq_lat_kind bq_lat_kind(enum trace_bio_op op, uint32_t flags)
+{
+	if (op == TRACE_BIO_FLUSH)
+		return BQ_LAT_FLUSH;
+	if (op == TRACE_BIO_DISCARD)
+		return BQ_LAT_DISCARD;
+	return flags & (TRACE_BIO_PREFLUSH | TRACE_BIO_FUA) ? BQ_LAT_FLAGGED : BQ_LAT_WRITE;
+}
+
 struct bq_stats {
 	uint64_t bios, writes, discards, flush_bios;
 	uint64_t preflush, fua;		/* bios carrying the flag */
@@ -173,6 +187,7 @@ struct bq_stats {
 	uint64_t wait_cycles;		/* the submitter waiting */
 	uint64_t stall_cycles;		/* the submitter waiting for a tag */
 	uint64_t max_in_flight;
+	struct lat_rec lat[BQ_LAT_KINDS];	/* submission to completion */
 };
 
 struct bq_queue {

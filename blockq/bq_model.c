@@ -92,8 +92,12 @@ static int bq_model_event(void *self, const struct trace_event *ev)
 
 static void bq_model_report(void *self, FILE *out)
 {
-	const struct bq_queue *q = self;
-	const struct bq_stats *s = &q->st;
+	static const char *const lat_name[BQ_LAT_KINDS] = {
+		[BQ_LAT_WRITE] = "write", [BQ_LAT_FLAGGED] = "flagged-write",
+		[BQ_LAT_FLUSH] = "flush", [BQ_LAT_DISCARD] = "discard",
+	};
+	struct bq_queue *q = self;
+	struct bq_stats *s = &q->st;
 
 	fprintf(out, "bq.device: %s\n", q->pmem ? sim_device_name(q->kind) : q->dev.ops->name);
 	fprintf(out, "bq.semantics: %s\n", q->barrier_mode ? "barrier" : "linux");
@@ -113,6 +117,15 @@ static void bq_model_report(void *self, FILE *out)
 	fprintf(out, "bq.stall-cycles: %" PRIu64 "\n", s->stall_cycles);
 	fprintf(out, "bq.max-in-flight: %" PRIu64 "\n", s->max_in_flight);
 	fprintf(out, "bq.in-flight-at-end: %zu\n", q->nflight);
+	for (int k = 0; k < BQ_LAT_KINDS; k++) {
+		struct lat_rec *l = &s->lat[k];
+
+		if (!l->n)
+			continue;
+		fprintf(out, "bq.%s-latency-p50: %" PRIu64 "\n", lat_name[k], lat_p50(l));
+		fprintf(out, "bq.%s-latency-p99: %" PRIu64 "\n", lat_name[k], lat_p99(l));
+		fprintf(out, "bq.%s-latency-max: %" PRIu64 "\n", lat_name[k], l->max);
+	}
 	if (!q->pmem)
 		fprintf(out, "disk.bytes: %" PRIu64 "\n", media_bytes_written(q->env.media));
 }

@@ -300,7 +300,8 @@ int bq_pmem_wait(struct bq_queue *q, uint64_t id)
 		return bq_map_init(&q->bios, 64) ? bq_fail(q, "out of memory") : 0;
 	}
 	if (!bq_map_get(&q->bios, id))
-		return bq_fail(q, "wait id=%" PRIu64 ": no bio %" PRIu64 " in flight", id, id);
+		return bq_fail(q, "wait id=%" PRIu64 ": bio %" PRIu64 " is not in flight (never "
+			       "submitted, or already waited for)", id, id);
 	bq_map_del(&q->bios, id);
 	q->nflight--;
 	return 0;

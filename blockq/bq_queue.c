@@ -702,7 +702,7 @@ static uint64_t max64(uint64_t a, uint64_t b)
 
 static void time_bio(struct bq_queue *q, struct bq_bio *b)
 {
-	uint64_t *now = &q->env.clock->now;
+	uint64_t *now = &q->env.clock->now, t0 = *now;
 	uint32_t k = 0, i;
 	uint64_t t;
 
@@ -734,6 +734,7 @@ static void time_bio(struct bq_queue *q, struct bq_bio *b)
 		q->dev_free = t;
 	q->slot_free[k] = t;
 	b->t_done = t;
+	lat_add(&q->st.lat[bq_lat_kind(b->op, b->flags)], t - t0);
 }
 
 static void time_wait(struct bq_queue *q, uint64_t t_done)
@@ -817,6 +818,7 @@ static int submit(struct bq_queue *q, const struct bq_bio_desc *d,
 	struct bq_bio *b;
 	struct bq_version **link;
 	uint64_t off = d->sector << 9, end;
+	int rc;
 
 	if (d->id == UINT64_MAX)
 		return bq_fail(q, "bio id=%" PRIu64 " is reserved", d->id);
@@ -830,8 +832,15 @@ static int submit(struct bq_queue *q, const struct bq_bio_desc *d,
 		return bq_fail(q, "bio id=%" PRIu64 ": bytes %" PRIu64 "..%" PRIu64
 			       " are beyond the device (%" PRIu64 " bytes, disk.size)",
 			       d->id, off, off + d->len, q->size);
-	if (q->pmem)
-		return bq_pmem_submit(q, d, read, src);
+	if (q->pmem) {
+		uint64_t t0 = q->env.clock->now;
+
+		if ((rc = bq_pmem_submit(q, d, read, src)))
+			return rc;
+		/* completed within its submission (B10, B11) */
+		lat_add(&q->st.lat[bq_lat_kind(d->op, d->flags)], q->env.clock->now - t0);
+		return 0;
+	}
 
 	/* versions first: a unit that is full refuses the bio whole */
 	end = d->op == TRACE_BIO_FLUSH ? off : off + d->len;
@@ -975,7 +984,8 @@ int bq_wait(struct bq_queue *q, uint64_t id)
 		return settle(q, 0);
 	}
 	if (!b)
-		return bq_fail(q, "wait id=%" PRIu64 ": no bio %" PRIu64 " in flight", id, id);
+		return bq_fail(q, "wait id=%" PRIu64 ": bio %" PRIu64 " is not in flight (never "
+			       "submitted, or already waited for)", id, id);
 	t = b->t_done;
 	if ((rc = complete_bio(q, b)))
 		return rc;
@@ -1170,5 +1180,7 @@ void bq_queue_fini(struct bq_queue *q)
 	bq_map_fini(&q->bios);
 	bq_map_fini(&q->unwaited);
 	bq_map_fini(&q->units);
+	for (int k = 0; k < BQ_LAT_KINDS; k++)
+		lat_free(&q->st.lat[k]);
 	bq_device_close(q);
 }

@@ -33,6 +33,8 @@
 #include "../sim/config.h"
 #include "../sim/models.h"
 
+struct lat_rec;
+
 extern const struct sim_model_kind jfs_model_kind;
 extern const struct sim_model_ops jfs_model_ops;
 
@@ -243,9 +245,8 @@ unsigned jfs_model_log_contents(const void *model, uint32_t lb, uint32_t seq, co
 				unsigned max);
 
 /* The latencies, in cycles, of every fsync, fdatasync and msync the model
- * MODEL ran so far, in *LAT (in no particular order; valid until its next
- * event); returns their number (`powercut report`, R3). */
-uint32_t jfs_model_latencies(const void *model, const uint64_t **lat);
+ * MODEL ran so far (`powercut report`, R3; sim/latency.h). */
+struct lat_rec *jfs_model_latencies(void *model);
 
 /* The inode number of the model MODEL's open file descriptor FD, 0 if FD
  * is not open, and its generation in *GEN (the oracle's O5 tells a path's

@@ -1596,11 +1596,7 @@ static int ev_write(struct jfs_fs *fs, const struct trace_event *ev)
 
 static void latency(struct jfs_fs *fs, uint64_t t0)
 {
-	if (fs->nlat == fs->latcap) {
-		fs->latcap = fs->latcap ? fs->latcap * 2 : 64;
-		fs->lat = xrealloc(fs->lat, fs->latcap * sizeof(*fs->lat));
-	}
-	fs->lat[fs->nlat++] = fs->env->clock->now - t0;
+	lat_add(&fs->lat, fs->env->clock->now - t0);
 }
 
 static int ev_fallocate(struct jfs_fs *fs, const struct trace_event *ev)
@@ -2288,5 +2284,5 @@ void jfs_fs_free(struct jfs_fs *fs)
 	free(fs->bgp.p);
 	free(fs->bgp.bytes);
 	free(fs->bg_alloc.v);
-	free(fs->lat);
+	lat_free(&fs->lat);
 }

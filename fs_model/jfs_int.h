@@ -82,6 +82,7 @@
 
 #include "jfs.h"
 #include "jfs_opts.h"
+#include "../sim/latency.h"
 #include "../sim/model.h"
 
 /* ---- on-media format ---- */
@@ -578,8 +579,7 @@ struct jfs_fs {
 
 	/* costs and statistics */
 	uint64_t syscall_cycles, copy_cycles, bio_cycles, flush_cycles;
-	uint64_t *lat;			/* fsync/fdatasync/msync latencies */
-	uint32_t nlat, latcap;
+	struct lat_rec lat;		/* fsync/fdatasync/msync latencies */
 	uint64_t commits, checkpoints, bios, journal_blocks, failed_calls;
 	uint64_t failed_by_errno[8];
 	struct jfs_dax dax;		/* with o.dax */

@@ -473,12 +473,6 @@ static int jfs_event(void *self, const struct trace_event *ev)
 
 /* ---- report ---- */
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 static void jfs_report(void *self, FILE *out)
 {
 	struct jfs_fs *fs = self;
@@ -492,13 +486,10 @@ static void jfs_report(void *self, FILE *out)
 	fprintf(out, "journal blocks written: %" PRIu64 "\n", fs->journal_blocks);
 	fprintf(out, "bios: %" PRIu64 "\n", fs->bios);
 	fprintf(out, "failed calls (recorded): %" PRIu64 "\n", fs->failed_calls);
-	fprintf(out, "fsync/fdatasync/msync calls: %" PRIu32 "\n", fs->nlat);
-	if (fs->nlat) {
-		qsort(fs->lat, fs->nlat, sizeof(*fs->lat), cmp_u64);
-		fprintf(out, "fsync/msync latency p50: %" PRIu64 " cycles\n",
-			fs->lat[(fs->nlat - 1) / 2]);
-		fprintf(out, "fsync/msync latency p99: %" PRIu64 " cycles\n",
-			fs->lat[(uint32_t)(((uint64_t)fs->nlat * 99 + 99) / 100) - 1]);
+	fprintf(out, "fsync/fdatasync/msync calls: %" PRIu64 "\n", fs->lat.n);
+	if (fs->lat.n) {
+		fprintf(out, "fsync/msync latency p50: %" PRIu64 " cycles\n", lat_p50(&fs->lat));
+		fprintf(out, "fsync/msync latency p99: %" PRIu64 " cycles\n", lat_p99(&fs->lat));
 	}
 	if (fs->o.dax)
 		jfs_dax_report(fs, out);
@@ -969,12 +960,11 @@ unsigned jfs_model_log_contents(const void *model, uint32_t lb, uint32_t seq, co
 
 /* ---- latencies (powercut report) ---- */
 
-uint32_t jfs_model_latencies(const void *model, const uint64_t **lat)
+struct lat_rec *jfs_model_latencies(void *model)
 {
-	const struct jfs_fs *fs = model;
+	struct jfs_fs *fs = model;
 
-	*lat = fs->lat;
-	return fs->nlat;
+	return &fs->lat;
 }
 
 /* ---- file descriptors (O5) ---- */

@@ -178,6 +178,7 @@ struct check {
 					   checks here (jobs: OR of theirs) */
 	struct timespec t0, last;
 	char err[800];
+	bool err_is_flag;		/* err blames a flag, not the trace */
 };
 
 /* ---- small helpers ---- */
@@ -1059,14 +1060,16 @@ static int check_judges(struct check *c)
 		return -1;
 	}
 	if (c->cl->checker && w == SIM_WORLD_FILE && !sim_model(c->s, SIM_ROLE_FS)) {
-		snprintf(c->err, sizeof(c->err), "--checker on a file trace needs the filesystem "
-			 "model, to recover the files it writes out");
+		snprintf(c->err, sizeof(c->err), "--checker: on a file trace it needs the "
+			 "filesystem model, to recover the files it writes out");
+		c->err_is_flag = true;
 		return -1;
 	}
 	if (c->cl->checker_file && w == SIM_WORLD_FILE && c->cl->checker_file[0] != '/') {
-		snprintf(c->err, sizeof(c->err), "--checker-file on a file trace names a file of "
-			 "the recovered filesystem: an absolute path, not '%.200s'",
+		snprintf(c->err, sizeof(c->err), "--checker-file: on a file trace it names a "
+			 "file of the recovered filesystem: an absolute path, not '%.200s'",
 			 c->cl->checker_file);
+		c->err_is_flag = true;
 		return -1;
 	}
 	if (c->cl->checker && w == SIM_WORLD_FILE)
@@ -1176,6 +1179,8 @@ static int check_run(struct check *c)
 	rc = cli_replay(c->s, c->cl->trace, &cb);
 	if (rc)
 		return rc;
+	if (cb && c->err_is_flag)
+		return cli_usage_error("%s", c->err);
 	if (cb)
 		return cli_usage_error("%s: %s", c->cl->trace, c->err[0] ? c->err : "check failed");
 	/* no media, no crash point: an empty trace must not pass as clean */

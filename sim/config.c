@@ -203,7 +203,8 @@ static int set_param(struct sim_config *c, int idx, const char *v,
 	if (from >= c->param_origin[idx]) {
 		c->value[idx] = x;
 		c->param_origin[idx] = (uint8_t)from;
-		c->param_line[idx] = from == SIM_FROM_TRACE ? line : 0;
+		c->param_line[idx] = from == SIM_FROM_TRACE || from == SIM_FROM_MACHINE_FILE ?
+				     line : 0;
 	}
 	return 0;
 }
@@ -236,7 +237,7 @@ static enum sim_opt opt_by_name(const char *name)
  * that a file passed as --machine never changes more than it says it does.
  */
 static int set_machine_file_key(struct sim_config *c, const char *key, const char *v,
-				char *err, size_t errlen)
+				uint64_t line, char *err, size_t errlen)
 {
 	char list[256];
 	int i;
@@ -268,7 +269,7 @@ static int set_machine_file_key(struct sim_config *c, const char *key, const cha
 			 "parameter: powercut run --help lists them)", key);
 		return -1;
 	}
-	return set_param(c, i, v, SIM_FROM_MACHINE_FILE, 0, err, errlen);
+	return set_param(c, i, v, SIM_FROM_MACHINE_FILE, line, err, errlen);
 }
 
 static bool take(struct sim_config *c, enum sim_opt o, enum sim_origin from, uint64_t line)
@@ -314,7 +315,7 @@ int sim_config_set_in(struct sim_config *c, const char *key, const char *v,
 
 	registry_build();
 	if (from == SIM_FROM_MACHINE_FILE)
-		return set_machine_file_key(c, key, v, err, errlen);
+		return set_machine_file_key(c, key, v, line, err, errlen);
 	if (!strcmp(key, "machine")) {
 		i = choice_index(machine_names, v);
 		if (i < 0 && strchr(v, '/') == NULL && strchr(v, '.') == NULL) {
@@ -494,7 +495,8 @@ static int load_machine_file(struct sim_config *c, const char *path,
 			break;
 		}
 		*eq = '\0';
-		if (sim_config_set(c, s, eq + 1, SIM_FROM_MACHINE_FILE, msg, sizeof(msg))) {
+		if (sim_config_set_in(c, s, eq + 1, SIM_FROM_MACHINE_FILE, path, lineno, msg,
+				      sizeof(msg))) {
 			snprintf(err, errlen, "%.200s:%u: %s", path, lineno, msg);
 			rc = -1;
 			break;
@@ -513,11 +515,13 @@ static int load_machine_file(struct sim_config *c, const char *path,
 /* ---- checks of settings together ---- */
 
 /* Let (FROM, LINE, FLAG) take the blame if it was set by a higher origin
- * than the current one, or by a later line of the trace. */
+ * than the current one, or by a later line of the trace or machine file. */
 static void blame_consider(struct sim_blame *b, enum sim_origin from, uint64_t line,
 			   const char *flag)
 {
-	if (from > b->from || (from == b->from && from == SIM_FROM_TRACE && line > b->line)) {
+	if (from > b->from || (from == b->from && (from == SIM_FROM_TRACE ||
+						   from == SIM_FROM_MACHINE_FILE) &&
+			       line > b->line)) {
 		b->from = from;
 		b->line = line;
 		b->flag = flag;
@@ -529,16 +533,15 @@ static void blame_opt(const struct sim_config *c, enum sim_opt o, struct sim_bla
 	blame_consider(b, (enum sim_origin)c->opt_origin[o], c->opt_line[o], opt_flags[o]);
 }
 
-/* A parameter from a machine file is blamed on where the machine was named. */
+/* A parameter from a machine file is blamed on its line there (the
+ * blame's flag is then the file's path). */
 static void blame_param(const struct sim_config *c, const char *name, struct sim_blame *b)
 {
 	int i = sim_param_find(name);
 
 	assert(i >= 0);
-	if (c->param_origin[i] == SIM_FROM_MACHINE_FILE)
-		blame_opt(c, SIM_OPT_MACHINE, b);
-	else
-		blame_consider(b, (enum sim_origin)c->param_origin[i], c->param_line[i], "set");
+	blame_consider(b, (enum sim_origin)c->param_origin[i], c->param_line[i],
+		       c->param_origin[i] == SIM_FROM_MACHINE_FILE ? c->machine_path : "set");
 }
 
 void sim_config_blame(const struct sim_config *c, const char *const *names,
@@ -560,6 +563,8 @@ void sim_blame_format(const struct sim_blame *b, const char *trace, char *buf, s
 		snprintf(buf, len, "--%s: ", b->flag);
 	else if (b->from == SIM_FROM_TRACE)
 		snprintf(buf, len, "%s:%" PRIu64 ": config: ", trace ? trace : "-", b->line);
+	else if (b->from == SIM_FROM_MACHINE_FILE)
+		snprintf(buf, len, "%s:%" PRIu64 ": ", b->flag, b->line);
 	else
 		buf[0] = '\0';
 }

@@ -113,8 +113,10 @@ struct sim_config {
  * trace's), so that a message points where the user wrote it. */
 struct sim_blame {
 	enum sim_origin from;
-	uint64_t line;			/* SIM_FROM_TRACE: its config line */
-	const char *flag;		/* "fs-opts", "set", ...: its flag */
+	uint64_t line;			/* SIM_FROM_TRACE: its config line;
+					   SIM_FROM_MACHINE_FILE: its line */
+	const char *flag;		/* "fs-opts", "set", ...: its flag;
+					   SIM_FROM_MACHINE_FILE: the file */
 };
 
 /* Defaults for everything. */

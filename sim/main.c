@@ -180,6 +180,7 @@ struct outcomes_ctx {
 	struct sim_range *ranges;
 	bool checked_obs;
 	char err[640];
+	bool err_is_flag;		/* err blames --observe, not the trace */
 };
 
 static int outcome_state(void *ctx, const struct sim_state *st)
@@ -220,8 +221,10 @@ static int outcome_point(void *ctx, struct sim *s, const struct sim_point *p)
 		return 0;	/* nothing durable exists yet: no state to observe */
 	if (!o->checked_obs) {
 		for (size_t i = 0; i < o->nobs; i++)
-			if (sim_obs_check(&o->obs[i], s, o->err, sizeof(o->err)))
+			if (sim_obs_check(&o->obs[i], s, o->err, sizeof(o->err))) {
+				o->err_is_flag = true;
 				return 1;
+			}
 		o->checked_obs = true;
 	}
 	if (sim_point_unexplored(s)) {
@@ -330,7 +333,10 @@ static int cmd_outcomes(int argc, char **argv)
 		cl.at = CLI_AT_END;
 	}
 	if (cb) {
-		rc = cli_usage_error("%s: %s", cl.trace, o.err[0] ? o.err : "cannot enumerate");
+		if (o.err_is_flag)
+			rc = cli_usage_error("--observe: %s", o.err);
+		else
+			rc = cli_usage_error("%s: %s", cl.trace, o.err[0] ? o.err : "cannot enumerate");
 		goto out;
 	}
 	if (o.points == 0) {

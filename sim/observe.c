@@ -24,7 +24,17 @@ static int parse_num(const char *s, const char *end, uint64_t *out)
 	buf[n] = '\0';
 	errno = 0;
 	*out = strtoull(buf, &e, 0);
-	return (errno || *e) ? -1 : 0;
+	if (errno)
+		return -1;
+	/* as the trace format's sizes: K, M, G, powers of 1024 */
+	if (*e && !e[1] && (*e == 'K' || *e == 'M' || *e == 'G')) {
+		unsigned shift = *e == 'K' ? 10 : *e == 'M' ? 20 : 30;
+		if (*out > UINT64_MAX >> shift)
+			return -1;
+		*out <<= shift;
+		e++;
+	}
+	return *e ? -1 : 0;
 }
 
 int sim_obs_parse(const char *spec, struct sim_obs *o, char *err, size_t errlen)

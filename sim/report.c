@@ -17,9 +17,10 @@
  *       names is replayed (as `powercut run` does, with the report's
  *       configuration) and the filesystem model's fsync, fdatasync and
  *       msync latencies are drawn as a histogram over power-of-two
- *       buckets of cycles, with p50, p99 and the maximum.  A trace that
- *       cannot be read (a report from another machine) gets a note, not
- *       an error; one that no longer replays is an error.
+ *       buckets of cycles, with p50, p99 and the maximum.  A relative
+ *       trace path not found from here is looked for beside the report.
+ *       A trace that cannot be read (a report from another machine) gets
+ *       a note, not an error; one that no longer replays is an error.
  *   R4. Deterministic: the page depends only on the report and the trace
  *       (no time stamps, elapsed_s left out).
  */
@@ -35,6 +36,7 @@
 #include "cli.h"
 #include "config.h"
 #include "json.h"
+#include "latency.h"
 #include "sim.h"
 
 #define TL_WIDTH	960		/* timeline plot width, pixels */
@@ -92,38 +94,45 @@ static int64_t num_of(const struct json *j, const char *key)
 struct latency {
 	bool replayed;
 	char why[600];			/* when not replayed */
-	uint64_t *lat;
-	uint32_t n;
+	uint64_t n, p50, p99, max;
+	uint64_t count[NBUCKET];	/* calls in [2^k, 2^(k+1)) cycles */
 };
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Replay REP's trace with REP's configuration.  0, or EXIT_USAGE after the
- * one-line message (the trace exists but does not replay). */
+ * one-line message (the trace exists but does not replay).  A relative
+ * trace path is the check's, from its current directory: when it is not
+ * there from ours, the trace is looked for beside the report NAME (a
+ * report made where the trace is, read from elsewhere). */
 static int replay_latency(const struct json *rep, const char *name, struct latency *l)
 {
 	const struct json *cfgj = json_get(rep, "config");
-	const char *trace = str_of(rep, "trace");
+	const char *trace = str_of(rep, "trace"), *slash = strrchr(name, '/');
 	struct sim_config cfg;
 	struct sim *s;
-	char err[512];
-	const uint64_t *lat;
+	char err[512], beside[4096];
 	FILE *f;
-	int rc, cb = 0;
+	int rc, cb = 0, e;
 
 	if (!trace[0] || !strcmp(trace, "-")) {
 		snprintf(l->why, sizeof(l->why), "the report names no trace file to replay");
 		return 0;
 	}
 	if (!(f = fopen(trace, "r"))) {
-		snprintf(l->why, sizeof(l->why), "the trace %.400s cannot be read here: %s", trace,
-			 strerror(errno));
-		return 0;
+		e = errno;
+		rc = slash ? snprintf(beside, sizeof(beside), "%.*s%s", (int)(slash - name + 1),
+				      name, trace) : -1;
+		if (trace[0] != '/' && rc > 0 && (size_t)rc < sizeof(beside) &&
+		    (f = fopen(beside, "r"))) {
+			trace = beside;
+		} else if (trace[0] != '/' && rc > 0 && (size_t)rc < sizeof(beside)) {
+			snprintf(l->why, sizeof(l->why), "the trace %.200s cannot be read here "
+				 "(%s), nor beside the report as %.200s", trace, strerror(e), beside);
+			return 0;
+		} else {
+			snprintf(l->why, sizeof(l->why), "the trace %.400s cannot be read here: %s",
+				 trace, strerror(e));
+			return 0;
+		}
 	}
 	fclose(f);
 	sim_config_init(&cfg);
@@ -149,35 +158,26 @@ static int replay_latency(const struct json *rep, const char *name, struct laten
 		return cli_usage_error("%s", err);
 	rc = cli_replay(s, trace, &cb);
 	if (!rc) {
-		const void *fs = sim_model(s, SIM_ROLE_FS);
+		void *fs = sim_model(s, SIM_ROLE_FS);
+		struct lat_rec *lr = fs ? jfs_model_latencies(fs) : NULL;
+
 		l->replayed = true;
-		l->n = fs ? jfs_model_latencies(fs, &lat) : 0;
+		l->n = lr ? lr->n : 0;
 		if (l->n) {
-			l->lat = malloc(l->n * sizeof(*l->lat));
-			if (!l->lat)
-				abort();
-			memcpy(l->lat, lat, l->n * sizeof(*l->lat));
-			qsort(l->lat, l->n, sizeof(*l->lat), cmp_u64);
+			l->p50 = lat_p50(lr);
+			l->p99 = lat_p99(lr);
+			l->max = lr->max;
+			lat_log2_counts(lr, l->count);
 		}
 	}
 	sim_destroy(s);
 	return rc;
 }
 
-static unsigned log2_of(uint64_t x)
-{
-	unsigned k = 0;
-
-	while (x > 1) {
-		x >>= 1;
-		k++;
-	}
-	return k;
-}
-
 static void put_latency(FILE *f, const struct latency *l)
 {
-	uint64_t count[NBUCKET] = { 0 }, top = 0;
+	const uint64_t *count = l->count;
+	uint64_t top = 0;
 	unsigned lo = NBUCKET, hi = 0, w = 28, h = 180;
 
 	fputs("<h2>fsync, fdatasync and msync latency</h2>\n", f);
@@ -191,14 +191,13 @@ static void put_latency(FILE *f, const struct latency *l)
 		fputs("<p class=\"note\">The trace makes no fsync, fdatasync or msync call.</p>\n", f);
 		return;
 	}
-	fprintf(f, "<p>%" PRIu32 " call%s; p50 %" PRIu64 " cycles, p99 %" PRIu64
+	fprintf(f, "<p>%" PRIu64 " call%s; p50 %" PRIu64 " cycles, p99 %" PRIu64
 		" cycles, max %" PRIu64 " cycles (the trace replayed with the report's "
 		"configuration, as <code>powercut run</code> reports them).</p>\n", l->n,
-		l->n == 1 ? "" : "s", l->lat[(l->n - 1) / 2],
-		l->lat[(uint32_t)(((uint64_t)l->n * 99 + 99) / 100) - 1], l->lat[l->n - 1]);
-	for (uint32_t i = 0; i < l->n; i++) {
-		unsigned k = log2_of(l->lat[i]);
-		count[k]++;
+		l->n == 1 ? "" : "s", l->p50, l->p99, l->max);
+	for (unsigned k = 0; k < NBUCKET; k++) {
+		if (!count[k])
+			continue;
 		lo = k < lo ? k : lo;
 		hi = k > hi ? k : hi;
 	}
@@ -518,7 +517,6 @@ int sim_report_main(int argc, char **argv)
 	}
 	rc = EXIT_OK;
 out:
-	free(lat.lat);
 	json_free(rep);
 	return rc;
 }

@@ -466,6 +466,35 @@ START_TEST(discard_reads_zero)
 }
 END_TEST
 
+/* run's bio latencies (bq_model_report): each bio in its class, from
+ * submission to completion in the timing model: a plain write costs the
+ * submission, the bus transfer and the write command; an empty flush the
+ * submission, the flush command and destaging what is cached. */
+START_TEST(bio_latency_classes)
+{
+	struct h *h = mk("device=disk-wc bq.submit_cycles=1000 disk.latency=30000 "
+			 "disk.flush_latency=300000 disk.bandwidth=1000 disk.media_bandwidth=512");
+	struct bq_stats *s = &h->q->st;
+
+	W(h, 1, 0, 0x11);
+	WAIT(h, 1);
+	FLUSH(h, 2);
+	WAIT(h, 2);
+	WF(h, 3, 1, FUA, 0x22);
+	WAIT(h, 3);
+	ck_assert_int_eq(bio(h, 4, TRACE_BIO_DISCARD, 2, 512, 0, 0), 0);
+	WAIT(h, 4);
+	ck_assert_uint_eq(s->lat[BQ_LAT_WRITE].n, 1);
+	ck_assert_uint_eq(lat_p50(&s->lat[BQ_LAT_WRITE]), 1000 + 512 + 30000);
+	ck_assert_uint_eq(s->lat[BQ_LAT_FLUSH].n, 1);
+	ck_assert_uint_eq(lat_p50(&s->lat[BQ_LAT_FLUSH]), 1000 + 300000 + 1000);
+	ck_assert_uint_eq(s->lat[BQ_LAT_FLAGGED].n, 1);
+	ck_assert_uint_eq(lat_p99(&s->lat[BQ_LAT_FLAGGED]), 1000 + 512 + 30000 + 1000);
+	ck_assert_uint_eq(s->lat[BQ_LAT_DISCARD].n, 1);
+	done(h);
+}
+END_TEST
+
 /* ---- faults ---- */
 
 START_TEST(f1_ignore_flush)
@@ -854,7 +883,8 @@ START_TEST(errors)
 	ck_assert_int_eq(bio(h, 1, TRACE_BIO_WRITE, 1, 512, 0, 0x22), -1);
 	ck_assert_str_eq(h->err.msg, "bio id=1 is already in flight");
 	ck_assert_int_eq(bq_wait(h->q, 9), -1);
-	ck_assert_str_eq(h->err.msg, "wait id=9: no bio 9 in flight");
+	ck_assert_str_eq(h->err.msg, "wait id=9: bio 9 is not in flight (never submitted, "
+			 "or already waited for)");
 	ck_assert_int_eq(bio(h, 2, TRACE_BIO_WRITE, 2048, 512, 0, 0x22), -1);
 	ck_assert_ptr_nonnull(strstr(h->err.msg, "beyond the device"));
 	ck_assert_int_eq(bio(h, 3, TRACE_BIO_WRITE, 0, 100, 0, 0x22), -1);
@@ -1093,6 +1123,7 @@ static Suite *suite(void)
 	tcase_add_test(rules, b9_cache_full_destages_oldest);
 	tcase_add_test(rules, b9_destages_several_oldest_first);
 	tcase_add_test(rules, discard_reads_zero);
+	tcase_add_test(rules, bio_latency_classes);
 	suite_add_tcase(s, rules);
 	tcase_add_test(faults, f1_ignore_flush);
 	tcase_add_test(faults, f2_ignore_fua);

@@ -15,6 +15,7 @@
 #include "sim/crc32.h"
 #include "sim/explore.h"
 #include "sim/fs_promise.h"
+#include "sim/latency.h"
 #include "sim/media.h"
 #include "sim/observe.h"
 #include "sim/sim.h"
@@ -386,6 +387,67 @@ START_TEST(crc32_vectors)
 				ck_assert_uint_eq(crc32_update(7, buf + a, n),
 						  crc32_update_bytewise(7, buf + a, n));
 	}
+}
+END_TEST
+
+static int cmp_u64_test(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* L1-L3: exact below LAT_EXACT values; past it each percentile is the
+ * largest value of its rank's bucket: never below the exact one, less
+ * than 1/2^LAT_SUB above it, exact where a bucket's values are equal. */
+START_TEST(latency_exact_then_bounded)
+{
+	uint32_t n = LAT_EXACT * 3 + 17;
+	uint64_t *v = malloc(n * sizeof(*v)), x = 7, c[64], sum = 0;
+	struct lat_rec l = { 0 };
+
+	ck_assert_ptr_nonnull(v);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t r = trace_splitmix64(&x);
+		/* mostly repeated costs, some spread over many octaves */
+		v[i] = r % 4 ? 302000 : (r >> 8) % (1ull << (r % 50));
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		lat_add(&l, v[i]);
+		if (i + 1 == LAT_EXACT) {
+			uint64_t *s = malloc((i + 1) * sizeof(*s));
+			ck_assert_ptr_nonnull(s);
+			memcpy(s, v, (i + 1) * sizeof(*s));
+			qsort(s, i + 1, sizeof(*s), cmp_u64_test);
+			ck_assert_ptr_null(l.count);
+			ck_assert_uint_eq(lat_p50(&l), s[i / 2]);
+			ck_assert_uint_eq(lat_p99(&l), s[(uint64_t)(i + 1) * 99 / 100 + ((i + 1) % 100 != 0) - 1]);
+			free(s);
+		}
+	}
+	ck_assert_ptr_nonnull(l.count);
+	ck_assert_ptr_null(l.val);
+	qsort(v, n, sizeof(*v), cmp_u64_test);
+	ck_assert_uint_eq(l.n, n);
+	ck_assert_uint_eq(l.max, v[n - 1]);
+	for (uint64_t rank = 0; rank < n; rank += 997) {
+		uint64_t got = lat_rank(&l, rank), want = v[rank];
+		ck_assert_uint_ge(got, want);
+		ck_assert_uint_le(got - want, want >> LAT_SUB);
+	}
+	ck_assert_uint_eq(lat_p50(&l), 302000);	/* a repeated cost: exact */
+	lat_log2_counts(&l, c);
+	for (unsigned k = 0; k < 64; k++) {
+		uint64_t want = 0;
+		for (uint32_t i = 0; i < n; i++)
+			want += (v[i] > 1 ? 63u - (unsigned)__builtin_clzll(v[i]) : 0) == k;
+		ck_assert_uint_eq(c[k], want);
+		sum += c[k];
+	}
+	ck_assert_uint_eq(sum, n);
+	lat_free(&l);
+	ck_assert_uint_eq(l.n, 0);
+	free(v);
 }
 END_TEST
 
@@ -923,6 +985,15 @@ START_TEST(observe_specs)
 	ck_assert_int_eq(sim_obs_parse("mem:x:1", &o, err, sizeof(err)), -1);
 	ck_assert_int_eq(sim_obs_parse("u64:", &o, err, sizeof(err)), -1);
 	ck_assert_int_eq(sim_obs_parse("file:", &o, err, sizeof(err)), -1);
+	/* sizes as in the trace format: K, M, G are powers of 1024 */
+	ck_assert_int_eq(sim_obs_parse("blk:1M:4K", &o, err, sizeof(err)), 0);
+	ck_assert_uint_eq(o.addr, 1 << 20);
+	ck_assert_uint_eq(o.len, 4096);
+	ck_assert_int_eq(sim_obs_parse("u64:0x2G", &o, err, sizeof(err)), 0);
+	ck_assert_uint_eq(o.addr, 2ull << 30);
+	ck_assert_int_eq(sim_obs_parse("mem:1k:8", &o, err, sizeof(err)), -1);
+	ck_assert_int_eq(sim_obs_parse("mem:1KK:8", &o, err, sizeof(err)), -1);
+	ck_assert_int_eq(sim_obs_parse("u64:17179869184G", &o, err, sizeof(err)), -1);
 }
 END_TEST
 
@@ -1607,6 +1678,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, media_stamps);
 	tcase_add_test(tc, media_compare);
 	tcase_add_test(tc, crc32_vectors);
+	tcase_add_test(tc, latency_exact_then_bounded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("explore");

@@ -140,7 +140,7 @@ USAGE = [
       "--set", "l2.ways=3", "--set", "l2.size=192K"],
      "powercut: --set: cache: l2.ways=3: tree-PLRU needs a power of two"),
     (["run", "traces/examples/pmem-publish.trace", "--machine", "tests/bad/machine/geometry.machine"],
-     "powercut: --machine: cache: l1d.size=1000 is not a multiple of cache.line x l1d.ways (512)"),
+     "powercut: tests/bad/machine/geometry.machine:2: cache: l1d.size=1000 is not a multiple of cache.line x l1d.ways (512)"),
     (["check", "traces/examples/jbd2-commit.trace", "--base-image", "/nonexistent/img"],
      "powercut: --base-image: /nonexistent/img: No such file or directory"),
     (["check", "traces/examples/jbd2-commit.trace", "--base-image", "tests/bad"],
@@ -190,9 +190,9 @@ USAGE = [
     (["check", "-", "-j", "2"],
      "powercut: check: -j 2 replays the trace in every job; standard input can be read once: give TRACE as a file"),
     (["outcomes", "traces/examples/pmem-publish.trace", "--observe", "u64:0x3ffffffc"],
-     "powercut: traces/examples/pmem-publish.trace: observation 'u64:0x3ffffffc' reaches past the end of the 1073741824-byte pmem namespace"),
+     "powercut: --observe: observation 'u64:0x3ffffffc' reaches past the end of the 1073741824-byte pmem namespace"),
     (["outcomes", "traces/examples/jbd2-commit.trace", "--observe", "u64:0"],
-     "powercut: traces/examples/jbd2-commit.trace: observation 'u64:0' reads pmem, but the device is disk-wc (use blk:)"),
+     "powercut: --observe: observation 'u64:0' reads pmem, but the device is disk-wc (use blk:)"),
 ]
 
 
@@ -405,13 +405,21 @@ def test_streaming(pc, build):
         # reaches its working set by ~1M events of gen_trace), so that
         # what is compared is growth with the trace's length.  File
         # traces: `run` kept every dirty page's versions (M7) for crash
-        # states no one asks it for, 575 MB at 1M events.
-        for kind, n in (("cpu", 300000), ("block", 300000), ("file", 100000)):
+        # states no one asks it for, 575 MB at 1M events.  fsyncs: every
+        # call's latency was kept for the p50/p99 (8 bytes a call, 16 MB
+        # at 2M fsyncs), a bounded histogram now (sim/latency.h).
+        for kind, n in (("cpu", 300000), ("block", 300000), ("file", 100000),
+                        ("fsync", 200000)):
             small = os.path.join(d, "small-%s.trace" % kind)
             big = os.path.join(d, "big-%s.trace" % kind)
-            subprocess.run([gen, "--events", str(n), "--kind", kind, "-o", small], check=True)
-            subprocess.run([gen, "--events", str(10 * n), "--kind", kind, "-o", big],
-                           check=True)
+            for f, k in ((small, n), (big, 10 * n)):
+                if kind == "fsync":
+                    with open(f, "w") as t:
+                        t.write("open fd=3 path=/a flags=O_CREAT|O_RDWR\n")
+                        t.write("fsync fd=3\n" * k)
+                else:
+                    subprocess.run([gen, "--events", str(k), "--kind", kind, "-o", f],
+                                   check=True)
             rss = [0, 0]
             # fork+wait4 to read each run's own peak RSS
             for i, f in enumerate((small, big)):
@@ -922,6 +930,20 @@ def test_report(pc):
         page = open(j("gone.html")).read() if rc == 0 else ""
         ok(rc == 0 and "cannot be read here" in page, "report: a trace not here is a note",
            err)
+        # a check run where its trace is (a relative path in the report),
+        # the report read from elsewhere: the trace is found beside it
+        shutil.copy(os.path.join(ROOT, t), j("here.trace"))
+        subprocess.run([pc, "check", "here.trace", "--no-progress", "--json", "here.json"],
+                       cwd=d, capture_output=True)
+        rc, _, err = run([pc, "report", j("here.json"), "-o", j("here.html")])
+        page = open(j("here.html")).read() if rc == 0 else ""
+        ok(rc == 0 and "2 calls; p50" in page and "cannot be read" not in page,
+           "report: a relative trace found beside the report", err)
+        os.rename(j("here.trace"), j("there.trace"))
+        rc, _, err = run([pc, "report", j("here.json"), "-o", j("here.html")])
+        page = open(j("here.html")).read() if rc == 0 else ""
+        ok(rc == 0 and "cannot be read here" in page and "nor beside the report as" in page,
+           "report: a relative trace neither here nor beside the report is a note", err)
         # a stream is written, not replaced (a rename over /dev/stdout as
         # root once turned the link into a regular file holding a report)
         rc, out, err = run([pc, "report", j("bad.json"), "-o", "/dev/stdout"])
@@ -1229,8 +1251,8 @@ def test_checker_fs(pc):
             ok(rc == 1 and "size 0, byte values: none" in out,
                "checker-fs: the replay command reproduces the violation", out + err)
         rc, out, err = run([pc, "check", t, "--checker", "true", "--checker-file", "f"])
-        ok(rc == 2 and err == "powercut: tests/checkers/replace.trace: --checker-file on a "
-           "file trace names a file of the recovered filesystem: an absolute path, not 'f'\n",
+        ok(rc == 2 and err == "powercut: --checker-file: on a file trace it names a file "
+           "of the recovered filesystem: an absolute path, not 'f'\n",
            "checker-fs: a relative --checker-file is refused", err)
 
 
