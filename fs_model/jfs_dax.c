@@ -158,6 +158,7 @@ void jfs_dax_forget(struct jfs_fs *fs, uint32_t ino, uint64_t a, uint64_t b)
 
 	for (uint64_t pg = a; in->dax_ntag && pg < b && pg < end; pg++)
 		tag_clear(in, pg);
+	jfs_inode_cleaned(in);
 }
 
 /* ---- F25: zeroing ---- */
@@ -305,6 +306,7 @@ static int write_fault(struct jfs_fs *fs, const struct jfs_map *m, uint64_t lblk
 	if (!tag_get(in, lblk))
 		fs->dax.pages_tagged++;
 	tag_set(in, lblk);
+	jfs_inode_dirtied(fs, in);
 	return 0;
 }
 
@@ -413,6 +415,7 @@ static int writeback_tagged(struct jfs_fs *fs, uint32_t ino, uint64_t a, uint64_
 		tag_clear(in, pg);		/* dax_writeback_one: mkclean, untag */
 		(*npages)++;
 	}
+	jfs_inode_cleaned(in);
 	return 0;
 }
 

@@ -807,12 +807,35 @@ static void page_set_dirty(struct jfs_fs *fs, uint32_t s, bool dirty)
 		p->dirty_ev = fs->ev_seq;	/* M9 */
 		in->ndirty++;
 		fs->ndirty++;
+		jfs_inode_dirtied(fs, in);
 	} else if (!dirty && (p->flags & JFS_PG_DIRTY)) {
 		p->flags &= ~JFS_PG_DIRTY;
 		in->ndirty--;
 		fs->ndirty--;
+		jfs_inode_cleaned(in);
 		jfs_hist_reset(fs, s);		/* M7 */
 	}
+}
+
+/* F28: IN got its first dirty page (or DAX tag) since it was clean: it
+ * joins the flusher's list now (__mark_inode_dirty sets dirtied_when only
+ * when the inode was clean). */
+void jfs_inode_dirtied(struct jfs_fs *fs, struct jfs_inode *in)
+{
+	if (in->wb_dirty)
+		return;
+	in->wb_dirty = true;
+	in->dirtied_when = fs->env->clock->now;
+	if (in->dirtied_when < fs->wb_oldest)
+		fs->wb_oldest = in->dirtied_when;
+}
+
+/* F28: nothing of IN is dirty any more: off the list, and a later
+ * dirtying starts a new age. */
+void jfs_inode_cleaned(struct jfs_inode *in)
+{
+	if (!in->ndirty && !in->dax_ntag)
+		in->wb_dirty = false;
 }
 
 void jfs_page_clean(struct jfs_fs *fs, uint32_t s, uint64_t off)
@@ -833,6 +856,7 @@ void jfs_page_clean(struct jfs_fs *fs, uint32_t s, uint64_t off)
 	p->flags &= ~JFS_PG_DIRTY;
 	in->ndirty--;
 	fs->ndirty--;
+	jfs_inode_cleaned(in);
 	if (fs->nuns == fs->unscap) {
 		fs->unscap = fs->unscap ? fs->unscap * 2 : 16;
 		fs->uns = xrealloc(fs->uns, fs->unscap * sizeof(*fs->uns));
@@ -1195,6 +1219,7 @@ static void inode_free(struct jfs_fs *fs, uint32_t ino)
 	in->size = 0;
 	in->flags = 0;
 	in->ndirty = 0;
+	in->wb_dirty = false;
 }
 
 /* ---- directories ---- */

@@ -304,6 +304,8 @@ struct jfs_inode {			/* the in-memory half of an inode */
 	uint64_t *dax_tag;		/* DAX: pages tagged dirty (bits, F24) */
 	uint32_t dax_tagw;		/* words of dax_tag[] */
 	uint32_t dax_ntag;		/* bits set in it */
+	bool wb_dirty;			/* F28: on the flusher's dirty list */
+	uint64_t dirtied_when;		/* F28: clock when it got there */
 };
 
 struct jfs_fd {
@@ -496,6 +498,10 @@ struct jfs_fs {
 				 * first block or revoke (the commit timer
 				 * counts from it; meaningless while empty) */
 	uint64_t commit_interval;	/* cycles */
+	uint64_t dirty_expire;		/* F28: cycles */
+	uint64_t wb_oldest;		/* F28: no inode on the flusher's list
+					 * was dirtied before (a lower bound) */
+	uint64_t flusher_writebacks;	/* F28: files the flusher wrote back */
 
 	/* the dry mode of background what-ifs (F15): metadata writes go to
 	 * shadow copies, data writes and journal blocks to a patch list */
@@ -627,6 +633,11 @@ const uint8_t *jfs_hist_version(struct jfs_fs *fs, uint32_t s, uint32_t k);
 void jfs_page_clean(struct jfs_fs *fs, uint32_t s, uint64_t off);
 /* M8: drop the versions that writes now durable make impossible. */
 void jfs_hist_settle(struct jfs_fs *fs);
+
+/* F28: IN became dirty (its first dirty page or DAX tag) / may have
+ * become clean: the flusher's list and dirtied_when. */
+void jfs_inode_dirtied(struct jfs_fs *fs, struct jfs_inode *in);
+void jfs_inode_cleaned(struct jfs_inode *in);
 
 /* Write back INO's dirty pages (allocating delayed ones, F11).  WAIT
  * waits for the bios.  In dry mode, to fs->out. */

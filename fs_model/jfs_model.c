@@ -103,6 +103,10 @@
  *       3 GHz) after the running transaction's first change (its
  *       run_start_clock, set by txn_join in jfs_journal.c) commits the
  *       running transaction first.
+ *   F28 The flusher (--background on): a file dirty for jfs.dirty_expire
+ *       cycles (vm.dirty_expire_centisecs, 30 s at 3 GHz) since its first
+ *       dirty page is written back whole at the start of the next event,
+ *       F20 and F28 in the order they fell due (background_timers).
  *   F21 What the model rejects (exit 2) and what it records as the
  *       system call's own failure: see docs/semantics.md.
  *   F22-F27 DAX (the dax option): file data in pmem through the cache
@@ -183,6 +187,10 @@ const struct sim_param jfs_params[] = {
 	{ .name = "jfs.commit_interval", .kind = SIM_PARAM_UINT, .def = 0, .min = 0,
 	  .max = UINT64_MAX, .unit = "cycles",
 	  .help = "commit timer; 0 = the commit= mount option at 3 GHz" },
+	{ .name = "jfs.dirty_expire", .kind = SIM_PARAM_UINT, .def = 90000000000ull, .min = 1,
+	  .max = UINT64_MAX, .unit = "cycles",
+	  .help = "the flusher writes back a file this long after it became dirty "
+		  "(vm.dirty_expire_centisecs, 30 s at 3 GHz)" },
 	{ .name = "jfs.syscall_cycles", .kind = SIM_PARAM_UINT, .def = 1000, .min = 0,
 	  .max = 1ull << 32, .unit = "cycles", .help = "cost of entering a file system call" },
 	{ .name = "jfs.copy_cycles", .kind = SIM_PARAM_UINT, .def = 1000, .min = 0,
@@ -273,6 +281,8 @@ static int jfs_create(void **self, const struct sim_env *env)
 	fs->commit_interval = sim_param(c, "jfs.commit_interval");
 	if (!fs->commit_interval)
 		fs->commit_interval = (uint64_t)o.commit_s * 3000000000ull;
+	fs->dirty_expire = sim_param(c, "jfs.dirty_expire");
+	fs->wb_oldest = UINT64_MAX;
 	fs->next_bio = 1;
 	/* F15: the failure-atomic unit of a background write-back: 8 bytes
 	 * on pmem (C7, B10, B11), disk.atomic_unit on a disk or a plugin
@@ -449,6 +459,82 @@ static bool jfs_unexplored(const void *self)
 
 /* ---- events ---- */
 
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* F28: when the flusher next has work: the earliest dirtied_when +
+ * dirty_expire over the files on its list (UINT64_MAX: none), which also
+ * makes wb_oldest exact again. */
+static uint64_t flusher_due(struct jfs_fs *fs)
+{
+	uint64_t oldest = UINT64_MAX;
+
+	for (uint32_t i = 1; i <= fs->g.ninodes; i++)
+		if (fs->ino[i].wb_dirty && fs->ino[i].dirtied_when < oldest)
+			oldest = fs->ino[i].dirtied_when;
+	fs->wb_oldest = oldest;
+	return sat_add(oldest, fs->dirty_expire);
+}
+
+/* F28: the flusher's pass at time T: every file dirty since T -
+ * dirty_expire or earlier written back whole, in inode order, without
+ * waiting (kupdate's WB_SYNC_NONE); a DAX file's tagged lines as its
+ * fsync would (dax_flush).  Allocations that start a transaction start
+ * it at T, so its own timer runs from then. */
+static int flusher_run(struct jfs_fs *fs, uint64_t t)
+{
+	bool was_empty = jfs_txn_empty(fs->run);
+
+	for (uint32_t i = 1; i <= fs->g.ninodes; i++) {
+		struct jfs_inode *in = &fs->ino[i];
+
+		if (!in->wb_dirty || sat_add(in->dirtied_when, fs->dirty_expire) > t)
+			continue;
+		if (fs->o.dax ? jfs_dax_writeback(fs, i, 0, UINT64_MAX) :
+				jfs_writeback_inode(fs, i, false))
+			return -1;
+		in->wb_dirty = false;
+		fs->flusher_writebacks++;
+	}
+	if (was_empty && !jfs_txn_empty(fs->run))
+		fs->run_start_clock = t;
+	return 0;
+}
+
+/*
+ * F20, F28: what the kernel's timers did while the clock moved on to this
+ * event, in the order they fell due: the commit timer at run_start_clock
+ * + commit_interval, the flusher at each file's dirtied_when +
+ * dirty_expire.  A long `think` runs them all: the commit of what was
+ * running, the flusher's write-back (its allocations a new transaction),
+ * then that transaction's commit.
+ */
+static int background_timers(struct jfs_fs *fs)
+{
+	uint64_t now = fs->env->clock->now;
+
+	for (;;) {
+		uint64_t tc = UINT64_MAX, tw = UINT64_MAX;
+
+		if (!jfs_txn_empty(fs->run))
+			tc = sat_add(fs->run_start_clock, fs->commit_interval);
+		if (sat_add(fs->wb_oldest, fs->dirty_expire) <= now)
+			tw = flusher_due(fs);
+		if (tc > now && tw > now)
+			return 0;
+		if (tc <= tw) {
+			if (jfs_commit_and_wait(fs))		/* F20 */
+				return -1;
+			if (!jfs_txn_empty(fs->run))
+				return 0;	/* nothing more can fall due */
+		} else if (flusher_run(fs, tw)) {
+			return -1;
+		}
+	}
+}
+
 static int jfs_event(void *self, const struct trace_event *ev)
 {
 	struct jfs_fs *fs = self;
@@ -461,9 +547,8 @@ static int jfs_event(void *self, const struct trace_event *ev)
 	fs->line = ev->line;
 	if (fs->ev_alloc)
 		gap_boundary(fs);			/* M9 */
-	if (fs->env->cfg->background && !jfs_txn_empty(fs->run) &&
-	    fs->env->clock->now - fs->run_start_clock >= fs->commit_interval)
-		r = jfs_commit_and_wait(fs);		/* F20 */
+	if (fs->env->cfg->background)
+		r = background_timers(fs);		/* F20, F28 */
 	if (!r)
 		r = jfs_do_event(fs, ev);
 	fs->in_event = false;
@@ -486,6 +571,9 @@ static void jfs_report(void *self, FILE *out)
 	fprintf(out, "journal blocks written: %" PRIu64 "\n", fs->journal_blocks);
 	fprintf(out, "bios: %" PRIu64 "\n", fs->bios);
 	fprintf(out, "failed calls (recorded): %" PRIu64 "\n", fs->failed_calls);
+	fprintf(out, "commit interval: %" PRIu64 " cycles\n", fs->commit_interval);
+	fprintf(out, "dirty expire: %" PRIu64 " cycles\n", fs->dirty_expire);
+	fprintf(out, "flusher write-backs: %" PRIu64 "\n", fs->flusher_writebacks);
 	fprintf(out, "fsync/fdatasync/msync calls: %" PRIu64 "\n", fs->lat.n);
 	if (fs->lat.n) {
 		fprintf(out, "fsync/msync latency p50: %" PRIu64 " cycles\n", lat_p50(&fs->lat));

@@ -1675,7 +1675,7 @@ static void put_unexplored(FILE *f, const struct check *c, bool xml)
 		 "device may lose a completed commit's writes: nobarrier or a flush fault "
 		 "on a volatile cache, early completion) fired at all (docs/semantics.md, "
 		 "F15, \"Not explored\"); their states are not among those counted "
-		 "(tools/timer-histories.py checks the timer's, bounded)\n",
+		 "(tools/timer-histories.py checks some, bounded)\n",
 		 c->points_unexplored, c->points_checked, where);
 	if (xml)
 		xml_put(f, line);

@@ -380,8 +380,8 @@ static int cmd_outcomes(int argc, char **argv)
 			"data was then written in place, or (where the device may lose a completed "
 			"commit's writes: nobarrier or a flush fault on a volatile cache, early "
 			"completion) fired at all (docs/semantics.md, F15, \"Not explored\"); "
-			"their outcomes may be missing (tools/timer-histories.py adds the "
-			"timer's, bounded)\n", o.unexplored, o.points, where);
+			"their outcomes may be missing (tools/timer-histories.py adds "
+			"some, bounded)\n", o.unexplored, o.points, where);
 	}
 	rc = fflush(stdout) ? cli_usage_error("writing the output: %s", strerror(errno)) : EXIT_OK;
 out:

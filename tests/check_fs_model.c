@@ -1490,6 +1490,81 @@ START_TEST(background_gap_window)
 }
 END_TEST
 
+/* F28: a file dirty for jfs.dirty_expire cycles is written back at the
+ * next event, after the timer's commit if that fell due first; its age
+ * starts again at its next dirtying; a DAX file under dax_flush=none
+ * leaves the flusher's list though nothing is written (no endless pass). */
+START_TEST(flusher_writes_back_expired)
+{
+	static const struct {
+		const char *think1, *think2, *think3;
+		uint64_t passes, commits;
+		uint32_t ndirty;	/* /a's dirty pages at the end */
+	} c[] = {
+		/* 20 s: the timer only (5 s), page 0 still delayed */
+		{ "60000000000", "0", "0", 0, 1, 2 },
+		/* 31 s: timer at 5 s, flusher at 30 s (page 0), its
+		 * transaction not due; then page 1 dirtied */
+		{ "93000000000", "0", "0", 1, 1, 1 },
+		/* 100 s: timer, flusher, timer again */
+		{ "300000000000", "0", "0", 1, 2, 1 },
+		/* then 25 s: page 1's age starts at its write, not expired
+		 * (the flusher's transaction commits); 6 s more: it is */
+		{ "93000000000", "75000000000", "0", 1, 2, 1 },
+		{ "93000000000", "75000000000", "18000000000", 2, 3, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct mach m;
+		char t[512];
+		struct jfs_fs *fs;
+		struct jfs_inode *in;
+
+		mach_init(&m);
+		snprintf(t, sizeof(t),
+			 "open fd=3 path=/a flags=O_CREAT|O_WRONLY\n"
+			 "write fd=3 len=4096 data=fill:0xab\n"
+			 "think cycles=%s\n"
+			 "open fd=4 path=/b flags=O_CREAT|O_WRONLY\n"
+			 "pwrite fd=3 off=4096 len=4096 data=fill:0xcd\n"
+			 "think cycles=%s\n"
+			 "open fd=5 path=/c flags=O_CREAT|O_WRONLY\n"
+			 "think cycles=%s\n"
+			 "close fd=5\n", c[i].think1, c[i].think2, c[i].think3);
+		ck_assert_int_eq(mach_run(&m, "t", t), 0);
+		fs = m.fs;
+		in = &fs->ino[fs->fd[3].ino];
+		ck_assert_msg(fs->flusher_writebacks == c[i].passes && fs->commits ==
+			      c[i].commits && in->wb_dirty == (c[i].ndirty > 0) && in->ndirty ==
+			      c[i].ndirty, "case %zu: %" PRIu64 " passes, %" PRIu64 " commits, "
+			      "wb_dirty %d, %u dirty pages", i, fs->flusher_writebacks,
+			      fs->commits, in->wb_dirty, in->ndirty);
+		mach_fini(&m);
+	}
+	for (int k = 0; k < 2; k++) {
+		struct mach m;
+		struct jfs_fs *fs;
+		struct jfs_inode *in;
+
+		dax_mach(&m, k ? "tracked" : "none");
+		ck_assert_int_eq(mach_run(&m, "t",
+					  "open fd=3 path=/a flags=O_CREAT|O_RDWR\n"
+					  "ftruncate fd=3 len=4096\n"
+					  "mmap fd=3 addr=0x10000000 len=4096 off=0 flags=MAP_SHARED\n"
+					  "store addr=0x10000000 len=8 val=1\n"
+					  "think cycles=300000000000\n"
+					  "close fd=3\n"), 0);
+		fs = m.fs;
+		in = &fs->ino[fs->fd[3].ino];
+		ck_assert_uint_eq(fs->flusher_writebacks, 1);
+		ck_assert(!in->wb_dirty);
+		ck_assert_uint_eq(in->dax_ntag, k ? 0 : 1);
+		ck_assert_uint_eq(fs->dax.writebacks, k);
+		mach_fini(&m);
+	}
+}
+END_TEST
+
 START_TEST(dax_write_durable_at_return)
 {
 	struct mach m;
@@ -1882,6 +1957,7 @@ static Suite *fs_suite(void)
 	tcase_add_test(tc, dax_zeroed_before_allocation_commits);
 	tcase_add_test(tc, dax_cpu_events);
 	tcase_add_test(tc, background_gap_window);
+	tcase_add_test(tc, flusher_writes_back_expired);
 	tcase_add_test(tc, litmus_fs);
 	tcase_add_test(tc, examples_replay_and_fsck);
 	suite_add_tcase(s, tc);

@@ -1334,18 +1334,40 @@ def test_histories(pc):
     line = "file:/a=4096:85d9260d file:/b=absent"
     obs = ["--observe", "file:/a,file:/b"]
     rc, out, err = run([pc, "outcomes", gap] + obs)
-    ok("their outcomes may be missing (tools/timer-histories.py adds the timer's, bounded)"
+    ok("their outcomes may be missing (tools/timer-histories.py adds some, bounded)"
        in err, "histories: outcomes names the tool", err)
-    rc, out, err = run(tool + ["--depth", "1", "outcomes", gap] + obs)
+    timer = ["--pause", "timer"]
+    rc, out, err = run(tool + timer + ["--depth", "1", "outcomes", gap] + obs)
     ok(rc == 0 and line in out.splitlines() and
-       "histories: 5 checked (the trace as written, and 4 with the timer firing before "
-       "chosen events; in 0 of those it found nothing to commit" in out and "complete: no, bounded by --depth 1" in out,
+       "(timer: timer pause think cycles=15000000000)" in out and
+       "histories: 5 checked (the trace as written, and 4 with pauses before chosen events; "
+       "in 0 of those the last pause found nothing" in out and
+       "complete: no, bounded by --depth 1" in out,
        "histories: depth 1 finds the outcome the trace as written lacks: " + line, out + err)
-    rc, out, err = run(tool + ["--depth", "5", "check", gap])
-    ok(rc == 0 and "histories: 16 checked" in out and "complete: yes" in out and
-       "in 4 of those it found nothing to commit, and their extensions are not tried" in out and
+    rc, out, err = run(tool + timer + ["--depth", "5", "check", gap])
+    ok(rc == 0 and "histories: 16 checked" in out and "complete: yes, for timer pauses" in out
+       and "in 4 of those the last pause found nothing to commit or write back, and their "
+       "extensions are not tried" in out and
        "violations: 0 (invariant, path) pairs, in 0 of 16 histories" in out,
        "histories: every subset of the 4 events, then complete", out + err)
+    rc, out, err = run(tool + ["--depth", "5", "check", gap])
+    ok(rc == 0 and "histories: 81 checked" in out and
+       "complete: yes, for timer and long pauses" in out and
+       "violations: 0 (invariant, path) pairs, in 0 of 81 histories" in out,
+       "histories: both pauses (the default), every history of them, then complete",
+       out + err)
+    # F28: a long pause has the flusher write a delayed page back and the
+    # timer commit it, so a later overwrite goes in place
+    lp = "tests/unexplored/f28-overwrite-after-long-pause.trace"
+    new = ["file:/a=4096:a8795c0b file:/b=0:00000000", "file:/a=4096:6f36362f file:/b=absent"]
+    rc, out, err = run([pc, "outcomes", lp] + obs)
+    ok(rc == 0 and not set(new) & set(out.splitlines()) and "not explored: at 1 of 1" in err,
+       "histories: an overwrite after a delayed write, not explored as written", out + err)
+    for pause, want in (("timer", False), ("long", True), ("both", True)):
+        rc, out, err = run(tool + ["--pause", pause, "--depth", "1", "outcomes", lp] + obs)
+        ok(rc == 0 and all((x in out.splitlines()) == want for x in new),
+           "histories: --pause %s %s the overwrite in place after the flusher's write-back"
+           % (pause, "finds" if want else "cannot find"), out + err)
     rc, out, err = run(tool + ["--max-histories", "3", "check", gap])
     ok(rc == 0 and "histories: 3 checked" in out and
        "complete: no, bounded by --max-histories 3" in out,
@@ -1353,15 +1375,15 @@ def test_histories(pc):
     lossy = "tests/unexplored/lossy-nobarrier-no-fsync.trace"
     rc, out, err = run([pc, "check", lossy, "--no-progress"])
     ok(rc == 0 and "violations: 0" in out and "not explored: at 2 of 4" in out and
-       "(tools/timer-histories.py checks the timer's, bounded)\n" in out,
+       "(tools/timer-histories.py checks some, bounded)\n" in out,
        "histories: nobarrier without fsync, the trace as written is clean but not explored",
        out + err)
     with tempfile.TemporaryDirectory() as d:
-        rc, out, err = run(tool + ["--depth", "1", "--keep", d, "check", lossy])
-        m = re.search(r"\[journal-atomicity\] block 2, first in timer before line 13: (\S+)\n"
-                      r".*\n    replay: (.*)", out)
+        rc, out, err = run(tool + timer + ["--depth", "1", "--keep", d, "check", lossy])
+        m = re.search(r"\[journal-atomicity\] block 2, first in timer pause before line 13: "
+                      r"(\S+)\n.*\n    replay: (.*)", out)
         ok(rc == 1 and m and "in 2 of 3 histories" in out and
-           "[referenced-data] /a, first in timer before line 14" in out,
+           "[referenced-data] /a, first in timer pause before line 14" in out,
            "histories: the timer's commit without a flush breaks journal atomicity", out + err)
         if m:
             rc, out, err = run([pc] + shlex.split(m.group(2))[1:])

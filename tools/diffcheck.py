@@ -124,7 +124,7 @@ def default_traces(tmp, old, new, step, sets, problems):
 ELAPSED = re.compile(r'("elapsed_s":\s*)[-0-9.eE+]+')
 
 
-def run_one(pc, trace, args, tmp, tag, timeout):
+def run_one(pc, trace, args, tmp, tag, timeout, ignore=()):
     js = os.path.join(tmp, "r-%s.json" % tag)
     if os.path.exists(js):
         os.unlink(js)
@@ -134,6 +134,9 @@ def run_one(pc, trace, args, tmp, tag, timeout):
     except subprocess.TimeoutExpired:
         return None
     rep = ELAPSED.sub(r"\g<1>0", open(js).read()) if os.path.exists(js) else "(no report)"
+    # a parameter one build has and the other not: its line in "config"
+    for name in ignore:
+        rep = re.sub(r'\n *"%s": "[^"]*",?' % re.escape(name), "", rep)
     return {"exit": str(p.returncode), "stdout": p.stdout, "stderr": p.stderr, "json": rep}
 
 
@@ -161,6 +164,9 @@ def main():
     ap.add_argument("--sets", default=",".join(SETS),
                     help="without TRACE arguments, which sets of traces: " + ", ".join(SETS))
     ap.add_argument("--progress", action="store_true", help="progress on standard error")
+    ap.add_argument("--ignore-param", action="append", default=[], metavar="NAME",
+                    help="leave the model parameter NAME out of both reports' config "
+                    "(a parameter the new build added); repeatable")
     ap.add_argument("traces", nargs="*")
     a = ap.parse_args()
     old, new = os.path.abspath(a.old), os.path.abspath(a.new)
@@ -181,8 +187,9 @@ def main():
 
         def work(i):
             t, c, args = jobs[i]
-            r_old = run_one(old, t, args, tmp, "%d-old" % i, a.timeout)
-            r_new = run_one(new, t, args, tmp, "%d-new" % i, a.timeout) if r_old else None
+            r_old = run_one(old, t, args, tmp, "%d-old" % i, a.timeout, a.ignore_param)
+            r_new = run_one(new, t, args, tmp, "%d-new" % i, a.timeout,
+                            a.ignore_param) if r_old else None
             return i, r_old, r_new
 
         compared = done = 0

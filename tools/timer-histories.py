@@ -1,35 +1,42 @@
 #!/usr/bin/python3
-"""timer-histories.py — check the histories in which jbd2's commit timer
-fired earlier, by rewriting the trace.
+"""timer-histories.py — check the histories in which the kernel's
+background work (jbd2's commit timer, the flusher) ran earlier, by
+rewriting the trace.
 
 `powercut check` enumerates a background commit as a choice at each crash
 point, but not what follows one: a history in which the timer committed
 at an earlier event and the trace then wrote file data in place is
 reported as not explored (docs/semantics.md K7, F15 "Not explored").
 This tool makes such histories real.  For a set S of events, it writes a
-copy of the trace with `think cycles=10^15` before each event of S: the
-commit timer (F20) then fires at the start of that event and commits
-the running transaction, as it would have if the program had paused
-there.  Each copy is checked by an ordinary `powercut check` (or
-`outcomes`), so its violations carry replay commands that work as they
-are, on the copy the tool keeps.
+copy of the trace with a pause -- a `think` -- before each event of S,
+as if the program had stopped there for a while:
+
+  timer  `think cycles=C`, C the commit interval: F20's timer fires and
+         commits the running transaction, writing back no delayed page;
+  long   `think cycles=10^15`: the timer, the flusher's write-back of
+         every dirty file (F28: delayed pages allocated) and the timer
+         again, so what the program wrote is committed.
+
+Each copy is checked by an ordinary `powercut check` (or `outcomes`), so
+its violations carry replay commands that work as they are, on the copy
+the tool keeps.
 
 The search starts from the trace as written and extends a history S
-with one more event after S's last only while S's check still reports
+with one more pause after S's last only while S's check still reports
 points not explored: a history whose check reports none covers every
 history that extends it (K7); nor is a history whose copy has no crash
-point beyond its parent's but the think's own (the running transaction
-was empty: the timer did not fire, its extensions are its parent's).
-It stops at --depth timer commits or at --max-histories copies, and
-says which.
+point beyond its parent's but the think's own (nothing to commit or
+write back: its extensions are its parent's).  It stops at --depth
+pauses or at --max-histories copies, and says which.
 
-What it does not cover: a background commit preceded by the flusher's
-write-back of delayed (unallocated) pages -- F20's timer writes back no
-delayed page, and no trace event makes the flusher run -- and histories
-beyond the bounds.  So "complete" below means: every history of timer
-commits without the flusher; docs/user-guide.md has the details.
+What it does not cover: histories beyond the bounds, and a flusher that
+wrote back only some of the dirty files before a commit (a long pause
+writes back all of them; a pause of a length between two files' ages is
+a history too).  So "complete" below means: every history of those
+pauses; docs/user-guide.md has the details.
 
-    tools/timer-histories.py [--depth K] [--max-histories N] [-j N] [--keep DIR]
+    tools/timer-histories.py [--pause timer|long|both] [--depth K]
+                             [--max-histories N] [-j N] [--keep DIR]
                              [--powercut PATH] check|outcomes TRACE [ARGS...]
 
 ARGS go to every powercut run (--device, --fs-opts, --observe, ...).
@@ -46,8 +53,12 @@ import subprocess
 import sys
 import tempfile
 
-THINK = "think cycles=1000000000000000"
+LONG = 10 ** 15
 REFUSED = ("--json", "--junit", "--state", "--shard", "--points")
+# the options `powercut run` shares with check and outcomes (they set the
+# configuration), each with its value
+CONFIG_OPTS = ("--machine", "--device", "--fault", "--block-semantics", "--fs-opts",
+               "--background", "--set", "--base-image")
 
 
 def die(msg):
@@ -70,11 +81,46 @@ def event_lines(lines):
     return ev[1:]
 
 
-def write_copy(lines, history, path):
+def config_args(args):
+    """The configuration options among ARGS, for `powercut run`."""
+    out = []
+    i = 0
+    while i < len(args):
+        name = args[i].split("=", 1)[0]
+        if name in CONFIG_OPTS:
+            take = 1 if "=" in args[i] else 2
+            out += args[i:i + take]
+            i += take
+        else:
+            i += 1
+    return out
+
+
+def timers(pc, trace, args):
+    """The commit interval and dirty_expire, in cycles, as powercut run
+    reports them for TRACE with ARGS' configuration."""
+    r = subprocess.run([pc, "run", trace] + config_args(args), capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        die(r.stderr.strip() or "powercut run %s: exit status %d" % (trace, r.returncode))
+    got = {}
+    for line in r.stdout.splitlines():
+        for key in ("commit interval", "dirty expire"):
+            if line.startswith(key + ": ") and line.endswith(" cycles"):
+                got[key] = int(line[len(key) + 2:-len(" cycles")])
+    if len(got) != 2:
+        die("%s: not a file trace (no filesystem model ran): nothing for the timer or the "
+            "flusher to do" % trace)
+    return got["commit interval"], got["dirty expire"]
+
+
+def write_copy(lines, history, think, path):
+    """HISTORY: (line index, pause kind) pairs."""
+    at = dict(history)
     out = []
     for i, line in enumerate(lines):
-        if i in history:
-            out.append(THINK)
+        if i in at:
+            out.append("think cycles=%d" % think[at[i]])
         out.append(line)
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
@@ -115,10 +161,13 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     ap = argparse.ArgumentParser(
         prog="timer-histories.py",
-        description="check the histories in which the commit timer fired earlier "
-        "(docs/semantics.md K7), by rewriting the trace")
+        description="check the histories in which the commit timer or the flusher ran "
+        "earlier (docs/semantics.md K7), by rewriting the trace")
+    ap.add_argument("--pause", choices=("timer", "long", "both"), default="both",
+                    help="the pauses tried before an event: timer (the commit timer "
+                    "fires), long (timer, flusher, timer), or both (default)")
     ap.add_argument("--depth", type=int, default=2,
-                    help="at most this many timer commits in a history (default 2)")
+                    help="at most this many pauses in a history (default 2)")
     ap.add_argument("--max-histories", type=int, default=1000,
                     help="at most this many histories, the trace as written included "
                     "(default 1000)")
@@ -156,6 +205,10 @@ def main():
     if lines and lines[-1] == "":
         lines.pop()
     events = event_lines(lines)
+    interval, expire = timers(pc, a.trace, a.args)
+    think = {"t": interval, "l": max(LONG, 2 * interval + expire + 1)}
+    kinds = {"timer": "t", "long": "l", "both": "tl"}[a.pause]
+    word = {"t": "timer pause", "l": "long pause"}
     work = tempfile.mkdtemp(prefix="timer-histories.")
     keep = a.keep or "timer-histories.d"
     kept = []
@@ -173,10 +226,10 @@ def main():
         npoints = {}
 
         def one(hist):
-            name = "h" + ("-".join(str(i + 1) for i in hist) if hist else "0")
+            name = "h" + ("-".join("%d%s" % (i + 1, k) for i, k in hist) if hist else "0")
             path = os.path.join(work, name + ".trace")
             if hist:
-                write_copy(lines, set(hist), path)
+                write_copy(lines, hist, think, path)
             return (path,) + run_one(pc, a.cmd, path if hist else a.trace, a.args,
                                      path + ".json")
 
@@ -204,9 +257,9 @@ def main():
                 if rc == 1:
                     violating.append(hist)
                 if hist and npoints[hist] == npoints[hist[:-1]] + 1:
-                    # the think's own point and nothing else: the running
-                    # transaction was empty, the timer did not fire, and
-                    # this history's extensions are its parent's
+                    # the think's own point and nothing else: nothing to
+                    # commit or write back, and this history's extensions
+                    # are its parent's
                     idle += 1
                     continue
                 if n == 0:
@@ -215,8 +268,8 @@ def main():
                     bounded = bounded or "--depth %d" % a.depth
                     left.append(hist)
                     continue
-                last = hist[-1] if hist else -1
-                nxt += [hist + (e,) for e in events if e > last]
+                last = hist[-1][0] if hist else -1
+                nxt += [hist + ((e, k),) for e in events if e > last for k in kinds]
             frontier = nxt
             depth += 1
         pool.shutdown()
@@ -231,17 +284,19 @@ def main():
                 with open(dst + ".json", "w") as f:
                     f.write(text)
                 shown[hist] = (dst, json.loads(text))
-        print("timer-histories: %s, %d events the timer may fire before" %
-              (a.trace, len(events)))
-        print("histories: %d checked (the trace as written, and %d with the timer firing "
-              "before chosen events; in %d of those it found nothing to commit, and their "
-              "extensions are not tried)" % (seen, seen - 1, idle))
+        print("timer-histories: %s, %d events a pause may come before (%s: %s)" %
+              (a.trace, len(events), a.pause, ", ".join(
+                  "%s think cycles=%d" % (word[k], think[k]) for k in kinds)))
+        print("histories: %d checked (the trace as written, and %d with pauses before "
+              "chosen events; in %d of those the last pause found nothing to commit or "
+              "write back, and their extensions are not tried)" % (seen, seen - 1, idle))
         if left:
             print("complete: no, bounded by %s: %d histories still report points not "
                   "explored, or were not reached" % (bounded, len(left)))
         else:
-            print("complete: yes, for timer commits (not the flusher's write-back before "
-                  "one: docs/user-guide.md)")
+            print("complete: yes, for %s (not a flusher that wrote back some files only: "
+                  "docs/user-guide.md)" % {"timer": "timer pauses", "long": "long pauses",
+                                            "both": "timer and long pauses"}[a.pause])
         if a.cmd == "check":
             print("distinct images judged: %d (summed over the histories)" % judged)
             first = {}
@@ -252,7 +307,7 @@ def main():
             print("violations: %d (invariant, path) pairs, in %d of %d histories" %
                   (len(first), len(violating), seen))
             for (inv, path), (hist, dst, v) in first.items():
-                where = ("timer before " + ", ".join("line %d" % (i + 1) for i in hist) +
+                where = (", ".join("%s before line %d" % (word[k], i + 1) for i, k in hist) +
                          ": " + dst) if hist else "the trace as written"
                 print("  [%s] %s, first in %s" % (inv, path, where))
                 print("    point %s (line %s of that trace: %s), state %s" %
