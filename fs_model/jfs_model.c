@@ -516,15 +516,21 @@ static int background_timers(struct jfs_fs *fs)
 	uint64_t now = fs->env->clock->now;
 
 	for (;;) {
-		uint64_t tc = UINT64_MAX, tw = UINT64_MAX;
+		uint64_t tc = 0, tw = 0;
+		bool commit, flush = false;
 
-		if (!jfs_txn_empty(fs->run))
-			tc = sat_add(fs->run_start_clock, fs->commit_interval);
-		if (sat_add(fs->wb_oldest, fs->dirty_expire) <= now)
+		/* what is due, as flags: a time that saturates at 2^64 - 1
+		 * may still be due (a clock there after `think
+		 * cycles=0xffffffffffffffff`), "nothing to do" never is */
+		commit = !jfs_txn_empty(fs->run) &&
+			 (tc = sat_add(fs->run_start_clock, fs->commit_interval)) <= now;
+		if (fs->wb_oldest != UINT64_MAX && sat_add(fs->wb_oldest, fs->dirty_expire) <= now) {
 			tw = flusher_due(fs);
-		if (tc > now && tw > now)
+			flush = fs->wb_oldest != UINT64_MAX && tw <= now;
+		}
+		if (!commit && !flush)
 			return 0;
-		if (tc <= tw) {
+		if (commit && (!flush || tc <= tw)) {
 			if (jfs_commit_and_wait(fs))		/* F20 */
 				return -1;
 			if (!jfs_txn_empty(fs->run))
