@@ -36,16 +36,21 @@
  *   C4  clflush is ordered with older stores, other clflush, locked
  *       operations and fences.  The model completes its write-back within
  *       the instruction: after a clflush the line's stores so far are
- *       durable (the state before it is the crash point before it).
- *       PMDK relies on this: pmem_drain() is empty after CLFLUSH.  A clean
- *       line is only invalidated.  [SDM CLFLUSH; PMDK]
+ *       durable (the state before it is the crash point before it),
+ *       also those an unfenced clflushopt or clwb of any CPU already took
+ *       out of the caches (do_flush).  PMDK relies on this: pmem_drain()
+ *       is empty after CLFLUSH.  A clean line is only invalidated.
+ *       [SDM CLFLUSH; PMDK; PX86]
  *   C5  clflushopt and clwb are ordered only with fences, locked
  *       operations and older stores to the same line.  Until a fence on
  *       their CPU completes them they may or may not have written back;
  *       "done" persists a prefix that C2 already offers, so an unfenced
  *       flush adds no crash state: the model records (line, store number)
  *       and lets the fence apply it (C6).  clflushopt invalidates the
- *       line; clwb keeps it, clean.  [SDM CLFLUSHOPT, CLWB; PX86]
+ *       line; clwb keeps it, clean.  A flush of a line whose stores an
+ *       earlier unfenced flush took out of the caches is recorded all the
+ *       same: in Px86 a flush persists every earlier write to its line.
+ *       [SDM CLFLUSHOPT, CLWB; PX86]
  *   C6  sfence, mfence and locked operations (rmw) complete the issuing
  *       CPU's earlier clflushopt, clwb and non-temporal stores before any
  *       later store: at the fence each recorded flush makes the line's
@@ -71,7 +76,9 @@
  *       So a line's NT pieces are always younger than all its history.
  *   C10 wbinvd is serializing (it completes the CPU's flushes and NT
  *       stores like a fence, C6), then writes back every dirty line of
- *       every cache and invalidates every cache.  [brief; SDM WBINVD]
+ *       every cache, and every line another CPU's unfenced clflushopt
+ *       took out of them, and invalidates every cache.  [brief; SDM
+ *       WBINVD]
  *   C11 On a pcommit machine write-backs and NT stores stop in the WPQ,
  *       which is volatile: a line's WPQ entries and cached stores form one
  *       history that persists in program order (C2).  pcommit followed by
@@ -1466,22 +1473,32 @@ static uint64_t do_ntstore(struct cache_model *m, const struct trace_event *ev)
 	return cost;
 }
 
-/* clflush (C4), clflushopt and clwb (C5). */
+/*
+ * clflush (C4), clflushopt and clwb (C5).  A line that is clean in every
+ * cache may still have cached stores that are volatile: those an unfenced
+ * clflushopt or clwb (of any CPU) took out of the caches, which may not
+ * have been written back yet.  They are the line's stores older than this
+ * flush all the same, so a clflush writes them back and a clflushopt or
+ * clwb records itself for its own CPU's fence (Px86: a flush persists
+ * every earlier write to its line, whoever flushed it before).
+ */
 static uint64_t do_flush(struct cache_model *m, const struct trace_event *ev)
 {
 	uint64_t line = ev->addr >> m->line_shift;
 	bool keep = ev->op == TRACE_CLWB;
 	bool dirty = line_purge(m, line, !keep);
-	uint64_t cost = m->flush_latency, t;
-	struct cache_rec *r;
+	uint64_t cost = m->flush_latency, t = now(m);
+	struct cache_rec *r = rec_find(m, line);
 
-	if (!dirty)
+	if (!dirty && !(r && r->nwr > r->nwpq))
 		return cost;
-	m->st.writebacks++;
-	t = wpq_accept(m, now(m) + cost);
+	if (dirty) {
+		m->st.writebacks++;
+		t = wpq_accept(m, now(m) + cost);
+	}
 	if (ev->op == TRACE_CLFLUSH) {
-		cost = t - now(m);		/* C4: waits for acceptance */
-		r = rec_find(m, line);
+		if (dirty)
+			cost = t - now(m);	/* C4: waits for acceptance */
 		if (r) {
 			rec_write_back(m, r);
 			rec_put(m, r);
@@ -1490,7 +1507,7 @@ static uint64_t do_flush(struct cache_model *m, const struct trace_event *ev)
 	}
 	if (m->machine != SIM_MACHINE_EADR) {
 		pend_push(m, ev->cpu, CACHE_PEND_FLUSH, line, m->seq);
-		if (m->nohist && (r = rec_find(m, line)))
+		if (m->nohist && r)
 			nh_close(r, m->seq);
 	}
 	if (t > m->cpu[ev->cpu].busy_until)
@@ -1550,6 +1567,19 @@ static uint64_t do_wbinvd(struct cache_model *m, uint32_t cpu)
 			if (lv->plru)
 				memset(lv->plru, 0, (lv->set_mask + 1) * sizeof(*lv->plru));
 		}
+	/*
+	 * The lines that are in no cache but still have volatile cached
+	 * stores: another CPU's unfenced clflushopt took them out (do_flush).
+	 * Every line's stores so far leave with wbinvd.  Written back in a
+	 * first pass and forgotten in a second: rec_put() shifts records
+	 * back into the slot it frees, so that slot is looked at again.
+	 */
+	for (uint32_t i = 0; i < m->nrec; i++)
+		if (m->rec[i].nline && m->rec[i].nwr > m->rec[i].nwpq)
+			rec_write_back(m, &m->rec[i]);
+	for (uint32_t i = 0; i < m->nrec; i++)
+		while (m->rec[i].nline && !m->rec[i].nwr && !m->rec[i].nnt)
+			rec_put(m, &m->rec[i]);
 	return cost + (last > now(m) ? last - now(m) : 0);
 }
 
