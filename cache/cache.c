@@ -56,7 +56,9 @@
  *       later store: at the fence each recorded flush makes the line's
  *       stores older than it durable, and the CPU's NT stores reach the
  *       persistence domain.  A fence on one CPU completes nothing of
- *       another.  [SDM SFENCE, MFENCE, LOCK; PX86]
+ *       another: of another CPU's NT pieces only those older than its
+ *       own in the same chunk go with them (C8).  [SDM SFENCE, MFENCE,
+ *       LOCK; PX86]
  *   C7  Aligned 8-byte stores are failure-atomic; wider or unaligned
  *       stores may tear at 8-byte granularity.  A store's part in a line
  *       that touches m aligned 8-byte chunks has, beside the prefix that
@@ -735,20 +737,27 @@ static inline void step(struct cache_model *m, const char *what)
  * NT pieces (C8, C9)
  * ------------------------------------------------------------------- */
 
-/* Drain R's first K NT pieces into the persistence domain: the media, or
- * the WPQ part of the history on a pcommit machine (C11). */
-static void rec_drain_nt(struct cache_model *m, struct cache_rec *r, uint32_t k)
+/* Drain into the persistence domain -- the media, or the WPQ part of the
+ * history on a pcommit machine (C11) -- the first LIM[c] NT pieces of
+ * each chunk c of R (a chunk's pieces leave in order, C8), in program
+ * order; the others stay, in order. */
+static void rec_drain_nt_chunks(struct cache_model *m, struct cache_rec *r,
+				const uint32_t lim[CACHE_MAX_LINE / CACHE_CHUNK])
 {
 	uint64_t base = cache_rec_line(r) << m->line_shift;
+	uint32_t seen[CACHE_MAX_LINE / CACHE_CHUNK] = { 0 };
+	uint32_t i, k = 0, kept = 0;
 
-	if (!k)
+	if (!r->nnt)
 		return;
 	assert(r->nwpq == r->nwr);		/* I4 */
 	if (m->machine == SIM_MACHINE_PCOMMIT) {
-		for (uint32_t i = 0; i < k; i++) {
-			struct cache_wr *w = hist_push(r);
-			*w = r->nt[i];
+		for (i = 0; i < r->nnt; i++) {
+			if (seen[r->nt[i].chunk0]++ >= lim[r->nt[i].chunk0])
+				continue;
+			*hist_push(r) = r->nt[i];
 			r->hchoices += 1;	/* one chunk: no tears */
+			k++;
 		}
 		r->nwpq = r->nwr;
 		m->history_total += k;
@@ -760,29 +769,53 @@ static void rec_drain_nt(struct cache_model *m, struct cache_rec *r, uint32_t k)
 		 * are written one by one, in program order, as each counts. */
 		uint8_t lb[CACHE_MAX_LINE];
 		uint64_t mask[2] = { 0, 0 };
-		uint32_t i;
-		for (i = 0; i < k; i++) {
+		bool overlap = false;
+		for (i = 0; i < r->nnt && !overlap; i++) {
 			const struct cache_wr *w = &r->nt[i];
-			if (mask_add(mask, w->off, w->len))
-				break;
+			if (seen[w->chunk0]++ >= lim[w->chunk0])
+				continue;
+			overlap = mask_add(mask, w->off, w->len);
 			cache_copy_piece(lb + w->off, NULL, w->b.in, w->len);
+			k++;
 		}
-		if (i == k) {
+		memset(seen, 0, sizeof(seen));
+		if (!overlap) {
 			write_runs(m, base, lb, mask);
 		} else {
-			for (i = 0; i < k; i++)
-				media_write(m->media, base + r->nt[i].off,
-					    r->nt[i].b.in, r->nt[i].len);
+			for (i = 0, k = 0; i < r->nnt; i++) {
+				const struct cache_wr *w = &r->nt[i];
+				if (seen[w->chunk0]++ >= lim[w->chunk0])
+					continue;
+				media_write(m->media, base + w->off, w->b.in, w->len);
+				k++;
+			}
 		}
 		m->durable_gen++;
 	}
-	memmove(r->nt, r->nt + k, (r->nnt - k) * sizeof(*r->nt));
-	r->nnt -= k;
+	if (!k)
+		return;
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < r->nnt; i++)
+		if (seen[r->nt[i].chunk0]++ >= lim[r->nt[i].chunk0])
+			r->nt[kept++] = r->nt[i];
+	r->nnt = kept;
 	m->st.nt_lines++;
 	wpq_accept(m, now(m));
 	if (!r->nwr && !r->nnt && r->x)
 		r->x->nbytes = 0;
 	cache_rec_changed(m, r);
+}
+
+/* Drain R's first K NT pieces (per chunk, a prefix: C8). */
+static void rec_drain_nt(struct cache_model *m, struct cache_rec *r, uint32_t k)
+{
+	uint32_t lim[CACHE_MAX_LINE / CACHE_CHUNK] = { 0 };
+
+	if (!k)
+		return;
+	for (uint32_t i = 0; i < k; i++)
+		lim[r->nt[i].chunk0]++;
+	rec_drain_nt_chunks(m, r, lim);
 }
 
 /* Per-chunk NT piece counts of R into CNT; returns the choices they
@@ -1194,13 +1227,22 @@ static uint64_t fence(struct cache_model *m, uint32_t cpu)
 				rec_persist_prefix(m, r, k);
 			}
 			break;
-		case CACHE_PEND_NT:		/* C8: up to this CPU's last piece */
-			k = 0;
-			for (uint32_t j = 0; j < r->nnt; j++)
+		case CACHE_PEND_NT: {
+			/* C8: in each chunk, up to this CPU's last piece there
+			 * (with the older pieces of other CPUs before it, a
+			 * chunk's pieces leaving in order); another CPU's
+			 * pieces in other chunks stay (C6) */
+			uint32_t lim[CACHE_MAX_LINE / CACHE_CHUNK] = { 0 };
+			uint32_t cnt[CACHE_MAX_LINE / CACHE_CHUNK] = { 0 };
+			for (uint32_t j = 0; j < r->nnt; j++) {
+				uint32_t ch = r->nt[j].chunk0;
+				cnt[ch]++;
 				if (r->nt[j].cpu == cpu)
-					k = j + 1;
-			rec_drain_nt(m, r, k);
+					lim[ch] = cnt[ch];
+			}
+			rec_drain_nt_chunks(m, r, lim);
 			break;
+		}
 		default:
 			assert(0);
 		}
