@@ -101,7 +101,8 @@
  *       the state a fuller buffer would give is the crash point before),
  *       and an event's side effects (C4's write-back, C9's eviction and
  *       drain) are done.  A side effect that precedes the event's own
- *       effect is reported to the explorer as a step of its own.
+ *       effect is reported to the explorer as a step of its own, before
+ *       any of the event's own effect (do_store).
  *   C15 History limits: a line with cache.history stores since its last
  *       write-back, or any store when cache.history-total are kept, is
  *       written back first (the hardware may, by C2); a line whose NT
@@ -1411,12 +1412,24 @@ static void store_piece(struct cache_model *m, const struct trace_event *ev,
 	hist_fill(m, r, w, ev, seq, off, len);
 }
 
-/* store and rmw: access each line, then record its part. */
+/* store and rmw: access each line, then record its part.  A store across
+ * lines first drains the NT pieces of every line it touches (C9): a drain
+ * is a step (C14), and one between two parts would be a crash point
+ * inside the store (on eadr, its first part durable and not the next). */
 static uint64_t do_store(struct cache_model *m, const struct trace_event *ev)
 {
 	uint64_t seq = m->seq++, cost = 0, done = 0;
 	uint64_t addr = ev->addr, end = ev->addr + ev->len;
+	uint64_t first = addr >> m->line_shift, last = (end - 1) >> m->line_shift;
 
+	for (uint64_t line = first; first < last && line <= last; line++) {
+		struct cache_rec *r = rec_find(m, line);
+		if (r && r->nnt) {
+			rec_drain_nt(m, r, r->nnt);
+			rec_put(m, r);
+			step(m, "WC buffer drained (store to its line)");
+		}
+	}
 	while (addr < end) {
 		uint64_t line = addr >> m->line_shift;
 		uint64_t lend = (line + 1) << m->line_shift;
