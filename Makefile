@@ -111,7 +111,7 @@ deps:
 # --keep-going runs every job even after one failed, then fails.  The list
 # is in descending order of run time, so two cores stay busy to the end.
 UNIT_RUNS := $(TEST_SRCS:tests/%.c=unit-%)
-E2E_RUNS  := e2e-main e2e-lackey e2e-verdicts e2e-record e2e-import
+E2E_RUNS  := e2e-main e2e-lackey e2e-verdicts e2e-record e2e-import e2e-ref-cpu
 CHECK_RUNS := e2e-main unit-check_cache unit-check_fs_model \
 	$(filter-out e2e-main unit-check_cache unit-check_fs_model,$(E2E_RUNS) $(UNIT_RUNS))
 
@@ -141,6 +141,11 @@ e2e-import:
 	$(PYTHON) tests/test_import.py --powercut ./powercut
 e2e-lackey:
 	$(PYTHON) tests/test_lackey.py --powercut ./powercut
+# The cache model against tests/ref_px86.py on 300 random CPU traces per
+# machine (docs/semantics.md, "The reference differential"); bigger runs
+# by hand: tests/test_ref_cpu.py --count N --seed S.
+e2e-ref-cpu:
+	$(PYTHON) tests/test_ref_cpu.py --powercut ./powercut
 
 # Set up (install what is missing), build, and run the bundled examples.
 # Sub-makes, so that the build sees the packages install-deps just added.
