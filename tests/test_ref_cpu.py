@@ -132,7 +132,8 @@ def main():
     a = ap.parse_args()
 
     machines = a.machine or list(ref_px86.MACHINES)
-    passed = failed = skipped = 0
+    passed = failed = 0
+    skipped = {m: 0 for m in machines}
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="ref-cpu-") as tmp:
         for machine in machines:
@@ -148,7 +149,7 @@ def main():
                     ref = ref_px86.run(text, machine, ("end", "all"), observe,
                                        size=size, wc=wc, limit=a.limit)
                 except ref_px86.StateLimit:
-                    skipped += 1
+                    skipped[machine] += 1
                     continue
                 for at in ("end", "all"):
                     want = ref[at]
@@ -180,9 +181,10 @@ def main():
                     print("%s: %d traces, %d failed, %.0f s"
                           % (machine, i + 1, failed, time.time() - t0),
                           file=sys.stderr)
-    print("ref-cpu: %d passed, %d failed, %d traces skipped over the state "
-          "limit (%d traces per machine, --at end and all, seed %d, %.1f s)"
-          % (passed, failed, skipped, a.count, a.seed, time.time() - t0))
+    print("ref-cpu: %d passed, %d failed; traces skipped over the state limit: "
+          "%s (%d traces per machine, --at end and all, seed %d, %.1f s)"
+          % (passed, failed, ", ".join("%s %d" % kv for kv in skipped.items()),
+             a.count, a.seed, time.time() - t0))
     return 1 if failed else 0
 
 
