@@ -324,13 +324,14 @@ class Ref:
         return seen
 
     def drain(self, S, take):
-        """wc="crash": the WC pieces that TAKE(piece) selects, with the
-        older pieces of their chunks, leave now, in program order (C8)."""
+        """wc="crash": the WC pieces that TAKE(state)(piece) selects,
+        with the older pieces of their chunks, leave now, in program order
+        (C8)."""
         out = set()
         for s in S:
-            gone, keep = [], []
+            gone, keep, sel = [], [], take(s)
             for key, fifo in s[3]:
-                n = max([i + 1 for i, p in enumerate(fifo) if take(p)] or [0])
+                n = max([i + 1 for i, p in enumerate(fifo) if sel(p)] or [0])
                 gone += fifo[:n]
                 if fifo[n:]:
                     keep.append((key, fifo[n:]))
@@ -353,16 +354,29 @@ class Ref:
         return pcm[cpu] is None
 
     def fence(self, S, cpu):
-        if self.wc == "crash":
-            S = self.drain(S, lambda p: p[1] == cpu)
+        if self.wc == "crash" and self.machine == "pcommit":
+            S = self.drain(S, lambda s: self._older_than_own(s, cpu))
+        elif self.wc == "crash":
+            S = self.drain(S, lambda s: lambda p: p[1] == cpu)
         return {s for s in S if self._fenced(s, cpu)}
+
+    def _older_than_own(self, s, cpu):
+        """The model on pcommit: a fence drains every NT piece of a line
+        older than its CPU's last one there (cache.c, fence())."""
+        last = {}
+        for _, fifo in s[3]:
+            for p in fifo:
+                if p[1] == cpu:
+                    ln = p[2] // LINE
+                    last[ln] = max(last.get(ln, p[0]), p[0])
+        return lambda p: p[2] // LINE in last and p[0] <= last[p[2] // LINE]
 
     def clean(self, S, lines):
         return {s for s in S if not (s[2] & lines)}
 
     def no_nt(self, S, lines):
         if self.wc == "crash":
-            return self.drain(S, lambda p: p[2] // LINE in lines)
+            return self.drain(S, lambda s: lambda p: p[2] // LINE in lines)
         return {s for s in S
                 if not any(p[2] // LINE in lines for _, fifo in s[3] for p in fifo)}
 
