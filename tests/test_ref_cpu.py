@@ -53,7 +53,7 @@ def gen_access(rng, size, wide_ok=True):
         addr = rng.randrange(0, (size - n) // 8 + 1) * 8
     else:                               # unaligned, maybe across chunks/lines
         n = rng.randrange(2, 17 if wide_ok else 9)
-        if rng.random() < 0.4:          # straddle a line boundary
+        if size > 64 and rng.random() < 0.4:   # straddle a line boundary
             b = rng.randrange(1, size // 64) * 64
             addr = b - rng.randrange(1, n)
         else:
@@ -70,6 +70,11 @@ def gen_trace(rng, machine, max_events):
         "clwb": 8, "sfence": 8, "mfence": 3, "rmw": 4, "wbinvd": 1,
         "pcommit": 8 if machine == "pcommit" else 1, "load": 2, "mark": 1,
     }
+    span = size
+    if rng.random() < 0.25:     # NT stores and fences of CPUs, in one line
+        weights.update(ntstore=30, sfence=14, store=12)
+        ncpus = rng.choice((2, 3))
+        span = 64
     ops = list(weights)
     w = [weights[o] for o in ops]
     out = []
@@ -83,11 +88,11 @@ def gen_trace(rng, machine, max_events):
         cpu = rng.randrange(ncpus)
         c = " cpu=%d" % cpu if cpu or rng.random() < 0.1 else ""
         if op in ("store", "ntstore"):
-            addr, n = gen_access(rng, size)
+            addr, n = gen_access(rng, span)
             out.append("%s addr=%d len=%d data=hex:%s%s"
                        % (op, addr, n, gen_payload(rng, n, k + 1).hex(), c))
         elif op == "rmw":
-            addr, n = gen_access(rng, size, wide_ok=False)
+            addr, n = gen_access(rng, span, wide_ok=False)
             out.append("rmw addr=%d len=%d val=%d%s"
                        % (addr, n, int.from_bytes(gen_payload(rng, n, k + 1),
                                                   "little"), c))
@@ -95,7 +100,7 @@ def gen_trace(rng, machine, max_events):
             addr, n = gen_access(rng, size)
             out.append("load addr=%d len=%d%s" % (addr, n, c))
         elif op in ("clflush", "clflushopt", "clwb"):
-            out.append("%s addr=%d%s" % (op, rng.randrange(size), c))
+            out.append("%s addr=%d%s" % (op, rng.randrange(span), c))
         elif op == "mark":
             out.append("mark name=m%d" % k)
         else:
