@@ -57,8 +57,10 @@
  *       stores older than it durable, and the CPU's NT stores reach the
  *       persistence domain.  A fence on one CPU completes nothing of
  *       another: of another CPU's NT pieces only those older than its
- *       own in the same chunk go with them (C8).  [SDM SFENCE, MFENCE,
- *       LOCK; PX86]
+ *       own in the same chunk go with them (C8); on a pcommit machine,
+ *       every piece of the line older than its own (into the volatile
+ *       WPQ, keeping the history in program order: fence()).  [SDM
+ *       SFENCE, MFENCE, LOCK; PX86]
  *   C7  Aligned 8-byte stores are failure-atomic; wider or unaligned
  *       stores may tear at 8-byte granularity.  A store's part in a line
  *       that touches m aligned 8-byte chunks has, beside the prefix that
@@ -123,6 +125,11 @@
  *     instruction fetches, DRAM, the WPQ draining by itself on a pcommit
  *     machine (only pcommit + fence makes it durable, C11), the media's
  *     internal 256-byte write unit, hyper-threads.
+ *   - Known under-approximation, pcommit machine: NT pieces a fence
+ *     drains join the WPQ part of the history in program order, so they
+ *     persist only as its prefix, though they reach the WPQ in no
+ *     guaranteed order (C8) and the WPQ may have written some before the
+ *     fence (docs/semantics.md, C11 note; tests/ref_px86.py --wc move).
  *   - Timing is cycle-approximate: an access costs the latency of the
  *     level that hit (a store its read-for-ownership); write-backs occupy
  *     the WPQ (acceptance latency, one slot per line, drained at wpq.drain
