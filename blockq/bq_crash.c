@@ -12,7 +12,8 @@
  *     an image is the pre-image with a *prefix* of an arrival order laid
  *     over it: a set S of versions, closed under "precedes" (I3) — a
  *     version cannot have landed unless everything that had completed
- *     before it was submitted had landed too — applied in any order that
+ *     before it was submitted (under B5: before a barrier let it go) had
+ *     landed too — applied in any order that
  *     respects "precedes".  Two concurrent versions that overlap give two
  *     images, one per order (B4).  Without a cache (B7) the same holds:
  *     the drive writes versions in some order and the power cut stops it
@@ -68,7 +69,7 @@ void bq_unit_touch(struct bq_queue *q, struct bq_unit *u)
 /* I3 */
 static inline bool precedes(const struct bq_version *a, const struct bq_version *b)
 {
-	return a->arrive_tick < b->submit_tick;
+	return a->arrive_tick < b->order_tick;
 }
 
 static inline bool overlaps(const struct bq_version *a, const struct bq_version *b)

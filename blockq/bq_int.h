@@ -13,8 +13,11 @@
  *       version.  pre[] holds the unit as it was before any of its
  *       versions, the image every other choice is built from.
  *   I3. Version order: v precedes w iff v reached the device (arrive_tick)
- *       before w was submitted (submit_tick).  Versions not so ordered are
- *       concurrent: they may reach the media in either order (B4).
+ *       before w was submitted (order_tick: its submit_tick), or, under
+ *       B5, before a barrier let w go (order_tick: the release) -- a
+ *       drained bio lands before its barrier, a barrier before the bios it
+ *       held.  Versions not so ordered are concurrent: they may reach the
+ *       media in either order (B4).
  *   I4. A HELD version cannot be on the media in any state; every other
  *       non-durable one may or may not be.
  *   I5. After bq_publish() every unit's choices are current and the
@@ -61,7 +64,8 @@ struct bq_version {
 	struct bq_unit *unit;
 	uint64_t bio_id;		/* for descriptions */
 	uint64_t line;			/* trace line of the bio */
-	uint64_t submit_tick;		/* I3 */
+	uint64_t submit_tick;		/* its bio's: names it (bq_vkey) */
+	uint64_t order_tick;		/* I3: submit_tick, or its B5 release */
 	uint64_t arrive_tick;		/* I3; UINT64_MAX until it arrives */
 	uint64_t ack_tick;		/* BQ_V_ACKED: when completion was reported */
 	uint32_t lo, hi;		/* byte range within the unit */

@@ -412,14 +412,28 @@ static uint64_t flush_covered(struct bq_queue *q, const struct bq_bio *b, bool o
 	return n;
 }
 
+/*
+ * Let B's held data go to the device.  Under B5 whatever arrived before
+ * now -- the bios a barrier drained, the barrier a later bio waited
+ * behind -- lands before it (I3: order_tick), though it was not complete
+ * when B was submitted.  B2's hold orders nothing: a faster device could
+ * have run the pre-flush at submission, so only what completed before
+ * then precedes the flagged data.
+ */
 static void release(struct bq_queue *q, struct bq_bio *b)
 {
+	uint64_t now = q->barrier_mode ? ++q->tick : 0;
+
 	if (!b->held)
 		return;
 	b->held = false;
-	for (struct bq_version *v = b->vers; v; v = v->next_in_bio)
-		if (v->state == BQ_V_HELD)
-			ver_set(q, v, BQ_V_INFLIGHT);
+	for (struct bq_version *v = b->vers; v; v = v->next_in_bio) {
+		if (v->state != BQ_V_HELD)
+			continue;
+		if (q->barrier_mode)
+			v->order_tick = now;
+		ver_set(q, v, BQ_V_INFLIGHT);
+	}
 }
 
 /* B9: destage cached version OLD, a crash point. */
@@ -607,6 +621,11 @@ static int bq_bio_step(struct bq_queue *q, struct bq_bio *b)
 				return rc;
 		}
 		b->seq |= BQ_SEQ_DRAIN;
+		/* B7: without a pre-flush (no cache) the data goes now, so
+		 * the crash point sees it in flight, each unit on the media
+		 * or not, before the DATA step makes it durable */
+		if (!(b->policy & BQ_SEQ_PREFLUSH))
+			release(q, b);
 		bq_step(q, "bio %" PRIu64 ": queue drained", b->id);
 		return 0;
 	case BQ_SEQ_PREFLUSH:
@@ -879,6 +898,7 @@ static int submit(struct bq_queue *q, const struct bq_bio_desc *d,
 		v->bio_id = b->id;
 		v->line = b->line;
 		v->submit_tick = b->submit_tick;
+		v->order_tick = b->submit_tick;
 		v->lo = (uint32_t)(at - ustart);
 		v->hi = (uint32_t)(uend - ustart);
 		v->state = b->held ? BQ_V_HELD : BQ_V_INFLIGHT;
