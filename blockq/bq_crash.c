@@ -182,8 +182,13 @@ static void fold(struct bq_queue *q, struct bq_unit *u)
 					return;
 			continue;
 		}
-		/* A HELD version lands after everything durable now. */
-		if (w->state == BQ_V_HELD)
+		/* Under B5 a HELD version lands after everything durable
+		 * now (a barrier holds it; I3 orders it from its release).
+		 * B2's hold is the slowest device's: a faster one ran the
+		 * pre-flush at submission, so the flagged data may have
+		 * landed before a concurrent write made durable since (a
+		 * flush or FUA before the submitter's wait): no fold. */
+		if (w->state == BQ_V_HELD && q->barrier_mode)
 			continue;
 		for (uint32_t j = 0; j < u->nver; j++)
 			if ((set & (1u << j)) && !precedes(u->ver[j], w))

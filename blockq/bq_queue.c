@@ -73,7 +73,12 @@
  * The faster schedules' states appear at the crash points inside the
  * `wait` that completes the bio (one after each step below), so the union
  * over crash points (`--at all`, `check`) holds every state of every
- * schedule — except those of a flagged bio the trace never waits for.
+ * schedule — except those of a flagged bio the trace never waits for,
+ * and (the L1 gap, docs/semantics.md) under B2 those in which a PREFLUSH
+ * bio's data landed before a write on another unit that a flush, a FUA
+ * write or a `wait all` made durable before the submitter's wait ran the
+ * pre-flush: a tie between units that the per-unit groups cannot hold.
+ * On one unit bq_crash.c's fold keeps the held data's order open.
  *
  * Each bio's progress is a bitmask of steps done (seq) within the steps
  * it needs (policy), as in blk-flush.c; bq_bio_step() runs the lowest
