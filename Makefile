@@ -111,7 +111,8 @@ deps:
 # --keep-going runs every job even after one failed, then fails.  The list
 # is in descending order of run time, so two cores stay busy to the end.
 UNIT_RUNS := $(TEST_SRCS:tests/%.c=unit-%)
-E2E_RUNS  := e2e-main e2e-lackey e2e-verdicts e2e-record e2e-import e2e-ref-cpu
+E2E_RUNS  := e2e-main e2e-lackey e2e-verdicts e2e-record e2e-import e2e-ref-cpu \
+	     e2e-ref-block
 CHECK_RUNS := e2e-main unit-check_cache unit-check_fs_model \
 	$(filter-out e2e-main unit-check_cache unit-check_fs_model,$(E2E_RUNS) $(UNIT_RUNS))
 
@@ -146,6 +147,10 @@ e2e-lackey:
 # by hand: tests/test_ref_cpu.py --count N --seed S.
 e2e-ref-cpu:
 	$(PYTHON) tests/test_ref_cpu.py --powercut ./powercut
+# 300 random block traces against the reference model (about 20 s);
+# bigger runs by hand: tests/test_ref_block.py --count N --seed S
+e2e-ref-block:
+	$(PYTHON) tests/test_ref_block.py --powercut ./powercut
 
 # Set up (install what is missing), build, and run the bundled examples.
 # Sub-makes, so that the build sees the packages install-deps just added.
