@@ -30,7 +30,7 @@ line; exit 1 if any.
 
     tests/test_ref_block.py [--powercut ./powercut] [--count 300] [--seed 1]
         [--device D] [--semantics S] [--free-waits] [--cache-size N]
-        [--keep DIR] [-v]
+        [--sectors N] [--max-bios N] [--plugin SO] [--keep DIR] [-v]
 """
 
 import argparse
@@ -45,7 +45,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import ref_block  # noqa: E402
 
-NSECTORS = 4
+NSECTORS = 4        # --sectors
+MAX_BIOS = 5        # --max-bios
 FLAGS = ["", "", "", "PREFLUSH", "FUA", "PREFLUSH|FUA"]
 
 
@@ -57,9 +58,9 @@ def gen_trace(rng, barrier_waits, free_waits):
     lines, submitted, unwaited = [], [], set()
     flagged = {}
     nbio = 0
-    for _ in range(rng.randint(2, 8)):
+    for _ in range(rng.randint(2, MAX_BIOS + 3)):
         r = rng.random()
-        if nbio < 5 and (r < 0.5 or not submitted):
+        if nbio < MAX_BIOS and (r < 0.5 or not submitted):
             nbio += 1
             bid = nbio
             if rng.random() < 0.2:
@@ -123,6 +124,7 @@ CRC = {"%08x" % zlib.crc32(bytes([b]) * 512): "%02x" % b for b in range(256)}
 
 
 def main():
+    global NSECTORS, MAX_BIOS
     ap = argparse.ArgumentParser()
     ap.add_argument("--powercut", default=os.path.join(os.path.dirname(HERE), "powercut"))
     ap.add_argument("--count", type=int, default=300)
@@ -130,11 +132,17 @@ def main():
     ap.add_argument("--cache-size", type=int, default=None)
     ap.add_argument("--device", action="append", default=None)
     ap.add_argument("--semantics", action="append", default=None)
+    ap.add_argument("--sectors", type=int, default=NSECTORS)
+    ap.add_argument("--max-bios", type=int, default=MAX_BIOS)
+    ap.add_argument("--plugin", default=None,
+                    help="run powercut on this bbwc-like plugin instead: plugin.arg=1 for "
+                         "disk-wc, 0 for disk-wt (docs/driver-guide.md)")
     ap.add_argument("--free-waits", action="store_true",
                     help="wait for PREFLUSH bios and flushes anywhere later (shows the L1 gap)")
     ap.add_argument("--keep", default=None, help="write each failing trace here")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args()
+    NSECTORS, MAX_BIOS = a.sectors, a.max_bios
     devices = a.device or ["disk-wc", "disk-wt"]
     semantics = a.semantics or ["linux", "barrier"]
     rng = random.Random(a.seed)
@@ -147,6 +155,8 @@ def main():
         trace = gen_trace(rng, barrier_ok, a.free_waits)
         unit = rng.choice([512, 1024])
         fua = rng.choice(["on", "on", "off"])
+        if a.plugin:
+            fua = "on"          # bbwc advertises native FUA itself
         with open(path, "w") as f:
             f.write(trace)
         events, _ = ref_block.parse_trace(trace)
@@ -161,7 +171,9 @@ def main():
                     if a.cache_size is not None:
                         sets.append("disk.cache_size=%d" % a.cache_size)
                     cmd = [a.powercut, "outcomes", path, "--observe", specs, "--at", at,
-                           "--device", dev, "--block-semantics", sem]
+                           "--device", a.plugin or dev, "--block-semantics", sem]
+                    if a.plugin:
+                        sets.append("plugin.arg=%d" % (dev == "disk-wc"))
                     for s in sets:
                         cmd += ["--set", s]
                     p = subprocess.run(cmd, capture_output=True, text=True)
