@@ -427,10 +427,11 @@ static uint64_t flush_covered(struct bq_queue *q, const struct bq_bio *b, bool o
  */
 static void release(struct bq_queue *q, struct bq_bio *b)
 {
-	uint64_t now = q->barrier_mode ? ++q->tick : 0;
+	uint64_t now;
 
 	if (!b->held)
 		return;
+	now = q->barrier_mode ? ++q->tick : 0;
 	b->held = false;
 	for (struct bq_version *v = b->vers; v; v = v->next_in_bio) {
 		if (v->state != BQ_V_HELD)

@@ -281,14 +281,7 @@ static bool take(struct sim_config *c, enum sim_opt o, enum sim_origin from, uin
 	return true;
 }
 
-/*
- * A file named inside a file is found beside it, as #include and make -f
- * do: a relative PATH written in FILE resolves against FILE's directory
- * (joined, not made absolute, so that a report shows it as given from the
- * current directory); one on the command line (FILE NULL) or in standard
- * input ("-") against the current directory.  0, or -1 when too long.
- */
-static int resolve_path(const char *file, const char *path, char *out, size_t outlen)
+int sim_resolve_path(const char *file, const char *path, char *out, size_t outlen)
 {
 	const char *slash = file && strcmp(file, "-") ? strrchr(file, '/') : NULL;
 	int n;
@@ -331,7 +324,7 @@ int sim_config_set_in(struct sim_config *c, const char *key, const char *v,
 			c->machine_path[0] = '\0';
 			return 0;
 		}
-		if (resolve_path(file, v, c->machine_path, sizeof(c->machine_path))) {
+		if (sim_resolve_path(file, v, c->machine_path, sizeof(c->machine_path))) {
 			c->machine_path[0] = '\0';
 			snprintf(err, errlen, "machine: path too long");
 			return -1;
@@ -348,7 +341,7 @@ int sim_config_set_in(struct sim_config *c, const char *key, const char *v,
 				 list, v);
 			return -1;
 		}
-		if (i < 0 && resolve_path(file, v, path, sizeof(path))) {
+		if (i < 0 && sim_resolve_path(file, v, path, sizeof(path))) {
 			snprintf(err, errlen, "device: path too long");
 			return -1;
 		}

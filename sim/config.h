@@ -140,6 +140,16 @@ int sim_config_set_in(struct sim_config *c, const char *key, const char *value,
 		      enum sim_origin from, const char *file, uint64_t line,
 		      char *err, size_t errlen);
 
+/*
+ * A file named inside a file is found beside it, as #include and make -f
+ * do: a relative PATH written in FILE resolves against FILE's directory
+ * (joined, not made absolute, so that a report shows it as given from the
+ * current directory); one on the command line (FILE NULL) or in standard
+ * input ("-") against the current directory (OUT = PATH).  0, or -1 when
+ * OUT is too short.  report.c finds a report's trace beside it so too.
+ */
+int sim_resolve_path(const char *file, const char *path, char *out, size_t outlen);
+
 /* Checks that need all settings together (dax on a disk, a plugin that
  * does not exist, ...).  0, or -1 with a message in err and, if BLAME is
  * not NULL, the setting to blame in it. */

@@ -106,33 +106,33 @@ struct latency {
 static int replay_latency(const struct json *rep, const char *name, struct latency *l)
 {
 	const struct json *cfgj = json_get(rep, "config");
-	const char *trace = str_of(rep, "trace"), *slash = strrchr(name, '/');
+	const char *trace = str_of(rep, "trace");
 	struct sim_config cfg;
 	struct sim *s;
 	char err[512], beside[4096];
 	FILE *f;
-	int rc, cb = 0, e;
+	int rc, cb = 0;
 
 	if (!trace[0] || !strcmp(trace, "-")) {
 		snprintf(l->why, sizeof(l->why), "the report names no trace file to replay");
 		return 0;
 	}
 	if (!(f = fopen(trace, "r"))) {
-		e = errno;
-		rc = slash ? snprintf(beside, sizeof(beside), "%.*s%s", (int)(slash - name + 1),
-				      name, trace) : -1;
-		if (trace[0] != '/' && rc > 0 && (size_t)rc < sizeof(beside) &&
-		    (f = fopen(beside, "r"))) {
-			trace = beside;
-		} else if (trace[0] != '/' && rc > 0 && (size_t)rc < sizeof(beside)) {
-			snprintf(l->why, sizeof(l->why), "the trace %.200s cannot be read here "
-				 "(%s), nor beside the report as %.200s", trace, strerror(e), beside);
-			return 0;
-		} else {
+		int e = errno;
+
+		/* beside the report: a path named in the report, as config.c
+		 * finds one named in a trace */
+		if (sim_resolve_path(name, trace, beside, sizeof(beside)) || !strcmp(beside, trace)) {
 			snprintf(l->why, sizeof(l->why), "the trace %.400s cannot be read here: %s",
 				 trace, strerror(e));
 			return 0;
 		}
+		if (!(f = fopen(beside, "r"))) {
+			snprintf(l->why, sizeof(l->why), "the trace %.200s cannot be read here "
+				 "(%s), nor beside the report as %.200s", trace, strerror(e), beside);
+			return 0;
+		}
+		trace = beside;
 	}
 	fclose(f);
 	sim_config_init(&cfg);

@@ -58,7 +58,7 @@ REFUSED = ("--json", "--junit", "--state", "--shard", "--points")
 # the options `powercut run` shares with check and outcomes (they set the
 # configuration), each with its value
 CONFIG_OPTS = ("--machine", "--device", "--fault", "--block-semantics", "--fs-opts",
-               "--background", "--set", "--base-image")
+               "--background", "--set")
 
 
 def die(msg):
