@@ -57,10 +57,8 @@
  *       stores older than it durable, and the CPU's NT stores reach the
  *       persistence domain.  A fence on one CPU completes nothing of
  *       another: of another CPU's NT pieces only those older than its
- *       own in the same chunk go with them (C8); on a pcommit machine,
- *       every piece of the line older than its own (into the volatile
- *       WPQ, keeping the history in program order: fence()).  [SDM
- *       SFENCE, MFENCE, LOCK; PX86]
+ *       own in the same chunk go with them (C8).  [SDM SFENCE, MFENCE,
+ *       LOCK; PX86]
  *   C7  Aligned 8-byte stores are failure-atomic; wider or unaligned
  *       stores may tear at 8-byte granularity.  A store's part in a line
  *       that touches m aligned 8-byte chunks has, beside the prefix that
@@ -84,11 +82,19 @@
  *       took out of them, and invalidates every cache.  [brief; SDM
  *       WBINVD]
  *   C11 On a pcommit machine write-backs and NT stores stop in the WPQ,
- *       which is volatile: a line's WPQ entries and cached stores form one
- *       history that persists in program order (C2).  pcommit followed by
- *       a fence on the same CPU makes durable what was in the WPQ when
- *       pcommit executed; what entered it later is not covered.  pcommit
- *       is a no-op elsewhere.  [brief; PCM]
+ *       which is volatile and writes a line's entries out in the order
+ *       they came: a line's WPQ entries and cached stores form one history
+ *       that persists as a prefix (C2).  NT pieces reach the WPQ from the
+ *       WC buffers by themselves, each chunk's in order, and at their
+ *       CPU's fence at the latest, so a drain appends them to the history
+ *       in drain order, marked with the line's NT epoch (ntd; each piece
+ *       has the epoch it was stored in, nte), and the pieces between two
+ *       cached stores persist as the down-sets of "older in the chunk or
+ *       drained before the other was stored" (cache_crash.c, "NT
+ *       segments").  pcommit followed by a fence on the same CPU makes
+ *       durable what was in the WPQ when pcommit executed (through the
+ *       entry that was its newest); what entered it later is not covered.
+ *       pcommit is a no-op elsewhere.  [brief; PCM; SDM 11.3.1]
  *   C12 On an eadr machine the caches are in the persistence domain: a
  *       cached store is durable when it executes, and flushes change
  *       nothing durable.  Non-temporal stores in WC buffers are still
@@ -109,8 +115,12 @@
  *       write-back, or any store when cache.history-total are kept, is
  *       written back first (the hardware may, by C2); a line whose NT
  *       pieces would give more than 2^16 combinations has them drained
- *       (a WC buffer may be written out at any time, C8).  Both bound
- *       memory and crash states; both are counted in the report.
+ *       (a WC buffer may be written out at any time, C8) -- on a pcommit
+ *       machine, where a drain leaves the combinations as they were, the
+ *       WPQ writes the line out too, as it does before a drain that would
+ *       pass cache.history entries or wrap the line's 16-bit NT epoch.
+ *       All bound memory and crash states; all are counted in the
+ *       report.
  *   C16 rmw, a locked read-modify-write, is a fence (C6) and then a store
  *       (C2, C7).  [SDM LOCK; PX86]
  *
@@ -125,11 +135,6 @@
  *     instruction fetches, DRAM, the WPQ draining by itself on a pcommit
  *     machine (only pcommit + fence makes it durable, C11), the media's
  *     internal 256-byte write unit, hyper-threads.
- *   - Known under-approximation, pcommit machine: NT pieces a fence
- *     drains join the WPQ part of the history in program order, so they
- *     persist only as its prefix, though they reach the WPQ in no
- *     guaranteed order (C8) and the WPQ may have written some before the
- *     fence (docs/semantics.md, C11 note; tests/ref_px86.py --wc move).
  *   - Timing is cycle-approximate: an access costs the latency of the
  *     level that hit (a store its read-for-ownership); write-backs occupy
  *     the WPQ (acceptance latency, one slot per line, drained at wpq.drain
@@ -241,6 +246,8 @@ static void rec_free_spares(struct cache_model *m, struct cache_rec *r)
 	if (r->x) {
 		free(r->x->bytes);
 		free(r->x->seg);
+		free(r->x->segs);
+		free(r->x->rows);
 		free(r->x);
 	}
 }
@@ -335,11 +342,6 @@ static void rec_put(struct cache_model *m, struct cache_rec *r)
 		}
 	}
 	m->nlive--;
-}
-
-static inline uint32_t tears_of(uint32_t nchunk)
-{
-	return (1u << nchunk) - 2;		/* C7 */
 }
 
 static struct cache_rext *rec_ext(struct cache_rec *r)
@@ -644,6 +646,9 @@ static void rec_persist_prefix(struct cache_model *m, struct cache_rec *r, uint3
 	assert(k <= r->nwr);
 	if (!k)
 		return;
+	if (r->x && r->x->nnthist)	/* drained NT pieces among them */
+		for (uint32_t i = 0; i < k; i++)
+			r->x->nnthist -= r->wr[i].ntd != 0;
 	if (m->nohist) {
 		assert(k == r->nwr);
 		nh_persist(m, r, r->x ? r->x->nseg : 0, true);
@@ -687,7 +692,10 @@ static void rec_persist_prefix(struct cache_model *m, struct cache_rec *r, uint3
 	m->durable_gen++;
 }
 
-/* Entries of R older than store number SEQ: a prefix (I3). */
+/* Entries of R older than store number SEQ: a prefix (I3), up to the
+ * first newer one.  A run of drained NT pieces is in drain order (I3),
+ * so the count may stop inside it; the pcommit FLUSH that asks only
+ * raises nwpq, which covers the run already (I4). */
 static uint32_t rec_count_before(const struct cache_rec *r, uint64_t seq)
 {
 	uint32_t k = 0;
@@ -760,13 +768,44 @@ static void rec_drain_nt_chunks(struct cache_model *m, struct cache_rec *r,
 		return;
 	assert(r->nwpq == r->nwr);		/* I4 */
 	if (m->machine == SIM_MACHINE_PCOMMIT) {
+		/* into the WPQ part of the history, marked with the line's
+		 * next NT epoch (cache_crash.c, "NT segments") */
+		struct cache_rext *x = rec_ext(r);
+		if (x->ntepoch == UINT16_MAX || r->nwr + r->nnt > m->history_max ||
+		    m->history_total + r->nnt > m->history_total_max) {
+			/* (all of them a bound of the pieces drained: the
+			 * exact count only here) */
+			for (i = 0; i < r->nnt; i++)
+				k += seen[r->nt[i].chunk0]++ < lim[r->nt[i].chunk0];
+			memset(seen, 0, sizeof(seen));
+			if (k && (x->ntepoch == UINT16_MAX || r->nwr + k > m->history_max ||
+				  m->history_total + k > m->history_total_max)) {
+				/* C15: the epochs would wrap, or the WPQ part
+				 * of the history pass its limits.  The WPQ
+				 * writes the history out first (it may, C11);
+				 * the pending pieces, all stored before any
+				 * later drain, may restart at 0. */
+				m->st.capacity_writebacks++;
+				rec_persist_prefix(m, r, r->nwr);
+				for (i = 0; i < r->nnt; i++)
+					r->nt[i].nte = 0;
+				x->ntepoch = 0;
+			}
+			k = 0;
+		}
 		for (i = 0; i < r->nnt; i++) {
+			struct cache_wr *w;
 			if (seen[r->nt[i].chunk0]++ >= lim[r->nt[i].chunk0])
 				continue;
-			*hist_push(r) = r->nt[i];
+			w = hist_push(r);
+			*w = r->nt[i];
+			w->ntd = x->ntepoch + 1u;
 			r->hchoices += 1;	/* one chunk: no tears */
 			k++;
 		}
+		if (k)
+			x->ntepoch++;
+		x->nnthist += k;
 		r->nwpq = r->nwr;
 		m->history_total += k;
 	} else {
@@ -837,6 +876,28 @@ static uint64_t nt_count(const struct cache_rec *r, uint32_t cnt[CACHE_MAX_LINE 
 		cnt[r->nt[i].chunk0]++;
 	for (uint32_t c = 0; c < CACHE_MAX_LINE / CACHE_CHUNK; c++)
 		p *= cnt[c] + 1;
+	return p;
+}
+
+/* Where nt_seg_count() and do_ntstore() stop counting: past the C15
+ * limit divided by any chunk's pieces + 1 (2^17 at most). */
+#define NT_BOUND_MAX (1ull << 40)
+
+/* nt_count() over R's NT segment on a pcommit machine: the drained
+ * pieces of history entries [J0, nwr) and the pending ones. */
+static uint64_t nt_seg_count(const struct cache_rec *r, uint32_t j0,
+			     uint32_t cnt[CACHE_MAX_LINE / CACHE_CHUNK])
+{
+	uint64_t p = 1;
+
+	if (j0 == r->nwr)
+		return nt_count(r, cnt);	/* pending only: C15 keeps it small */
+	nt_count(r, cnt);
+	for (uint32_t j = j0; j < r->nwr; j++)
+		cnt[r->wr[j].chunk0]++;
+	for (uint32_t c = 0; c < CACHE_MAX_LINE / CACHE_CHUNK; c++)
+		if (__builtin_mul_overflow(p, (uint64_t)cnt[c] + 1, &p) || p > NT_BOUND_MAX)
+			return NT_BOUND_MAX;
 	return p;
 }
 
@@ -1217,9 +1278,16 @@ static uint64_t fence(struct cache_model *m, uint32_t cpu)
 		if (!r)
 			continue;
 		switch (p->kind) {
-		case CACHE_PEND_COMMIT:		/* C11 */
-			rec_persist_prefix(m, r, rec_count_before(r, p->seq));
+		case CACHE_PEND_COMMIT: {	/* C11 */
+			/* through the entry that was the WPQ's newest at the
+			 * pcommit, if it is still volatile: entries only
+			 * ever leave as a prefix and join at the end */
+			for (k = r->nwr; k; k--)
+				if (r->wr[k - 1].seq == p->seq && r->wr[k - 1].chunk0 == p->chunk)
+					break;
+			rec_persist_prefix(m, r, k);
 			break;
+		}
 		case CACHE_PEND_FLUSH:		/* C5, C6 */
 			if (m->nohist) {
 				nh_persist(m, r, nh_count_before(r, p->seq), false);
@@ -1239,28 +1307,16 @@ static uint64_t fence(struct cache_model *m, uint32_t cpu)
 			/* C8: in each chunk, up to this CPU's last piece there
 			 * (with the older pieces of other CPUs before it, a
 			 * chunk's pieces leaving in order); another CPU's
-			 * pieces in other chunks stay (C6).  Not on a pcommit
-			 * machine: the pieces go into the line's history,
-			 * which must stay in program order (I3: C11's commit
-			 * and cache_volatile_upto() rely on it), so there a
-			 * fence drains every piece older than its CPU's last
-			 * (the under-approximation of docs/semantics.md, C11
-			 * note: they only reach the volatile WPQ) */
+			 * pieces in other chunks stay (C6) */
 			uint32_t lim[CACHE_MAX_LINE / CACHE_CHUNK] = { 0 };
 			uint32_t cnt[CACHE_MAX_LINE / CACHE_CHUNK] = { 0 };
-			uint32_t last = 0;
 			for (uint32_t j = 0; j < r->nnt; j++) {
 				uint32_t ch = r->nt[j].chunk0;
 				cnt[ch]++;
-				if (r->nt[j].cpu == cpu) {
+				if (r->nt[j].cpu == cpu)
 					lim[ch] = cnt[ch];
-					last = j + 1;
-				}
 			}
-			if (m->machine == SIM_MACHINE_PCOMMIT)
-				rec_drain_nt(m, r, last);
-			else
-				rec_drain_nt_chunks(m, r, lim);
+			rec_drain_nt_chunks(m, r, lim);
 			break;
 		}
 		default:
@@ -1340,7 +1396,9 @@ static inline void wr_set(struct cache_wr *w, const struct trace_event *ev, uint
 
 	w->seq = seq;
 	w->tline = ev->line;
-	w->cpu = (uint16_t)ev->cpu;
+	w->ntd = 0;
+	w->nte = 0;
+	w->cpu = (uint8_t)ev->cpu;
 	w->off = (uint8_t)off;
 	w->len = (uint8_t)len;
 	w->chunk0 = (uint8_t)c0;
@@ -1509,9 +1567,24 @@ static uint64_t do_ntstore(struct cache_model *m, const struct trace_event *ev)
 		/* The choices of the line's NT pieces, kept up to date piece
 		 * by piece (a product over 16 chunks per piece was 780 Ir per
 		 * ntstore of a line, callgrind, `powercut run` of a 1M-event
-		 * gen_trace trace). */
+		 * gen_trace trace).  On a pcommit machine the product over
+		 * the whole NT segment (the drained run at the end of the
+		 * history too) bounds its choices, the down-sets
+		 * (cache_crash.c), counted exactly only past the limit. */
+		bool pc = m->machine == SIM_MACHINE_PCOMMIT;
 		uint32_t cnt[CACHE_MAX_LINE / CACHE_CHUNK];
-		uint64_t choices = nt_count(r, cnt);
+		uint32_t j0 = r->nwr;
+		uint64_t choices;
+		if (pc) {
+			struct cache_rext *x = rec_ext(r);
+			if (!x->nnthist && !r->nnt)
+				x->ntepoch = 0;		/* a new segment */
+			else
+				j0 = cache_nt_run_start(r);
+			choices = nt_seg_count(r, j0, cnt);
+		} else {
+			choices = nt_count(r, cnt);
+		}
 		while (addr < pend) {
 			uint64_t cend = (addr | (CACHE_CHUNK - 1)) + 1;
 			uint32_t off = (uint32_t)(addr & (m->line_size - 1));
@@ -1519,16 +1592,31 @@ static uint64_t do_ntstore(struct cache_model *m, const struct trace_event *ev)
 			uint32_t c = off / CACHE_CHUNK;
 			struct cache_wr *w;
 
-			if (choices / (cnt[c] + 1) * (cnt[c] + 2) > CACHE_MAX_NTCHOICES) {
+			if (choices / (cnt[c] + 1) * (cnt[c] + 2) > CACHE_MAX_NTCHOICES &&
+			    (!pc || cache_nt_downsets(m, r, j0, r->nwr, true, (int)c,
+						      r->x->ntepoch) > CACHE_MAX_NTCHOICES)) {
 				m->st.capacity_writebacks++;	/* C15 */
 				rec_drain_nt(m, r, r->nnt);
-				step(m, "WC buffer drained (limit)");
+				if (pc) {
+					/* a drain leaves the down-sets as
+					 * they were: the WPQ writes the
+					 * line out (it may, C11) */
+					rec_persist_prefix(m, r, r->nwr);
+					step(m, "WC buffer and WPQ written (limit)");
+					j0 = r->nwr;
+				} else {
+					step(m, "WC buffer drained (limit)");
+				}
 				choices = nt_count(r, cnt);
 			}
 			choices = choices / (cnt[c] + 1) * (cnt[c] + 2);
+			if (choices > NT_BOUND_MAX)
+				choices = NT_BOUND_MAX;
 			cnt[c]++;
 			w = wr_push(&r->nt, &r->nnt, &r->nt_cap);
 			wr_set(w, ev, seq, off, len);		/* chunk c, nchunk 1 */
+			if (pc)
+				w->nte = r->x->ntepoch;
 			payload_read(&ev->data, done, w->b.in, len);	/* len <= 8 */
 			done += len;
 			addr += len;
@@ -1664,9 +1752,11 @@ static uint64_t do_pcommit(struct cache_model *m, uint32_t cpu)
 		return 0;			/* a no-op elsewhere */
 	for (uint32_t i = 0; i < m->nrec; i++) {
 		struct cache_rec *r = &m->rec[i];
-		if (r->nwpq)
+		if (r->nwpq) {
 			pend_push(m, cpu, CACHE_PEND_COMMIT, cache_rec_line(r),
-				  r->wr[r->nwpq - 1].seq + 1);
+				  r->wr[r->nwpq - 1].seq);
+			m->cpu[cpu].pend[m->cpu[cpu].npend - 1].chunk = r->wr[r->nwpq - 1].chunk0;
+		}
 	}
 	if (m->wpq_drain_done > m->cpu[cpu].busy_until)
 		m->cpu[cpu].busy_until = m->wpq_drain_done;
@@ -1995,9 +2085,14 @@ bool cache_volatile_upto(void *self, uint64_t addr, uint64_t len, uint64_t seq)
 		if (!r)
 			continue;		/* nothing volatile (I2) */
 		/* the oldest of each kind: its first WPQ or cached entry,
-		 * its first NT piece (I3: program order) */
+		 * its first NT piece (I3: program order) -- or, if the
+		 * history begins with a run of drained NT pieces (drain
+		 * order, I3), the oldest of the run */
 		if (r->nwr && (m->nohist || r->wr[0].seq <= seq))
 			return true;
+		for (uint32_t j = 0; r->nwr && j < r->nwr && r->wr[j].ntd; j++)
+			if (r->wr[j].seq <= seq)
+				return true;
 		if (r->nnt && r->nt[0].seq <= seq)
 			return true;
 	}
@@ -2376,6 +2471,55 @@ static bool lru_ranks_ok(const struct cache_level *lv)
 	return true;
 }
 
+/* I3 for R's history and NT pieces, and the NT epochs' bookkeeping. */
+static const char *history_order(const struct cache_model *m, const struct cache_rec *r)
+{
+	uint64_t last[CACHE_MAX_LINE / CACHE_CHUNK];	/* newest seq + 1 per chunk */
+	uint64_t before = 0, newest = 0;	/* the cached entries' bounds */
+	uint32_t nnthist = 0, epoch = r->x ? r->x->ntepoch : 0;
+	bool run = false;
+
+	memset(last, 0, sizeof(last));
+	for (uint32_t k = 0; k < r->nwr; k++) {
+		const struct cache_wr *w = &r->wr[k];
+		if (!w->ntd) {
+			if (w->seq < newest)
+				return "I3: history out of program order";
+			before = newest = w->seq + 1;
+			run = false;
+			continue;
+		}
+		if (m->machine != SIM_MACHINE_PCOMMIT)
+			return "I3: a drained NT piece in the history of a machine without a WPQ to hold it";
+		if (w->seq < before || w->seq + 1 <= last[w->chunk0] ||
+		    (run && w->ntd < r->wr[k - 1].ntd))
+			return "I3: a run of drained NT pieces out of order";
+		if (w->nte >= w->ntd || w->ntd > epoch)
+			return "I3: an NT piece drained before it was stored, or after the line's epoch";
+		if (!run)
+			memset(last, 0, sizeof(last));
+		last[w->chunk0] = w->seq + 1;
+		if (w->seq + 1 > newest)
+			newest = w->seq + 1;
+		nnthist++;
+		run = true;
+	}
+	if (nnthist != (r->x ? r->x->nnthist : 0))
+		return "nnthist out of date";
+	if (!run)
+		memset(last, 0, sizeof(last));
+	for (uint32_t i = 0; i < r->nnt; i++) {
+		const struct cache_wr *w = &r->nt[i];
+		if (w->seq + 1 <= last[w->chunk0] || w->seq < before ||
+		    (i && w->seq < r->nt[i - 1].seq))
+			return "I3: NT pieces out of program order";
+		if (w->nte > epoch || (m->machine != SIM_MACHINE_PCOMMIT && w->nte))
+			return "I3: an NT piece stored after the line's epoch";
+		last[w->chunk0] = w->seq + 1;
+	}
+	return NULL;
+}
+
 const char *cache_check_invariants(const struct cache_model *m)
 {
 	uint32_t live = 0;
@@ -2414,9 +2558,11 @@ const char *cache_check_invariants(const struct cache_model *m)
 				return "no history: open segment and counts disagree";
 			hc = r->hchoices;
 		}
-		for (uint32_t k = 1; k < r->nwr && !m->nohist; k++)
-			if (r->wr[k].seq < r->wr[k - 1].seq)
-				return "I3: history out of program order";
+		if (!m->nohist) {
+			const char *e = history_order(m, r);
+			if (e)
+				return e;
+		}
 		for (uint32_t k = 0; k < r->nwr && !m->nohist; k++)
 			hc += 1 + tears_of(r->wr[k].nchunk);
 		if (hc != r->hchoices)

@@ -71,6 +71,7 @@ void cache_view_free(struct cache_view *v)
 	free(v->mline);
 	free(v->mnc);
 	free(v->mrec);
+	free(v->ntev);
 	free(v);
 }
 
@@ -172,11 +173,239 @@ static void nt_counts(const struct cache_rec *r, uint32_t cnt[CACHE_MAX_LINE / C
 		cnt[r->nt[i].chunk0]++;
 }
 
-static uint32_t rec_nchoices(const struct cache_rec *r)
+/*
+ * NT segments (a pcommit machine, C8 + C11).  On a pcommit machine a
+ * line's NT pieces reach the volatile WPQ, which writes a line's entries
+ * to the media in the order they came; they come from the WC buffers by
+ * themselves, at any moment, each chunk's pieces in order, and by the
+ * fence on their CPU at the latest.  So the media may hold any set D of
+ * the line's NT pieces closed under "q before p": q is older in p's chunk
+ * (C8), or q was drained (by a fence, C6; C9; C15) before p was stored
+ * (ntd(q) <= nte(p), the line's NT epoch counting the drains).  The
+ * pieces between two cached stores of the line (C9 keeps them apart: the
+ * segment) are a run of drained pieces in the history and, for the last
+ * segment, the pending ones; their choices are the down-sets of that
+ * order.  Counted by the newest epoch E of a piece in D: D holds, in each
+ * chunk c, a prefix of k_c pieces with L_c(E) <= k_c <= U_c(E), where L_c
+ * counts the pieces of c drained by E and U_c those stored by E, and at
+ * least one piece stored in E; so E contributes prod (U_c - L_c + 1) -
+ * prod (U'_c - L_c + 1), U'_c counting those stored before E.  The events
+ * (stored at, drained at) are sorted by epoch and swept once.
+ */
+static int ntev_cmp(const void *a, const void *b)
+{
+	const struct cache_ntev *x = a, *y = b;
+
+	return (x->ep > y->ep) - (x->ep < y->ep);
+}
+
+#define NCH (CACHE_MAX_LINE / CACHE_CHUNK)
+#define NT_SAT (1ull << 40)
+
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+	return a && b > NT_SAT / a ? NT_SAT : a * b;
+}
+
+/* The segment's events, sorted, in V's scratch; returns how many. */
+static size_t seg_events(struct cache_view *v, const struct cache_rec *r, uint32_t j0,
+			 uint32_t j1, bool pend, int xc, uint32_t xe)
+{
+	size_t n = 2 * (size_t)(j1 - j0) + (pend ? r->nnt : 0) + 1, k = 0;
+
+	if (n > v->ntev_cap) {
+		v->ntev_cap = view_cap(v->ntev_cap, n);
+		v->ntev = view_realloc(v->ntev, v->ntev_cap, sizeof(*v->ntev));
+	}
+	for (uint32_t j = j0; j < j1; j++) {
+		const struct cache_wr *w = &r->wr[j];
+		v->ntev[k++] = (struct cache_ntev){ .ep = w->nte, .ch = w->chunk0 };
+		v->ntev[k++] = (struct cache_ntev){ .ep = w->ntd, .ch = w->chunk0, .drained = 1 };
+	}
+	for (uint32_t i = 0; pend && i < r->nnt; i++)
+		v->ntev[k++] = (struct cache_ntev){ .ep = r->nt[i].nte, .ch = r->nt[i].chunk0 };
+	if (xc >= 0)
+		v->ntev[k++] = (struct cache_ntev){ .ep = xe, .ch = (uint8_t)xc };
+	qsort(v->ntev, k, sizeof(*v->ntev), ntev_cmp);
+	return k;
+}
+
+/* Room for N more of the N0 elements of size SIZE at *P (capacity *CAP). */
+static void *seg_room(void *p, uint32_t *cap, uint32_t n0, uint32_t n, size_t size)
+{
+	if (n0 + n <= *cap)
+		return p;
+	*cap = (uint32_t)view_cap(*cap, n0 + n);
+	return view_realloc(p, *cap, size);
+}
+
+/*
+ * Sweep the segment's epochs: return its down-sets, the empty one
+ * included.  With X (R's extension), also append one row per epoch in
+ * which pieces were stored to X's rows.
+ */
+static uint64_t seg_sweep(const struct cache_model *m, const struct cache_rec *r,
+			  uint32_t j0, uint32_t j1, bool pend, int xc, uint32_t xe,
+			  struct cache_rext *x)
+{
+	struct cache_view *v = m->view;
+	uint32_t lo[NCH] = { 0 }, up[NCH] = { 0 }, add[NCH];
+	uint64_t total = 1;
+	size_t n = seg_events(v, r, j0, j1, pend, xc, xe);
+
+	for (size_t i = 0; i < n;) {
+		uint32_t ep = v->ntev[i].ep;
+		uint64_t all = 1, old = 1;
+		bool stored = false;
+		memset(add, 0, sizeof(add));
+		for (; i < n && v->ntev[i].ep == ep; i++) {
+			if (v->ntev[i].drained) {
+				lo[v->ntev[i].ch]++;
+			} else {
+				add[v->ntev[i].ch]++;
+				stored = true;
+			}
+		}
+		if (!stored)
+			continue;
+		for (int c = 0; c < NCH; c++) {
+			all = mul_sat(all, up[c] + add[c] - lo[c] + 1);
+			old = mul_sat(old, up[c] - lo[c] + 1);
+		}
+		if (x) {
+			struct cache_ntrow *w;
+			x->rows = seg_room(x->rows, &x->rows_cap, x->nrows, 1, sizeof(*x->rows));
+			w = &x->rows[x->nrows++];
+			w->before = total - 1;
+			memcpy(w->lo, lo, sizeof(lo));
+			memcpy(w->up, up, sizeof(up));
+			memcpy(w->add, add, sizeof(add));
+		}
+		total = total + (all - old) > NT_SAT ? NT_SAT : total + (all - old);
+		for (int c = 0; c < NCH; c++)
+			up[c] += add[c];
+	}
+	return total;
+}
+
+uint64_t cache_nt_downsets(const struct cache_model *m, const struct cache_rec *r,
+			   uint32_t j0, uint32_t j1, bool pend, int xc, uint32_t xe)
+{
+	return seg_sweep(m, r, j0, j1, pend, xc, xe, NULL);
+}
+
+/*
+ * K[c], the pieces of each chunk in the Y-th (from 0) non-empty down-set
+ * of the segment S of X: the row of the newest epoch E it takes a piece
+ * of, found by binary search, then the (Y - before)-th vector of the box
+ * [lo, up + add] with some chunk above up, counted by the lowest such
+ * chunk j (those below it at most up, j above, the rest any).
+ */
+static void seg_unrank(const struct cache_rext *x, const struct cache_ntseg *s, uint64_t y,
+		       uint32_t k[NCH])
+{
+	uint32_t a = s->row, b = s->row + s->nrow;
+	const struct cache_ntrow *w;
+	int j;
+
+	while (b - a > 1) {
+		uint32_t mid = a + (b - a) / 2;
+		if (x->rows[mid].before <= y)
+			a = mid;
+		else
+			b = mid;
+	}
+	w = &x->rows[a];
+	y -= w->before;
+	for (j = 0; j < NCH; j++) {
+		uint64_t cj;
+		if (!w->add[j])
+			continue;
+		cj = w->add[j];
+		for (int c = 0; c < NCH; c++)
+			if (c != j)
+				cj *= c < j ? w->up[c] - w->lo[c] + 1 :
+					      w->up[c] + w->add[c] - w->lo[c] + 1;
+		if (y < cj)
+			break;
+		y -= cj;
+	}
+	assert(j < NCH);
+	for (int c = 0; c < NCH; c++) {
+		uint32_t base = c == j ? w->up[c] + 1 : w->lo[c];
+		uint32_t radix = c < j ? w->up[c] - w->lo[c] + 1 :
+				 c == j ? w->add[c] : w->up[c] + w->add[c] - w->lo[c] + 1;
+		k[c] = base + (uint32_t)(y % radix);
+		y /= radix;
+	}
+	assert(y == 0);
+}
+
+/* The end of the run of drained NT pieces that starts at J. */
+static uint32_t run_end(const struct cache_rec *r, uint32_t j)
+{
+	while (j < r->nwr && r->wr[j].ntd)
+		j++;
+	return j;
+}
+
+/* Whether R's choices need the NT segments: drained NT pieces in its
+ * history (a pcommit machine).  Otherwise the NT pieces are all pending
+ * and after the whole history (I4), and their down-sets are the product
+ * of per-chunk prefixes. */
+static inline bool rec_segments(const struct cache_rec *r)
+{
+	return r->x && r->x->nnthist;
+}
+
+/* Append to X the segment [J0, J1) (+ pending if PEND) of R and its rows. */
+static uint64_t seg_add(const struct cache_model *m, const struct cache_rec *r,
+			struct cache_rext *x, uint32_t j0, uint32_t j1, bool pend)
+{
+	struct cache_ntseg *s;
+
+	x->segs = seg_room(x->segs, &x->segs_cap, x->nsegs, 1, sizeof(*x->segs));
+	s = &x->segs[x->nsegs++];
+	s->j0 = j0;
+	s->j1 = j1;
+	s->pend = pend;
+	s->row = x->nrows;
+	s->nonempty = seg_sweep(m, r, j0, j1, pend, -1, 0, x) - 1;
+	s->nrow = x->nrows - s->row;
+	return s->nonempty;
+}
+
+/*
+ * R's choices.  A record with NT segments (rec_segments()) gets its
+ * segments' tables rebuilt here: the crash view counts the choices of
+ * every record that changed before it answers a query (view_update,
+ * view_rebuild), so decode() finds them up to date.
+ */
+static uint32_t rec_nchoices(const struct cache_model *m, const struct cache_rec *r)
 {
 	uint32_t cnt[CACHE_MAX_LINE / CACHE_CHUNK];
 	uint64_t p = 1;
 
+	if (rec_segments(r)) {
+		struct cache_rext *x = r->x;
+		uint64_t n = 1;
+		x->nsegs = x->nrows = 0;
+		for (uint32_t j = 0; j < r->nwr;) {
+			uint32_t j1;
+			if (!r->wr[j].ntd) {
+				n += 1 + tears_of(r->wr[j].nchunk);
+				j++;
+				continue;
+			}
+			j1 = run_end(r, j);
+			n += seg_add(m, r, x, j, j1, j1 == r->nwr && r->nnt);
+			j = j1;
+		}
+		if (r->nnt && !r->wr[r->nwr - 1].ntd)
+			n += seg_add(m, r, x, r->nwr, r->nwr, true);
+		assert(n <= UINT32_MAX);	/* C15 bounds each part */
+		return (uint32_t)n;
+	}
 	nt_counts(r, cnt);
 	for (int c = 0; c < CACHE_MAX_LINE / CACHE_CHUNK; c++)
 		p *= cnt[c] + 1;
@@ -245,7 +474,7 @@ static void view_rebuild(const struct cache_model *m, struct cache_view *v)
 	for (size_t g = 0; g < n; g++) {
 		v->line[g] = k[g];
 		v->rec[g] = ix[g];
-		v->nchoices[g] = rec_nchoices(&m->rec[ix[g]]);
+		v->nchoices[g] = rec_nchoices(m, &m->rec[ix[g]]);
 	}
 	v->n = n;
 }
@@ -296,7 +525,7 @@ static void view_update(struct cache_model *m, struct cache_view *v)
 		at = view_lower_bound(v, at, d[i]);
 		had = at < v->n && v->line[at] == d[i];
 		if (live && had) {
-			v->nchoices[at] = rec_nchoices(r);
+			v->nchoices[at] = rec_nchoices(m, r);
 			v->rec[at] = (uint32_t)(r - m->rec);
 		} else if (live != had) {
 			if (!nedit)
@@ -321,7 +550,7 @@ static void view_update(struct cache_model *m, struct cache_view *v)
 				}
 				r = cache_rec_find(m, d[e]);	/* came */
 				v->mline[o] = d[e];
-				v->mnc[o] = rec_nchoices(r);
+				v->mnc[o] = rec_nchoices(m, r);
 				v->mrec[o++] = (uint32_t)(r - m->rec);
 				e++;
 			} else {
@@ -385,21 +614,70 @@ static uint32_t crash_nchoices(const void *self, size_t g)
 	return v->nchoices[g];
 }
 
-/* What choice C of record R means. */
+/* What choice C of record R means: history entries [0, whole) whole;
+ * if torn_mask, those chunks of entry whole; if seg, in each chunk c the
+ * first digit[c] NT pieces of the segment made of entries [whole,
+ * seg_end) and, if pend, the pending pieces. */
 struct cache_choice {
-	uint32_t whole;		/* history entries persisted whole */
-	uint32_t torn_mask;	/* if non-zero: chunks of wr[whole] persisted */
-	bool nt;		/* NT digits below apply (whole == nwr) */
-	uint32_t digit[CACHE_MAX_LINE / CACHE_CHUNK];	/* NT pieces per chunk */
+	uint32_t whole;
+	uint32_t torn_mask;
+	bool seg, pend;
+	uint32_t seg_end;
+	uint32_t digit[NCH];
 };
 
-static void decode(const struct cache_rec *r, uint32_t c, struct cache_choice *ch)
+/* decode() of a record with NT segments (rec_segments()), from the
+ * tables rec_nchoices() built. */
+static void decode_segments(const struct cache_rec *r, uint32_t c, struct cache_choice *ch)
+{
+	const struct cache_rext *x = r->x;
+	uint64_t rem = c;
+	uint32_t si = 0;
+
+	for (uint32_t j = 0; j < r->nwr && rem;) {
+		const struct cache_ntseg *s;
+		if (!r->wr[j].ntd) {
+			uint32_t t = tears_of(r->wr[j].nchunk);
+			if (rem <= t) {
+				ch->whole = j;
+				ch->torn_mask = (uint32_t)rem;
+				return;
+			}
+			rem -= t + 1;
+			ch->whole = ++j;
+			continue;
+		}
+		s = &x->segs[si++];
+		assert(si <= x->nsegs && s->j0 == j);
+		if (rem <= s->nonempty) {
+			ch->whole = j;
+			ch->seg = true;
+			ch->seg_end = s->j1;
+			ch->pend = s->pend;
+			seg_unrank(x, s, rem - 1, ch->digit);
+			return;
+		}
+		rem -= s->nonempty;
+		ch->whole = j = s->j1;
+	}
+	if (!rem)
+		return;
+	assert(si + 1 == x->nsegs && x->segs[si].pend && ch->whole == r->nwr);
+	ch->seg = ch->pend = true;
+	ch->seg_end = r->nwr;
+	seg_unrank(x, &x->segs[si], rem - 1, ch->digit);
+}
+
+static void decode(const struct cache_rec *r, uint32_t c,
+		   struct cache_choice *ch)
 {
 	memset(ch, 0, sizeof(*ch));
-	if (c < r->hchoices) {
+	if (rec_segments(r)) {
+		decode_segments(r, c, ch);
+	} else if (c < r->hchoices) {
 		uint32_t rem = c;
 		for (uint32_t j = 0; j < r->nwr && rem; j++) {
-			uint32_t t = (1u << r->wr[j].nchunk) - 2;
+			uint32_t t = tears_of(r->wr[j].nchunk);
 			if (rem <= t) {
 				ch->whole = j;
 				ch->torn_mask = rem;
@@ -414,8 +692,8 @@ static void decode(const struct cache_rec *r, uint32_t c, struct cache_choice *c
 	} else {
 		uint32_t cnt[CACHE_MAX_LINE / CACHE_CHUNK];
 		uint64_t v = (uint64_t)c - r->hchoices + 1;
-		ch->whole = r->nwr;
-		ch->nt = true;
+		ch->whole = ch->seg_end = r->nwr;
+		ch->seg = ch->pend = true;
 		nt_counts(r, cnt);
 		for (int k = 0; k < CACHE_MAX_LINE / CACHE_CHUNK; k++) {
 			if (!cnt[k])
@@ -467,13 +745,18 @@ static void replay(const struct cache_rec *r, const struct cache_choice *ch,
 				     b < w->off + w->len ? b : w->off + w->len, buf, t);
 		}
 	}
-	if (ch->nt) {
-		uint32_t taken[CACHE_MAX_LINE / CACHE_CHUNK] = { 0 };
-		for (uint32_t i = 0; i < r->nnt; i++) {
+	if (ch->seg) {
+		/* a chunk's pieces, drained then pending, in program order */
+		uint32_t taken[NCH] = { 0 };
+		for (uint32_t j = ch->whole; j < ch->seg_end; j++) {
+			const struct cache_wr *w = &r->wr[j];
+			if (taken[w->chunk0]++ < ch->digit[w->chunk0])
+				replay_piece(r, w, w->off, w->off + w->len, buf, t);
+		}
+		for (uint32_t i = 0; ch->pend && i < r->nnt; i++) {
 			const struct cache_wr *w = &r->nt[i];
-			if (taken[w->chunk0]++ >= ch->digit[w->chunk0])
-				continue;
-			replay_piece(r, w, w->off, w->off + w->len, buf, t);
+			if (taken[w->chunk0]++ < ch->digit[w->chunk0])
+				replay_piece(r, w, w->off, w->off + w->len, buf, t);
 		}
 	}
 }
@@ -527,7 +810,7 @@ static size_t lines_of(char *buf, size_t len, const struct cache_wr *a, uint32_t
 			break;
 		}
 		o += (size_t)snprintf(buf + o, len - o, "%s%" PRIu64, i > from ? ", " : "",
-				      a[i].tline);
+				      (uint64_t)a[i].tline);
 	}
 	return o;
 }
@@ -567,17 +850,21 @@ static int crash_describe(const void *self, size_t g, uint32_t c, char *buf, siz
 		if (r->nwpq)
 			PUT(" [%u in the WPQ]", r->nwpq);
 	}
-	if (r->nnt) {
-		uint32_t cnt[CACHE_MAX_LINE / CACHE_CHUNK];
+	if (ch.seg || r->nnt) {
+		/* the NT pieces of the segment chosen, or the pending ones */
+		uint32_t cnt[NCH] = { 0 };
 		int first = 1;
-		nt_counts(r, cnt);
+		for (uint32_t j = ch.whole; ch.seg && j < ch.seg_end; j++)
+			cnt[r->wr[j].chunk0]++;
+		for (uint32_t i = 0; (!ch.seg || ch.pend) && i < r->nnt; i++)
+			cnt[r->nt[i].chunk0]++;
 		PUT("%snt:", r->nwr ? "; " : "");
-		for (int k = 0; k < CACHE_MAX_LINE / CACHE_CHUNK; k++) {
+		for (int k = 0; k < NCH; k++) {
 			if (!cnt[k])
 				continue;
 			PUT("%s 0x%" PRIx64 " %u of %u", first ? "" : ",",
 			    (cache_rec_line(r) << m->line_shift) + (uint64_t)k * CACHE_CHUNK,
-			    ch.nt ? ch.digit[k] : 0, cnt[k]);
+			    ch.seg ? ch.digit[k] : 0, cnt[k]);
 			first = 0;
 		}
 	}

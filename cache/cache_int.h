@@ -13,9 +13,13 @@
  *       table (m->rec, linear probing, no gap between a line's home slot
  *       and its record); an empty slot has nline 0.  rec->wr
  *       is rec->u.inl or rec->h.heap (no history: neither is used).
- *   I3  History order is program (coherence) order: rec->wr[i].seq rises.
- *       The first rec->nwpq entries are in the WPQ (pcommit machine only;
- *       0 elsewhere), the rest in the caches.
+ *   I3  History order is program (coherence) order: rec->wr[i].seq rises,
+ *       but for a pcommit machine's runs of drained NT pieces (ntd != 0),
+ *       which are in drain order: ntd does not fall along a run, each
+ *       chunk's pieces are in program order, and every piece of a run is
+ *       newer than the entries before the run and older than those after
+ *       it.  The first rec->nwpq entries are in the WPQ (pcommit machine
+ *       only; 0 elsewhere), the rest in the caches.
  *   I4  While a record has pending NT pieces its history is entirely in
  *       the WPQ (nwpq == nwr): an ntstore first writes the cached part back
  *       (C9), and a cached store first drains the line's NT pieces (C9).
@@ -400,16 +404,22 @@ static inline void cache_copy_piece(uint8_t *dst, uint8_t *touched,
  * per access (callgrind, cache_bench() of 2 M). */
 struct cache_wr {
 	uint64_t seq;		/* global store number: program order */
-	uint64_t tline;		/* trace line (describe()) */
+	uint64_t tline : 48;	/* trace line (describe()) */
+	uint64_t ntd : 16;	/* a drained NT piece in the history of a
+				   pcommit machine: the line's NT epoch
+				   after its drain (>= 1); 0 otherwise */
 	union {
 		uint8_t in[CACHE_CHUNK];	/* len <= CACHE_CHUNK: the bytes */
 		uint32_t at;		/* len > CACHE_CHUNK: offset in the log */
 	} b;
-	uint16_t cpu;
+	uint16_t nte;		/* an NT piece on a pcommit machine: the
+				   line's NT epoch when it was stored */
+	uint8_t cpu;
 	uint8_t off, len;	/* bytes [off, off+len) of the line */
 	uint8_t nchunk;		/* 8-byte chunks touched: C7 tear units */
 	uint8_t chunk0;		/* first chunk touched */
 };
+_Static_assert(sizeof(struct cache_wr) == 32, "a history entry is 32 bytes");
 
 /* The rare parts of a record, allocated the first time its slot needs
  * them and kept with the slot: the byte log of stores wider than 8 bytes
@@ -421,6 +431,35 @@ struct cache_rext {
 	struct cache_seg *seg;	/* no-history mode: closed segments, oldest first */
 	uint32_t nseg, seg_cap;
 	uint32_t seg_nwr, seg_hc;	/* their entries and history choices */
+	uint32_t nnthist;	/* pcommit: drained NT pieces in wr[] (ntd != 0) */
+	uint16_t ntepoch;	/* pcommit: the line's NT epoch, raised by each
+				   drain of its NT pieces (cache.c, C11) */
+	/* pcommit, nnthist != 0: the NT segments' tables, rebuilt when the
+	 * crash view counts the record's choices (cache_crash.c) */
+	struct cache_ntseg *segs;
+	uint32_t nsegs, segs_cap;
+	struct cache_ntrow *rows;
+	uint32_t nrows, rows_cap;
+};
+
+/* One NT segment of a record (cache_crash.c, "NT segments"): history
+ * entries [j0, j1) and, if pend, the pending pieces; its non-empty
+ * down-sets, and its rows [row, row + nrow). */
+struct cache_ntseg {
+	uint32_t j0, j1;
+	bool pend;
+	uint32_t row, nrow;
+	uint64_t nonempty;
+};
+
+/* One epoch E in which pieces of a segment were stored: the non-empty
+ * down-sets of the epochs before it, and per chunk the pieces drained by
+ * E (lo), stored before E (up) and stored in E (add). */
+struct cache_ntrow {
+	uint64_t before;
+	uint32_t lo[CACHE_MAX_LINE / CACHE_CHUNK];
+	uint32_t up[CACHE_MAX_LINE / CACHE_CHUNK];
+	uint32_t add[CACHE_MAX_LINE / CACHE_CHUNK];
 };
 
 /* A closed segment of the no-history mode (cache.c, "No history"): the
@@ -460,6 +499,12 @@ struct cache_rec {
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct cache_rec) == 128, "a record is two host cache lines");
 
+/* The tears of a history entry touching NCHUNK 8-byte chunks (C7). */
+static inline uint32_t tears_of(uint32_t nchunk)
+{
+	return (1u << nchunk) - 2;
+}
+
 /* The line number of a live record. */
 static inline uint64_t cache_rec_line(const struct cache_rec *r)
 {
@@ -477,8 +522,10 @@ static inline const uint8_t *cache_wr_data(const struct cache_rec *r,
 enum cache_pend_kind { CACHE_PEND_FLUSH, CACHE_PEND_NT, CACHE_PEND_COMMIT };
 struct cache_pend {
 	uint64_t line;
-	uint64_t seq;		/* FLUSH, COMMIT: entries with seq < this */
+	uint64_t seq;		/* FLUSH: entries with seq < this; COMMIT:
+				   the seq of the newest WPQ entry ... */
 	enum cache_pend_kind kind;
+	uint8_t chunk;		/* ... COMMIT: and its chunk0 */
 };
 
 struct cache_cpu {
@@ -512,7 +559,38 @@ struct cache_view {
 	size_t kcap;
 	uint64_t *mline;	/* the merge's scratch, cap of each */
 	uint32_t *mnc, *mrec;
+	struct cache_ntev *ntev;	/* cache_nt_downsets()'s scratch */
+	size_t ntev_cap;
 };
+
+/* An event of a pcommit machine's NT segment (cache_crash.c, "NT
+ * segments"): at epoch EP a piece of chunk CH was stored (DRAINED 0) or
+ * drained into the WPQ (DRAINED 1). */
+struct cache_ntev {
+	uint32_t ep;
+	uint8_t ch, drained;
+};
+
+/* The start of R's trailing run of drained NT pieces (the history entries
+ * with ntd != 0 at its end): nwr if there is none. */
+static inline uint32_t cache_nt_run_start(const struct cache_rec *r)
+{
+	uint32_t j = r->nwr;
+
+	while (j && r->wr[j - 1].ntd)
+		j--;
+	return j;
+}
+
+struct cache_model;
+
+/* The down-sets (the empty one included) of the NT segment made of R's
+ * history entries [J0, J1), all drained NT pieces, and, if PEND, its
+ * pending NT pieces, and, if XC >= 0, one more pending piece in chunk XC
+ * stored at epoch XE: a pcommit machine's choices for it (cache_crash.c).
+ * Saturates at 2^40. */
+uint64_t cache_nt_downsets(const struct cache_model *m, const struct cache_rec *r,
+			   uint32_t j0, uint32_t j1, bool pend, int xc, uint32_t xe);
 
 struct cache_stats {
 	uint64_t loads, stores, ntstores, rmws;

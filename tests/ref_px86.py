@@ -7,7 +7,7 @@ compared with `powercut outcomes` (tests/test_ref_cpu.py).  Python 3
 standard library only.
 
     ref_px86.py TRACE --observe mem:A:L[,u64:A...] [--at end|all|mark:NAME]
-                [--machine adr|eadr|pcommit] [--wc move|crash]
+                [--machine adr|eadr|pcommit]
 
 prints the same lines as `powercut outcomes` with the same arguments.
 
@@ -39,8 +39,9 @@ any order (close()):
        nothing (C5: its write-back happens at some moment after the
        instruction, before its CPU's next fence)
     N  move the oldest pending NT piece of a chunk to the media (WPQ on
-       pcommit) (C8: each chunk a prefix of its pieces, chunks free);
-       with --wc crash, not a move: see WC_MODES below
+       pcommit) (C8: each chunk a prefix of its pieces, chunks free;
+       on pcommit the pieces a fence sends to the WPQ so arrive there in
+       any order, chunk by chunk, and may be on the media before it)
     Q  pcommit: move the oldest WPQ write of a line to the media
        (C11: the WPQ is volatile but keeps each line's program order)
 
@@ -79,16 +80,6 @@ MACHINES = ("adr", "eadr", "pcommit")
 # NT pieces written into it") -- or "percpu", a FIFO per CPU and chunk.
 WC_ORDER = "global"
 
-# How NT pieces leave a WC buffer.  "move": by themselves, one at a time,
-# any time (N below), into the WPQ on pcommit -- so the pieces a fence
-# sends to the WPQ arrive there in any order, chunk by chunk.  "crash":
-# only when something forces them (a fence, C9), then in program order,
-# a power failure catching any per-chunk prefix of those still in the
-# buffer -- the cache model's reading (docs/semantics.md C11 note).  The
-# two agree on adr and eadr, where what leaves a WC buffer is durable;
-# on pcommit "crash" loses outcomes "move" has (a fence cannot take back
-# what the WPQ had already written, docs/semantics.md).
-WC_MODES = ("move", "crash")
 
 
 class TraceError(Exception):
@@ -215,18 +206,15 @@ class StateLimit(Exception):
 
 
 class Ref:
-    def __init__(self, machine, ncpus, size, wc="move", limit=None):
+    def __init__(self, machine, ncpus, size, limit=None):
         if machine not in MACHINES:
             raise TraceError("machine %s: not adr, eadr or pcommit" % machine)
         if size % LINE:
             raise TraceError("size %d: not whole lines" % size)
-        if wc not in WC_MODES:
-            raise TraceError("wc %s: not %s" % (wc, " or ".join(WC_MODES)))
         self.machine = machine
         self.ncpus = ncpus
         self.size = size
         self.nlines = size // LINE
-        self.wc = wc
         self.limit = limit
 
     # A state: (mem, media, dirty, wc, flush, wpq, pcm).
@@ -244,26 +232,13 @@ class Ref:
                 ((),) * self.nlines, (None,) * self.ncpus)
 
     def durable(self, s):
-        """The images the media may hold if the power fails in state S:
-        one, but for the NT pieces still in WC buffers in wc="crash"."""
-        mem, media, dirty, wc, wpq = s[0], s[1], s[2], s[3], s[5]
+        """The images the media may hold if the power fails in state S."""
+        mem, media, dirty = s[0], s[1], s[2]
         b = bytearray(media)
         if self.machine == "eadr":
             for ln in dirty:   # C12: the caches are in the domain
                 b[ln * LINE:(ln + 1) * LINE] = mem[ln * LINE:(ln + 1) * LINE]
-        imgs = {bytes(b)}
-        if self.wc == "move":
-            return imgs
-        for _, fifo in wc:     # C8: per chunk, a prefix of its pieces
-            if wpq[fifo[0][2] // LINE]:
-                continue       # behind the line's WPQ writes (C11)
-            more = set()
-            for img in imgs:
-                for _, _, a, d in fifo:
-                    img = put(img, a, d)
-                    more.add(img)
-            imgs |= more
-        return imgs
+        return {bytes(b)}
 
     # ----- the moves the machine makes by itself
 
@@ -290,7 +265,7 @@ class Ref:
         for f in flush:                                           # F
             t = (mem, media, dirty, wc, flush - {f}, wpq, pcm)
             yield self._writeback(t, f[1]) if f[1] in dirty else t
-        for i, (key, fifo) in enumerate(wc if self.wc == "move" else ()):  # N
+        for i, (key, fifo) in enumerate(wc):                      # N
             _, cpu, addr, data = fifo[0]
             rest = fifo[1:]
             nwc = wc[:i] + (((key, rest),) if rest else ()) + wc[i + 1:]
@@ -323,24 +298,6 @@ class Ref:
                 raise StateLimit("more than %d states" % self.limit)
         return seen
 
-    def drain(self, S, take):
-        """wc="crash": the WC pieces that TAKE(state)(piece) selects,
-        with the older pieces of their chunks, leave now, in program order
-        (C8)."""
-        out = set()
-        for s in S:
-            gone, keep, sel = [], [], take(s)
-            for key, fifo in s[3]:
-                n = max([i + 1 for i, p in enumerate(fifo) if sel(p)] or [0])
-                gone += fifo[:n]
-                if fifo[n:]:
-                    keep.append((key, fifo[n:]))
-            t = s[:3] + (tuple(keep),) + s[4:]
-            for _, _, a, d in sorted(gone):
-                t = self._to_domain(t, a, d)
-            out.add(t)
-        return self.close(out)
-
     # ----- deadlines: keep the states in which something has happened
 
     def _fenced(self, s, cpu):
@@ -354,29 +311,12 @@ class Ref:
         return pcm[cpu] is None
 
     def fence(self, S, cpu):
-        if self.wc == "crash" and self.machine == "pcommit":
-            S = self.drain(S, lambda s: self._older_than_own(s, cpu))
-        elif self.wc == "crash":
-            S = self.drain(S, lambda s: lambda p: p[1] == cpu)
         return {s for s in S if self._fenced(s, cpu)}
-
-    def _older_than_own(self, s, cpu):
-        """The model on pcommit: a fence drains every NT piece of a line
-        older than its CPU's last one there (cache.c, fence())."""
-        last = {}
-        for _, fifo in s[3]:
-            for p in fifo:
-                if p[1] == cpu:
-                    ln = p[2] // LINE
-                    last[ln] = max(last.get(ln, p[0]), p[0])
-        return lambda p: p[2] // LINE in last and p[0] <= last[p[2] // LINE]
 
     def clean(self, S, lines):
         return {s for s in S if not (s[2] & lines)}
 
     def no_nt(self, S, lines):
-        if self.wc == "crash":
-            return self.drain(S, lambda s: lambda p: p[2] // LINE in lines)
         return {s for s in S
                 if not any(p[2] // LINE in lines for _, fifo in s[3] for p in fifo)}
 
@@ -514,7 +454,7 @@ def observe_lines(images, obs):
 
 
 def run(text, machine=None, at="end", observe="mem:0:192", ncpus=None,
-        size=None, name="trace", wc="move", limit=None):
+        size=None, name="trace", limit=None):
     """The lines `powercut outcomes` prints for TEXT; AT a string, or a
     tuple of them for a dict of their lines (one pass)."""
     events, config = parse_trace(text, name)
@@ -529,7 +469,7 @@ def run(text, machine=None, at="end", observe="mem:0:192", ncpus=None,
                   [e["addr"] + len(e.get("data", b"x")) for e in events
                    if "addr" in e])
         size = (end + LINE - 1) // LINE * LINE
-    ref = Ref(machine, ncpus, size, wc, limit)
+    ref = Ref(machine, ncpus, size, limit)
     if isinstance(at, str):
         return observe_lines(ref.outcomes(events, (at,))[at], obs)
     return {k: observe_lines(v, obs) for k, v in ref.outcomes(events, at).items()}
@@ -541,13 +481,11 @@ def main():
     ap.add_argument("--observe", required=True)
     ap.add_argument("--at", default="end", help="end, all or mark:NAME")
     ap.add_argument("--machine", choices=MACHINES)
-    ap.add_argument("--wc", choices=WC_MODES, default="move",
-                    help="how NT pieces leave WC buffers (default move)")
     a = ap.parse_args()
     try:
         with open(a.trace) as f:
             text = f.read()
-        for line in run(text, a.machine, a.at, a.observe, name=a.trace, wc=a.wc):
+        for line in run(text, a.machine, a.at, a.observe, name=a.trace):
             print(line)
     except (TraceError, OSError, KeyError, ValueError) as e:
         print("ref_px86: %s" % e, file=sys.stderr)

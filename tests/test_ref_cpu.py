@@ -12,10 +12,8 @@ tests/ref_px86.py, an enumerator written from the rule text alone
 cache geometry and history limits, so the capacity rules (C13, C15)
 never act (ref_px86.py's notes).
 
-On pcommit the reference runs with --wc crash by default, the model's
-reading of how NT pieces enter the WPQ; --pcommit-wc move shows the
-outcomes that reading lacks (docs/semantics.md, C11 note).  A trace whose
-reference passes --limit states at a point is skipped, and counted.
+A trace whose reference passes --limit states at a point is skipped, and
+counted.
 
 Prints each disagreement with its trace and both sides' extra lines,
 then "ref-cpu: N passed, N failed, N traces skipped ..."; exits non-zero
@@ -124,10 +122,6 @@ def main():
     ap.add_argument("--machine", action="append", choices=ref_px86.MACHINES,
                     help="only this machine (repeatable; default all three)")
     ap.add_argument("--max-events", type=int, default=8)
-    ap.add_argument("--pcommit-wc", choices=ref_px86.WC_MODES, default="crash",
-                    help="the reference's WC mode on pcommit (default crash: "
-                    "the model's reading; move finds the outcomes it lacks, "
-                    "docs/semantics.md C11)")
     ap.add_argument("--limit", type=int, default=50000,
                     help="skip a trace whose reference exceeds this many "
                     "states at a point (default 50000)")
@@ -149,10 +143,9 @@ def main():
                 with open(path, "w") as f:
                     f.write(text)
                 observe = "mem:0:%d" % size
-                wc = a.pcommit_wc if machine == "pcommit" else "move"
                 try:
                     ref = ref_px86.run(text, machine, ("end", "all"), observe,
-                                       size=size, wc=wc, limit=a.limit)
+                                       size=size, limit=a.limit)
                 except ref_px86.StateLimit:
                     skipped[machine] += 1
                     continue

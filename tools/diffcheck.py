@@ -44,6 +44,8 @@ CONFIGS = {
     "default": [],
     "pmem": ["--device", "pmem"],
     "pmem-wb": ["--device", "pmem-wb"],
+    "pmem-pcommit": ["--device", "pmem", "--machine", "pcommit"],
+    "pmem-wb-pcommit": ["--device", "pmem-wb", "--machine", "pcommit"],
     "nobarrier": ["--fs-opts", "nobarrier"],
     "data=journal": ["--fs-opts", "data=journal"],
     "data=writeback": ["--fs-opts", "data=writeback"],
