@@ -829,7 +829,7 @@ static int crash_describe(const void *self, size_t g, uint32_t c, char *buf, siz
 	decode(r, c, &ch);
 #define PUT(...) do { if (o < len) o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__); } while (0)
 	PUT("line 0x%" PRIx64 ": ", cache_rec_line(r) << m->line_shift);
-	if (r->nwr) {
+	if (r->nwr && !(ch.seg && !ch.whole)) {	/* (a segment at 0 says it all) */
 		tl[0] = '\0';
 		lines_of(tl, sizeof(tl), r->wr, 0, ch.whole + (ch.torn_mask != 0));
 		if (!ch.whole && !ch.torn_mask)
@@ -847,8 +847,7 @@ static int crash_describe(const void *self, size_t g, uint32_t c, char *buf, siz
 		}
 		if (tl[0])
 			PUT(" (trace lines %s)", tl);
-		if (r->nwpq)
-			PUT(" [%u in the WPQ]", r->nwpq);
+		PUT("; ");
 	}
 	if (ch.seg || r->nnt) {
 		/* the NT pieces of the segment chosen, or the pending ones */
@@ -858,7 +857,7 @@ static int crash_describe(const void *self, size_t g, uint32_t c, char *buf, siz
 			cnt[r->wr[j].chunk0]++;
 		for (uint32_t i = 0; (!ch.seg || ch.pend) && i < r->nnt; i++)
 			cnt[r->nt[i].chunk0]++;
-		PUT("%snt:", r->nwr ? "; " : "");
+		PUT("nt:");
 		for (int k = 0; k < NCH; k++) {
 			if (!cnt[k])
 				continue;
@@ -867,7 +866,12 @@ static int crash_describe(const void *self, size_t g, uint32_t c, char *buf, siz
 			    ch.seg ? ch.digit[k] : 0, cnt[k]);
 			first = 0;
 		}
+		PUT("; ");
 	}
+	if (r->nwpq)
+		PUT("%u in the WPQ; ", r->nwpq);
+	if (o >= 2 && o < len && buf[o - 2] == ';')
+		buf[o -= 2] = '\0';			/* the last "; " */
 #undef PUT
 	return (int)o;
 }

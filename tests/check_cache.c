@@ -649,6 +649,11 @@ START_TEST(c11_nt_pieces_reach_the_wpq_in_any_order)
 	nt(h, 0, 8, 8, 2);
 	op(h, TRACE_SFENCE, 0, 0);	/* in the WPQ, in no guaranteed order */
 	ck_assert_str_eq(states2(h, 0, 8), "0,0\n0,2\n1,0\n1,2\n");
+	{
+		char buf[256];
+		cache_model_ops.crash->describe(h->m, 0, 3, buf, sizeof(buf));
+		ck_assert_str_eq(buf, "line 0x0: nt: 0x0 0 of 1, 0x8 1 of 1; 2 in the WPQ");
+	}
 	nt(h, 0, 0, 8, 3);		/* stored after both were drained */
 	nt(h, 0, 8, 8, 4);
 	op(h, TRACE_SFENCE, 0, 0);
