@@ -15,7 +15,8 @@ seq-1 workloads (every 8th of ../shared/corpus/crashmonkey-seq1, imported
 by `powercut import jlang`; the two binaries' imports are compared too)
 and the doubling traces of tools/bench_check.py (64 and 256 rounds under
 every configuration, 1,024 under the default).  Configurations
-(--configs): default; --device pmem; --device pmem-wb; --fs-opts
+(--configs): default; --device pmem; --device pmem-wb; each of those
+two with --machine pcommit (pmem-pcommit, pmem-wb-pcommit); --fs-opts
 nobarrier; --fs-opts data=journal; --fs-opts data=writeback; and "own":
 a trace's `# check: ARGS` line, or its `# observe:` line's options (the
 observation and --at left out), where it has one.
