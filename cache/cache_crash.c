@@ -230,13 +230,20 @@ static size_t seg_events(struct cache_view *v, const struct cache_rec *r, uint32
 	return k;
 }
 
-/* Room for N more of the N0 elements of size SIZE at *P (capacity *CAP). */
+/* Room for N more of the N0 elements of size SIZE at *P (capacity *CAP),
+ * doubled from 2: a record's tables are small (most segments have one
+ * epoch row), and thousands of records may have them (a 1 MiB NT copy
+ * fenced: 16,384 lines). */
 static void *seg_room(void *p, uint32_t *cap, uint32_t n0, uint32_t n, size_t size)
 {
+	uint32_t ncap = *cap ? *cap : 2;
+
 	if (n0 + n <= *cap)
 		return p;
-	*cap = (uint32_t)view_cap(*cap, n0 + n);
-	return view_realloc(p, *cap, size);
+	while (ncap < n0 + n)
+		ncap *= 2;
+	*cap = ncap;
+	return view_realloc(p, ncap, size);
 }
 
 /*
@@ -249,10 +256,13 @@ static uint64_t seg_sweep(const struct cache_model *m, const struct cache_rec *r
 			  struct cache_rext *x)
 {
 	struct cache_view *v = m->view;
-	uint32_t lo[NCH] = { 0 }, up[NCH] = { 0 }, add[NCH];
+	uint32_t lo[NCH] = { 0 }, up[NCH] = { 0 }, add[NCH], nch = 0;
 	uint64_t total = 1;
 	size_t n = seg_events(v, r, j0, j1, pend, xc, xe);
 
+	for (size_t i = 0; i < n; i++)
+		if (v->ntev[i].ch >= nch)
+			nch = v->ntev[i].ch + 1u;
 	for (size_t i = 0; i < n;) {
 		uint32_t ep = v->ntev[i].ep;
 		uint64_t all = 1, old = 1;
@@ -277,6 +287,7 @@ static uint64_t seg_sweep(const struct cache_model *m, const struct cache_rec *r
 			x->rows = seg_room(x->rows, &x->rows_cap, x->nrows, 1, sizeof(*x->rows));
 			w = &x->rows[x->nrows++];
 			w->before = total - 1;
+			w->nch = nch;
 			memcpy(w->lo, lo, sizeof(lo));
 			memcpy(w->up, up, sizeof(up));
 			memcpy(w->add, add, sizeof(add));
@@ -317,21 +328,23 @@ static void seg_unrank(const struct cache_rext *x, const struct cache_ntseg *s, 
 	}
 	w = &x->rows[a];
 	y -= w->before;
-	for (j = 0; j < NCH; j++) {
-		uint64_t cj;
-		if (!w->add[j])
-			continue;
-		cj = w->add[j];
-		for (int c = 0; c < NCH; c++)
-			if (c != j)
-				cj *= c < j ? w->up[c] - w->lo[c] + 1 :
-					      w->up[c] + w->add[c] - w->lo[c] + 1;
-		if (y < cj)
-			break;
-		y -= cj;
+	{
+		/* the count for j: prod_{c<j} low(c) * add[j] * suffix[j+1],
+		 * suffix[c] = prod_{c'>=c} all(c'), in one pass each way */
+		uint64_t suffix[NCH + 1], prefix = 1;
+		suffix[w->nch] = 1;
+		for (int c = (int)w->nch - 1; c >= 0; c--)
+			suffix[c] = suffix[c + 1] * (w->up[c] + w->add[c] - w->lo[c] + 1);
+		for (j = 0; j < (int)w->nch; j++) {
+			uint64_t cj = prefix * w->add[j] * suffix[j + 1];
+			if (y < cj)
+				break;
+			y -= cj;
+			prefix *= w->up[j] - w->lo[j] + 1;
+		}
 	}
-	assert(j < NCH);
-	for (int c = 0; c < NCH; c++) {
+	assert(j < (int)w->nch);
+	for (int c = 0; c < (int)w->nch; c++) {
 		uint32_t base = c == j ? w->up[c] + 1 : w->lo[c];
 		uint32_t radix = c < j ? w->up[c] - w->lo[c] + 1 :
 				 c == j ? w->add[c] : w->up[c] + w->add[c] - w->lo[c] + 1;

@@ -453,10 +453,11 @@ struct cache_ntseg {
 };
 
 /* One epoch E in which pieces of a segment were stored: the non-empty
- * down-sets of the epochs before it, and per chunk the pieces drained by
- * E (lo), stored before E (up) and stored in E (add). */
+ * down-sets of the epochs before it, and per chunk (below nch) the pieces
+ * drained by E (lo), stored before E (up) and stored in E (add). */
 struct cache_ntrow {
 	uint64_t before;
+	uint32_t nch;		/* chunks [0, nch) hold the segment's pieces */
 	uint32_t lo[CACHE_MAX_LINE / CACHE_CHUNK];
 	uint32_t up[CACHE_MAX_LINE / CACHE_CHUNK];
 	uint32_t add[CACHE_MAX_LINE / CACHE_CHUNK];

@@ -562,7 +562,11 @@ static void touch_emit(void *ctx, uint64_t off, const void *bytes, size_t n)
 }
 
 /* Hold at choice 0 every group that cannot write the policy's ranges.
- * O(choices x bytes of every group), once per point. */
+ * Once per point: O(bytes of every group) through the group's footprint
+ * (crash.h: its ranges are exactly the union of its choices'), else
+ * O(choices x bytes), a choice at a time.  (Applying every choice was
+ * 1.4 s of a 2 s `outcomes --at all` over a 1 MiB NT copy fenced on a
+ * pcommit machine, 16,384 lines of 256 choices.) */
 static size_t hold_irrelevant(struct sim_explorer *x, const struct sim_states_policy *pol)
 {
 	size_t held = 0;
@@ -572,8 +576,11 @@ static size_t hold_irrelevant(struct sim_explorer *x, const struct sim_states_po
 	for (size_t g = 0; g < x->nslot; g++) {
 		struct slot *sl = &x->slot[g];
 		struct touch t = { .r = pol->only, .n = pol->nonly };
-		for (uint32_t c = 1; c < sl->n && !t.hit; c++)
-			sl->ops->apply(sl->self, sl->local, c, touch_emit, &t);
+		if (sl->ops->footprint && sl->n > 1)
+			sl->ops->footprint(sl->self, sl->local, touch_emit, &t);
+		else
+			for (uint32_t c = 1; c < sl->n && !t.hit; c++)
+				sl->ops->apply(sl->self, sl->local, c, touch_emit, &t);
 		if (!t.hit && sl->n > 1) {
 			sl->n = 1;
 			held++;
