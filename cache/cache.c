@@ -1245,7 +1245,7 @@ static bool line_purge(struct cache_model *m, uint64_t line, bool invalidate)
  * ------------------------------------------------------------------- */
 
 static void pend_push(struct cache_model *m, uint32_t cpu, enum cache_pend_kind k,
-		      uint64_t line, uint64_t seq)
+		      uint64_t line, uint64_t seq, uint8_t chunk)
 {
 	struct cache_cpu *c = &m->cpu[cpu];
 
@@ -1260,7 +1260,8 @@ static void pend_push(struct cache_model *m, uint32_t cpu, enum cache_pend_kind 
 		c->pend = np;
 		c->pend_cap = ncap;
 	}
-	c->pend[c->npend++] = (struct cache_pend){ .line = line, .seq = seq, .kind = k };
+	c->pend[c->npend++] = (struct cache_pend){ .line = line, .seq = seq, .kind = k,
+						   .chunk = chunk };
 }
 
 /* C6: complete CPU's pending flushes, pcommits and NT stores.  Returns the
@@ -1622,7 +1623,7 @@ static uint64_t do_ntstore(struct cache_model *m, const struct trace_event *ev)
 			addr += len;
 		}
 		cache_rec_changed(m, r);
-		pend_push(m, ev->cpu, CACHE_PEND_NT, line, 0);
+		pend_push(m, ev->cpu, CACHE_PEND_NT, line, 0, 0);
 		{
 			uint64_t t = wpq_accept(m, now(m) + cost);
 			struct cache_cpu *c = &m->cpu[ev->cpu];
@@ -1668,7 +1669,7 @@ static uint64_t do_flush(struct cache_model *m, const struct trace_event *ev)
 		return cost;
 	}
 	if (m->machine != SIM_MACHINE_EADR) {
-		pend_push(m, ev->cpu, CACHE_PEND_FLUSH, line, m->seq);
+		pend_push(m, ev->cpu, CACHE_PEND_FLUSH, line, m->seq, 0);
 		if (m->nohist && r)
 			nh_close(r, m->seq);
 	}
@@ -1752,11 +1753,9 @@ static uint64_t do_pcommit(struct cache_model *m, uint32_t cpu)
 		return 0;			/* a no-op elsewhere */
 	for (uint32_t i = 0; i < m->nrec; i++) {
 		struct cache_rec *r = &m->rec[i];
-		if (r->nwpq) {
+		if (r->nwpq)
 			pend_push(m, cpu, CACHE_PEND_COMMIT, cache_rec_line(r),
-				  r->wr[r->nwpq - 1].seq);
-			m->cpu[cpu].pend[m->cpu[cpu].npend - 1].chunk = r->wr[r->nwpq - 1].chunk0;
-		}
+				  r->wr[r->nwpq - 1].seq, r->wr[r->nwpq - 1].chunk0);
 	}
 	if (m->wpq_drain_done > m->cpu[cpu].busy_until)
 		m->cpu[cpu].busy_until = m->wpq_drain_done;
@@ -2090,7 +2089,7 @@ bool cache_volatile_upto(void *self, uint64_t addr, uint64_t len, uint64_t seq)
 		 * order, I3), the oldest of the run */
 		if (r->nwr && (m->nohist || r->wr[0].seq <= seq))
 			return true;
-		for (uint32_t j = 0; r->nwr && j < r->nwr && r->wr[j].ntd; j++)
+		for (uint32_t j = 0; j < r->nwr && r->wr[j].ntd; j++)
 			if (r->wr[j].seq <= seq)
 				return true;
 		if (r->nnt && r->nt[0].seq <= seq)
